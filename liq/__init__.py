@@ -1,0 +1,56 @@
+"""Liq. Heatmap & Levels: estimate where leveraged Binance USDⓈ-M positions would be liquidated.
+
+The public API is small and re-exported here; everything else lives in private modules.
+
+>>> import liq
+>>> round(liq.liquidation_price(100_000, 100, "long", 0.004), 2)
+99397.59
+"""
+
+from ._config import (
+    DEFAULT_LEVERAGE_WEIGHTS,
+    HIGH_LEVERAGE_WEIGHTS,
+    LEVERAGE_PRESETS,
+    MMR_BRACKETS,
+    MMR_BRACKETS_AS_OF,
+    ModelConfig,
+)
+from ._errors import (
+    DataValidationError,
+    GeoBlockedError,
+    InvalidSymbolError,
+    LiqError,
+    NetworkError,
+    NoDataError,
+    RateLimitError,
+    SourceError,
+)
+from ._formula import liquidation_price
+
+# --- engine (issue 2) ---
+# from ._engine import Estimate, Heatmap, estimate
+# from ._levels import Level, Summary
+# --- market data (issue 3) ---
+# from ._market import Fallback, LoadResult, MarketData, load_market_data
+# --- chart payload (issue 4) ---
+# --- model check (issue 6) ---
+
+__all__ = [
+    "DEFAULT_LEVERAGE_WEIGHTS",
+    "HIGH_LEVERAGE_WEIGHTS",
+    "LEVERAGE_PRESETS",
+    "MMR_BRACKETS",
+    "MMR_BRACKETS_AS_OF",
+    "DataValidationError",
+    "GeoBlockedError",
+    "InvalidSymbolError",
+    "LiqError",
+    "ModelConfig",
+    "NetworkError",
+    "NoDataError",
+    "RateLimitError",
+    "SourceError",
+    "liquidation_price",
+]
+
+__version__ = "0.1.0"
