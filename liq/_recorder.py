@@ -1,0 +1,387 @@
+"""Record Binance USDⓈ-M liquidation (``forceOrder``) events to a CSV, durably.
+
+``python -m liq record-liquidations --symbols BTCUSDT,ETHUSDT --out liquidations.csv`` subscribes to
+``<symbol>@forceOrder`` for each symbol through python-binance's futures multiplex socket, which connects on
+the ``/market`` route of the futures stream host (``wss://fstream.binance.com/market/stream?streams=...``).
+
+Durability
+    Each event is written as one complete CSV line, then flushed and ``fsync``-ed before the next message is
+    read. Ctrl-C cancels the recorder between messages (asyncio delivers it at an ``await``), so every row
+    already received is on disk and no half row is ever written.
+Reconnects
+    When the connection drops, a malformed frame kills the client's read loop, or the host refuses, the
+    recorder waits with exponential backoff (1 s, 2 s, 4 s, ... capped at 60 s, with jitter) and reconnects.
+Gaps
+    Every interval in which it was not listening is appended to a sidecar file, ``<out stem>.gaps.csv``
+    (``start_utc, end_utc, reason``): disconnects, and the time between the last row of an existing file and
+    a restart. :func:`liq.load_gaps` reads it and :func:`liq.recording_windows` cuts those intervals out, so
+    the model check does not count them as "no liquidations".
+
+The row layout (:data:`RECORDER_COLUMNS`) is the full forceOrder layout read by :func:`liq.load_liquidations`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import logging
+import os
+import random
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._errors import DataValidationError
+
+__all__ = [
+    "GAP_COLUMNS",
+    "RECORDER_COLUMNS",
+    "RecorderStats",
+    "add_record_parser",
+    "gaps_path_for",
+    "parse_force_order",
+    "record_liquidations",
+    "run_record_command",
+]
+
+log = logging.getLogger("liq.recorder")
+
+#: Columns written by the recorder, in order (epoch ms, Binance's raw fields, and an ISO UTC time).
+RECORDER_COLUMNS: tuple[str, ...] = (
+    "time_ms",
+    "time_utc",
+    "event_time_ms",
+    "symbol",
+    "side",
+    "order_type",
+    "time_in_force",
+    "orig_qty",
+    "price",
+    "avg_price",
+    "order_status",
+    "last_filled_qty",
+    "filled_accumulated_qty",
+)
+#: Columns of the gap log.
+GAP_COLUMNS: tuple[str, ...] = ("start_utc", "end_utc", "reason")
+
+#: Default futures stream host; the multiplex socket appends ``market/stream?streams=...``.
+DEFAULT_STREAM_URL = "wss://fstream.binance.com/"
+
+_FIELDS = {  # forceOrder "o" key -> our column
+    "s": "symbol",
+    "S": "side",
+    "o": "order_type",
+    "f": "time_in_force",
+    "q": "orig_qty",
+    "p": "price",
+    "ap": "avg_price",
+    "X": "order_status",
+    "l": "last_filled_qty",
+    "z": "filled_accumulated_qty",
+}
+
+
+def _iso(ms: float) -> str:
+    t = time.gmtime(ms / 1000.0)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", t) + f".{int(ms) % 1000:03d}Z"
+
+
+def parse_force_order(message: object) -> dict[str, str] | None:
+    """One CSV row from a forceOrder message (raw or wrapped in a combined-stream envelope).
+
+    Returns ``None`` when the message is not a forceOrder event or lacks a field the row needs.
+
+    Examples
+    --------
+    >>> msg = {"stream": "btcusdt@forceOrder", "data": {"e": "forceOrder", "E": 1568014460893, "o": {
+    ...     "s": "BTCUSDT", "S": "SELL", "o": "LIMIT", "f": "IOC", "q": "0.014", "p": "9910",
+    ...     "ap": "9910.1", "X": "FILLED", "l": "0.014", "z": "0.014", "T": 1568014460893}}}
+    >>> row = parse_force_order(msg)
+    >>> row["time_utc"], row["side"], row["avg_price"]
+    ('2019-09-09T07:34:20.893Z', 'SELL', '9910.1')
+    >>> parse_force_order({"result": None, "id": 1}) is None
+    True
+    """
+    if not isinstance(message, Mapping):
+        return None
+    data = message.get("data", message)
+    if not isinstance(data, Mapping) or data.get("e") != "forceOrder":
+        return None
+    order = data.get("o")
+    if not isinstance(order, Mapping):
+        return None
+    try:
+        event_ms = int(data["E"])
+        trade_ms = int(order.get("T", event_ms))
+        row = {col: str(order[key]) for key, col in _FIELDS.items()}
+        float(row["avg_price"]), float(row["filled_accumulated_qty"])  # must be numbers
+    except (KeyError, TypeError, ValueError):
+        return None
+    if row["side"] not in ("BUY", "SELL") or not row["symbol"]:
+        return None
+    return {"time_ms": str(trade_ms), "time_utc": _iso(trade_ms), "event_time_ms": str(event_ms), **row}
+
+
+def gaps_path_for(out: str | os.PathLike[str]) -> Path:
+    """Path of the gap log that goes with ``out``: ``liquidations.csv`` → ``liquidations.gaps.csv``."""
+    p = Path(out)
+    name = p.name[: -len(".csv")] if p.name.endswith(".csv") else p.name
+    return p.with_name(f"{name}.gaps.csv")
+
+
+@dataclass
+class RecorderStats:
+    """What a recording session did (mutable counters, returned at the end)."""
+
+    events: int = 0
+    malformed: int = 0
+    connections: int = 0
+    gaps: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class _DurableCsv:
+    """Append-only CSV: header once, then one complete line per call, flushed and fsync-ed."""
+
+    def __init__(self, path: Path, columns: Sequence[str], *, fsync: bool) -> None:
+        self.path, self.columns, self.fsync = path, tuple(columns), fsync
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existing = path.exists() and path.stat().st_size > 0
+        if existing:
+            with path.open("r", encoding="utf-8", newline="") as fh:
+                header = fh.readline().strip().split(",")
+            if tuple(header) != self.columns:
+                raise DataValidationError(
+                    f"{path} already exists with other columns ({header[:4]}...). Choose a new --out file; the "
+                    "recorder only appends to its own format."
+                )
+        self._fh: TextIO = path.open("a", encoding="utf-8", newline="")
+        if not existing:
+            self._write_line(self.columns)
+
+    def last_row(self) -> dict[str, str] | None:
+        """The last complete data row already in the file (read before appending)."""
+        with self.path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 4096))
+            tail = fh.read().decode("utf-8", errors="replace").splitlines()
+        if len(tail) < 2 and size <= 4096:
+            return None
+        line = tail[-1] if tail else ""
+        values = next(csv.reader([line]), [])
+        if len(values) != len(self.columns) or values[0] == self.columns[0]:
+            return None
+        return dict(zip(self.columns, values, strict=True))
+
+    def _write_line(self, values: Sequence[str]) -> None:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(values)
+        self._fh.write(buf.getvalue())  # one write call: a line is whole or absent
+        self._fh.flush()
+        if self.fsync:
+            os.fsync(self._fh.fileno())
+
+    def write(self, row: Mapping[str, str]) -> None:
+        self._write_line([row.get(c, "") for c in self.columns])
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def _binance() -> tuple[Any, Any]:
+    """Import python-binance lazily, muting the deprecation warning it triggers in ``websockets`` >= 14
+    (it imports the legacy ``WebSocketClientProtocol`` name; the sockets it opens use the new API)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"websockets\..* is deprecated", category=DeprecationWarning
+        )
+        from binance import AsyncClient, BinanceSocketManager
+    return AsyncClient, BinanceSocketManager
+
+
+def _backoff_s(attempt: int, initial_s: float, max_s: float) -> float:
+    """Exponential backoff with jitter in [50 %, 100 %] of the step."""
+    step = min(max_s, initial_s * (2.0 ** max(attempt, 0)))
+    return step * (0.5 + 0.5 * random.random())
+
+
+async def record_liquidations(
+    symbols: Sequence[str],
+    out: str | os.PathLike[str],
+    *,
+    stream_url: str = DEFAULT_STREAM_URL,
+    max_events: int | None = None,
+    stop: asyncio.Event | None = None,
+    backoff_initial_s: float = 1.0,
+    backoff_max_s: float = 60.0,
+    fsync: bool = True,
+    on_event: Callable[[dict[str, str]], None] | None = None,
+) -> RecorderStats:
+    """Record forceOrder events for ``symbols`` into ``out`` until stopped.
+
+    Parameters
+    ----------
+    symbols : sequence of str
+        Binance USDⓈ-M symbols, e.g. ``["BTCUSDT", "ETHUSDT"]``.
+    out : path
+        CSV to append to (created with a header when new).
+    stream_url : str
+        Base URL of the futures stream host (ending in ``/``). python-binance appends
+        ``market/stream?streams=...``. Tests point it at a local server.
+    max_events : int, optional
+        Stop after this many events were written (tests, short recordings).
+    stop : asyncio.Event, optional
+        Stop when set.
+    backoff_initial_s, backoff_max_s : float
+        Reconnect backoff: first wait and cap, seconds.
+    fsync : bool
+        ``os.fsync`` after each row (default), so a power cut loses nothing already received.
+    on_event : callable, optional
+        Called with each written row (e.g. to print progress).
+
+    Returns
+    -------
+    RecorderStats
+        Counters of the session. Cancelling the task (Ctrl-C) stops it cleanly too.
+    """
+    AsyncClient, BinanceSocketManager = _binance()
+
+    syms = [s.strip().upper() for s in symbols if s.strip()]
+    if not syms:
+        raise DataValidationError("Give at least one symbol, e.g. --symbols BTCUSDT,ETHUSDT.")
+    if not stream_url.endswith("/"):
+        stream_url += "/"
+    streams = [f"{s.lower()}@forceOrder" for s in syms]
+    out_path = Path(out)
+    rows = _DurableCsv(out_path, RECORDER_COLUMNS, fsync=fsync)
+    gaps = _DurableCsv(gaps_path_for(out_path), GAP_COLUMNS, fsync=fsync)
+    stats = RecorderStats()
+    stop = stop or asyncio.Event()
+
+    def log_gap(start_ms: float, end_ms: float, reason: str) -> None:
+        gaps.write({"start_utc": _iso(start_ms), "end_utc": _iso(end_ms), "reason": reason})
+        stats.gaps += 1
+        log.warning("not listening %s → %s (%s)", _iso(start_ms), _iso(end_ms), reason)
+
+    previous = rows.last_row()
+    down_since_ms: float | None = float(previous["time_ms"]) if previous else None
+    down_reason = "recorder was not running"
+    attempt = 0
+    client = AsyncClient()
+    try:
+        while not stop.is_set():
+            bsm = BinanceSocketManager(client)
+            bsm.FSTREAM_URL = stream_url  # injectable host; the /market route is added by python-binance
+            socket = bsm.futures_multiplex_socket(streams)
+            socket.MAX_RECONNECTS = 0  # we reconnect ourselves, so every gap is seen and logged
+            socket.TIMEOUT = 1  # the client's read loop notices a stop within a second
+            try:
+                async with socket as ws:
+                    stats.connections += 1
+                    now_ms = time.time() * 1000.0
+                    if down_since_ms is not None:
+                        log_gap(min(down_since_ms, now_ms), now_ms, down_reason)
+                    down_since_ms = None
+                    log.info("listening to %s", ", ".join(streams))
+                    while not stop.is_set():
+                        msg = await ws.recv()
+                        if isinstance(msg, Mapping) and msg.get("e") == "error":
+                            raise ConnectionError(f"{msg.get('type')}: {msg.get('m')}")
+                        row = parse_force_order(msg)
+                        if row is None:
+                            stats.malformed += 1
+                            log.warning(
+                                "skipped a message that is not a complete forceOrder event: %.200r", msg
+                            )
+                            continue
+                        rows.write(row)
+                        stats.events += 1
+                        attempt = 0
+                        if on_event is not None:
+                            on_event(row)
+                        if max_events is not None and stats.events >= max_events:
+                            stop.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # any failure means: log the gap, back off, reconnect
+                if down_since_ms is None:
+                    down_since_ms = time.time() * 1000.0
+                down_reason = f"disconnected: {type(err).__name__}: {err}"[:200]
+                stats.errors.append(down_reason)
+                wait_s = _backoff_s(attempt, backoff_initial_s, backoff_max_s)
+                attempt += 1
+                log.warning("%s; reconnecting in %.1f s", down_reason, wait_s)
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=wait_s)
+                except asyncio.TimeoutError:
+                    pass
+    finally:
+        if down_since_ms is not None and stats.connections:
+            now_ms = time.time() * 1000.0
+            log_gap(min(down_since_ms, now_ms), now_ms, down_reason + " (recorder stopped)")
+        rows.close()
+        gaps.close()
+        await client.close_connection()
+    return stats
+
+
+# ----------------------------------------------------------------------------------------------------
+# command line
+# ----------------------------------------------------------------------------------------------------
+def add_record_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``record-liquidations`` on an argparse ``subparsers`` object."""
+    p = subparsers.add_parser(
+        "record-liquidations",
+        help="record Binance liquidation (forceOrder) events to a CSV",
+        description=(
+            "Append Binance USDⓈ-M liquidation events to a CSV until Ctrl-C. Every row is on disk as soon as it "
+            "arrives; gaps (disconnects, restarts) are logged to <out>.gaps.csv for the model check."
+        ),
+    )
+    p.add_argument(
+        "--symbols", default="BTCUSDT,ETHUSDT", help="comma-separated symbols (default BTCUSDT,ETHUSDT)"
+    )
+    p.add_argument("--out", default="liquidations.csv", help="CSV to append to (default liquidations.csv)")
+    p.add_argument("--url", default=DEFAULT_STREAM_URL, help=argparse.SUPPRESS)
+    p.add_argument("--max-events", type=int, default=None, help="stop after this many events")
+    p.add_argument("--quiet", action="store_true", help="do not print each event")
+    p.set_defaults(func=run_record_command)
+    return p
+
+
+def run_record_command(args: argparse.Namespace) -> int:
+    """Run the recorder from parsed arguments; returns the process exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+    def show(row: dict[str, str]) -> None:
+        if not args.quiet:
+            side = "long" if row["side"] == "SELL" else "short"
+            qty = float(row["filled_accumulated_qty"])
+            usd = float(row["avg_price"]) * qty
+            print(
+                f"{row['time_utc']} {row['symbol']:<10} {side:<5} {qty:>12g} @ {row['avg_price']:>12} ≈ {usd:,.0f} USD",
+                flush=True,
+            )
+
+    symbols = [s for s in str(args.symbols).split(",") if s.strip()]
+    try:
+        stats = asyncio.run(
+            record_liquidations(
+                symbols, args.out, stream_url=args.url, max_events=args.max_events, on_event=show
+            )
+        )
+    except KeyboardInterrupt:
+        print(f"\nStopped. Rows are in {args.out}; gaps in {gaps_path_for(args.out)}.", flush=True)
+        return 0
+    except DataValidationError as err:
+        print(f"error: {err}", flush=True)
+        return 2
+    print(f"Recorded {stats.events} events to {args.out} ({stats.gaps} gaps logged).", flush=True)
+    return 0

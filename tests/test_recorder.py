@@ -1,0 +1,217 @@
+"""The forceOrder recorder against a local websocket server on 127.0.0.1.
+
+The server replays Binance's documented forceOrder message example (``tests/data/ws_forceOrder.docexample.json``,
+copied from the shared data set's ``api_examples/``, which took it from the Binance API documentation via
+nautechsystems/nautilus_trader's test resources) inside the combined-stream envelope the multiplex socket
+receives. It drops the connection mid-stream and sends malformed frames, and the recorder must keep every good
+row, reconnect, and log the gaps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from websockets.asyncio.server import ServerConnection, serve
+
+import liq._recorder as rec
+from liq._errors import DataValidationError
+from liq._liquidations import load_gaps, load_liquidations
+
+EXAMPLE = json.loads((Path(__file__).parent / "data" / "ws_forceOrder.docexample.json").read_text())
+
+
+def _event(i: int, *, symbol: str = "BTCUSDT", side: str = "SELL") -> str:
+    data = copy.deepcopy(EXAMPLE)
+    data["E"] += 1000 * i
+    data["o"]["T"] += 1000 * i
+    data["o"]["s"] = symbol
+    data["o"]["S"] = side
+    return json.dumps({"stream": f"{symbol.lower()}@forceOrder", "data": data})
+
+
+Script = Callable[[ServerConnection, int], Any]
+
+
+class _Server:
+    """A loopback websocket server running one scripted handler per connection."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.paths: list[str] = []
+        self.url = ""
+
+    async def handler(self, conn: ServerConnection) -> None:
+        self.paths.append(conn.request.path if conn.request else "")
+        await self.script(conn, len(self.paths) - 1)
+
+
+async def _serving(script: Script) -> AsyncIterator[_Server]:
+    server = _Server(script)
+    async with serve(server.handler, "127.0.0.1", 0) as ws_server:
+        port = next(iter(ws_server.sockets)).getsockname()[1]
+        server.url = f"ws://127.0.0.1:{port}/"
+        yield server
+
+
+async def _hold(conn: ServerConnection) -> None:
+    try:
+        await conn.wait_closed()
+    except Exception:
+        pass
+
+
+def test_parse_force_order_of_the_documented_example() -> None:
+    row = rec.parse_force_order(EXAMPLE)
+    assert row is not None
+    assert row["symbol"] == "BTCUSDT" and row["side"] == "SELL"
+    assert row["avg_price"] == "9910.12345678" and row["filled_accumulated_qty"] == "0.014"
+    assert row["time_ms"] == "1568014460893"
+    assert rec.parse_force_order({"stream": "x", "data": {"e": "forceOrder", "E": 1}}) is None
+    assert rec.parse_force_order("not a dict") is None
+    bad = copy.deepcopy(EXAMPLE)
+    bad["o"]["ap"] = "abc"
+    assert rec.parse_force_order(bad) is None
+
+
+def test_gaps_path() -> None:
+    assert rec.gaps_path_for("x/liquidations.csv") == Path("x/liquidations.gaps.csv")
+    assert rec.gaps_path_for("rec") == Path("rec.gaps.csv")
+
+
+def test_disconnect_and_malformed_messages_lose_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "liquidations.csv"
+
+    async def script(conn: ServerConnection, n: int) -> None:
+        if n == 0:  # two events, then the connection drops mid-stream
+            await conn.send(_event(0))
+            await conn.send(_event(1, side="BUY"))
+            await asyncio.sleep(0.05)
+            await conn.close(code=1011)
+        elif n == 1:  # a frame that is not JSON: the client's read loop dies, the recorder reconnects
+            await conn.send("{not json")
+            await _hold(conn)
+        else:  # valid JSON that is not a forceOrder, a truncated forceOrder, then a good event
+            await conn.send(json.dumps({"result": None, "id": 1}))
+            await conn.send(json.dumps({"stream": "ethusdt@forceOrder", "data": {"e": "forceOrder", "E": 5}}))
+            await conn.send(_event(2, symbol="ETHUSDT"))
+            await _hold(conn)
+
+    async def main() -> tuple[rec.RecorderStats, list[str]]:
+        async for server in _serving(script):
+            stats = await asyncio.wait_for(
+                rec.record_liquidations(
+                    ["BTCUSDT", "ethusdt"],
+                    out,
+                    stream_url=server.url,
+                    max_events=3,
+                    backoff_initial_s=0.01,
+                    backoff_max_s=0.05,
+                ),
+                timeout=30,
+            )
+            return stats, server.paths
+        raise AssertionError("server did not start")
+
+    stats, paths = asyncio.run(main())
+    assert stats.events == 3
+    assert stats.malformed == 2
+    assert stats.connections == 3
+    assert paths[0] == "/market/stream?streams=btcusdt@forceOrder/ethusdt@forceOrder"
+
+    events = load_liquidations(out)
+    assert events["symbol"].tolist() == ["BTCUSDT", "BTCUSDT", "ETHUSDT"]
+    assert events["side"].tolist() == ["long", "short", "long"]
+    assert events["notional_usd"].iloc[0] == pytest.approx(9910.12345678 * 0.014)
+    assert events["time"].iloc[0] == pd.Timestamp(1568014460893, unit="ms", tz="UTC")
+
+    gaps = load_gaps(rec.gaps_path_for(out))
+    assert len(gaps) == 2  # the drop and the malformed frame
+    assert (gaps["end"] >= gaps["start"]).all()
+    assert gaps["reason"].str.startswith("disconnected").all()
+
+
+def test_restart_appends_and_logs_the_downtime(tmp_path: Path) -> None:
+    out = tmp_path / "rec.csv"
+
+    async def script(conn: ServerConnection, n: int) -> None:
+        await conn.send(_event(10 + n))
+        await _hold(conn)
+
+    async def run_once() -> None:
+        async for server in _serving(script):
+            await asyncio.wait_for(
+                rec.record_liquidations(["BTCUSDT"], out, stream_url=server.url, max_events=1), 30
+            )
+
+    asyncio.run(run_once())
+    asyncio.run(run_once())
+    lines = out.read_text().splitlines()
+    assert lines[0] == ",".join(rec.RECORDER_COLUMNS)
+    assert len(lines) == 3  # one header, two rows
+    gaps = load_gaps(rec.gaps_path_for(out))
+    assert gaps["reason"].tolist() == ["recorder was not running"]
+    assert gaps["start"].iloc[0] == pd.Timestamp(EXAMPLE["o"]["T"] + 10_000, unit="ms", tz="UTC")
+
+
+def test_cancel_keeps_every_written_row(tmp_path: Path) -> None:
+    """Ctrl-C reaches asyncio code as a cancellation; rows already received must all be on disk."""
+    out = tmp_path / "rec.csv"
+    written: list[dict[str, str]] = []
+
+    async def script(conn: ServerConnection, n: int) -> None:
+        for i in range(3):
+            await conn.send(_event(i))
+        await _hold(conn)
+
+    async def main() -> None:
+        async for server in _serving(script):
+            task = asyncio.create_task(
+                rec.record_liquidations(["BTCUSDT"], out, stream_url=server.url, on_event=written.append)
+            )
+            for _ in range(300):
+                if len(written) == 3:
+                    break
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(main())
+    assert len(written) == 3
+    assert len(load_liquidations(out)) == 3
+
+
+def test_refuses_to_append_to_a_foreign_csv(tmp_path: Path) -> None:
+    out = tmp_path / "other.csv"
+    out.write_text("a,b\n1,2\n")
+
+    with pytest.raises(DataValidationError, match="other columns"):
+        asyncio.run(rec.record_liquidations(["BTCUSDT"], out, stream_url="ws://127.0.0.1:9/"))
+
+
+def test_unreachable_host_backs_off_and_stops(tmp_path: Path) -> None:
+    out = tmp_path / "rec.csv"
+
+    async def main() -> rec.RecorderStats:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(0.5, stop.set)
+        return await rec.record_liquidations(
+            ["BTCUSDT"],
+            out,
+            stream_url="ws://127.0.0.1:9/",
+            stop=stop,
+            backoff_initial_s=0.05,
+            backoff_max_s=0.1,
+        )
+
+    stats = asyncio.run(main())
+    assert stats.events == 0 and stats.connections == 0
+    assert len(stats.errors) >= 2
+    assert out.read_text().splitlines() == [",".join(rec.RECORDER_COLUMNS)]
