@@ -16,6 +16,8 @@ Binance's side is the side of the *liquidation order*: a ``SELL`` closes a long 
 
 from __future__ import annotations
 
+import gzip
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,13 +58,22 @@ def _read(path_or_buffer: PathOrBuffer) -> tuple[pd.DataFrame, str]:
     name = str(path_or_buffer) if isinstance(path_or_buffer, (str, os.PathLike)) else "the uploaded file"
     if isinstance(path_or_buffer, (str, os.PathLike)) and not Path(path_or_buffer).exists():
         raise DataValidationError(f"No liquidation file at {name!r}. Check the path.")
+    source: object = path_or_buffer
+    if hasattr(path_or_buffer, "read"):
+        data = path_or_buffer.read()
+        if isinstance(data, bytes):
+            source = io.BytesIO(data)
+            if data[:2] == b"\x1f\x8b":  # gzip magic: a compressed upload
+                source = gzip.GzipFile(fileobj=io.BytesIO(data))
+        else:
+            source = io.StringIO(data)
     try:
-        raw = pd.read_csv(path_or_buffer, compression="infer")
+        raw = pd.read_csv(source, compression="infer")  # type: ignore[call-overload]
     except pd.errors.EmptyDataError:
         raise DataValidationError(
             f"{name} is empty. A liquidation recording needs a header row and one row per event."
         ) from None
-    except (UnicodeDecodeError, pd.errors.ParserError, OSError) as err:
+    except (UnicodeDecodeError, pd.errors.ParserError, OSError, EOFError) as err:
         raise DataValidationError(
             f"Could not read {name} as CSV ({err}). Save the recording as a comma-separated text file "
             "(optionally gzip-compressed)."
