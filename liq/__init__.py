@@ -15,6 +15,7 @@ from ._config import (
     MMR_BRACKETS_AS_OF,
     ModelConfig,
 )
+from ._engine import Estimate, Heatmap, estimate
 from ._errors import (
     DataValidationError,
     GeoBlockedError,
@@ -26,10 +27,8 @@ from ._errors import (
     SourceError,
 )
 from ._formula import liquidation_price
+from ._levels import Level, Summary
 
-# --- engine (issue 2) ---
-# from ._engine import Estimate, Heatmap, estimate
-# from ._levels import Level, Summary
 # --- market data (issue 3) ---
 # from ._market import Fallback, LoadResult, MarketData, load_market_data
 # --- chart payload (issue 4) ---
@@ -42,6 +41,11 @@ __all__ = [
     "MMR_BRACKETS",
     "MMR_BRACKETS_AS_OF",
     "DataValidationError",
+    "Estimate",
+    "Heatmap",
+    "Level",
+    "Summary",
+    "estimate",
     "GeoBlockedError",
     "InvalidSymbolError",
     "LiqError",

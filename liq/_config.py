@@ -221,7 +221,9 @@ class ModelConfig:
     def preset(cls, name: str, **kwargs: object) -> ModelConfig:
         """Config with a named leverage preset: ``"All"`` or ``"High leverage"``."""
         if name not in LEVERAGE_PRESETS:
-            raise DataValidationError(f"Unknown leverage preset {name!r}; choose one of {list(LEVERAGE_PRESETS)}.")
+            raise DataValidationError(
+                f"Unknown leverage preset {name!r}; choose one of {list(LEVERAGE_PRESETS)}."
+            )
         return cls.from_weights(LEVERAGE_PRESETS[name], **kwargs)
 
     def with_(self, **changes: object) -> ModelConfig:
@@ -256,13 +258,23 @@ class ModelConfig:
                 )
         for lev, w in zip(tiers, weights, strict=True):
             if not math.isfinite(w) or w < 0:
-                raise DataValidationError(f"The weight of {lev:g}x is {w:g}: weights must be zero or positive.")
+                raise DataValidationError(
+                    f"The weight of {lev:g}x is {w:g}: weights must be zero or positive."
+                )
         if sum(weights) <= 0:
-            raise DataValidationError("The tier weights add up to 0: give at least one tier a positive weight.")
+            raise DataValidationError(
+                "The tier weights add up to 0: give at least one tier a positive weight."
+            )
         checks: list[tuple[bool, str]] = [
             (self.assumed_position_usd > 0, "assumed_position_usd must be positive (USD)."),
-            (0 < self.inflow_share <= 1, "inflow_share must be in (0, 1]; 0.10 means 10 % of volume opens positions."),
-            (self.entry_mode in ("auto", "vwap", "typical"), 'entry_mode must be "auto", "vwap" or "typical".'),
+            (
+                0 < self.inflow_share <= 1,
+                "inflow_share must be in (0, 1]; 0.10 means 10 % of volume opens positions.",
+            ),
+            (
+                self.entry_mode in ("auto", "vwap", "typical"),
+                'entry_mode must be "auto", "vwap" or "typical".',
+            ),
             (
                 self.decay_half_life_candles is None or self.decay_half_life_candles > 0,
                 "decay_half_life_candles must be positive, or None to switch decay off.",

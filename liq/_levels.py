@@ -1,0 +1,282 @@
+"""Levels, zones and the summary, derived from the alive positions at the last candle."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ._config import ModelConfig
+
+__all__ = ["LEVEL_COLUMNS", "ZONE_COLUMNS", "Level", "Summary", "build_levels", "build_summary"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+LEVEL_COLUMNS = (
+    "price", "side", "notional_usd", "zone_low", "zone_high", "distance_pct", "approaches", "first_seen", "cascade",
+)  # fmt: skip
+ZONE_COLUMNS = ("side", "zone_low", "zone_high", "notional_usd", "levels")
+
+#: Within-percent bands of the summary.
+WITHIN_PCT = (1, 2, 5)
+#: Asymmetry beyond which the reading names a direction.
+ASYMMETRY_READING_THRESHOLD = 0.15
+#: A valley between two peaks splits them into separate levels when it is below this share of the smaller peak.
+PEAK_SPLIT_VALLEY = 0.6
+
+
+@dataclass(frozen=True)
+class Level:
+    """One estimated liquidation level."""
+
+    price: float
+    side: str
+    notional_usd: float
+    distance_pct: float
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The numbers a trader reads first. All USD values are estimates.
+
+    ``asymmetry`` is ``(short − long) / (short + long)`` within ±5 % of price: positive means more estimated
+    short liquidations above price than long liquidations below (an upward pull), negative the opposite.
+    """
+
+    last_price: float
+    nearest_above: Level | None
+    nearest_below: Level | None
+    long_usd_within: dict[int, float] = field(default_factory=dict)
+    short_usd_within: dict[int, float] = field(default_factory=dict)
+    asymmetry: float = math.nan
+    reading: str = ""
+
+
+def _runs(mask: npt.NDArray[np.bool_]) -> tuple[I64, I64]:
+    """Start and end (exclusive) of each run of True."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return np.flatnonzero(d == 1).astype(np.int64), np.flatnonzero(d == -1).astype(np.int64)
+
+
+def _split_peaks(profile: F64, a: int, b: int) -> list[tuple[int, int]]:
+    """Split the zone ``[a, b)`` into peaks at valleys clearly lower than both neighbouring peaks."""
+    seg = profile[a:b]
+    if len(seg) < 3:
+        return [(a, b)]
+    sm = np.convolve(np.pad(seg, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
+    left = np.concatenate([[-np.inf], sm[:-1]])
+    right = np.concatenate([sm[1:], [-np.inf]])
+    peaks = np.flatnonzero((sm >= left) & (sm > right))
+    if len(peaks) < 2:
+        return [(a, b)]
+    cuts: list[int] = []
+    last_peak = peaks[0]
+    for p in peaks[1:]:
+        v = last_peak + int(np.argmin(sm[last_peak : p + 1]))
+        if sm[v] < PEAK_SPLIT_VALLEY * min(sm[last_peak], sm[p]):
+            cuts.append(v)
+            last_peak = p
+        elif sm[p] > sm[last_peak]:
+            last_peak = p
+    edges = [0, *cuts, len(seg)]
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        if hi > lo:
+            out.append((a + lo, a + hi))
+    return out
+
+
+def count_approaches(extreme: F64, start: int, price: float, side: str, approach_pct: float) -> int:
+    """Times price came within ``approach_pct`` % of ``price`` without touching it, after ``start``.
+
+    For a long level ``extreme`` is the candle lows, for a short level the highs. An approach counts once;
+    the counter re-arms after price moves away by twice ``approach_pct``.
+
+    Examples
+    --------
+    >>> lows = np.array([110.0, 100.3, 100.2, 103.0, 100.4, 99.0])
+    >>> count_approaches(lows, 0, 100.0, "long", 0.5)
+    2
+    """
+    x = extreme[start:]
+    a = approach_pct / 100.0
+    if side == "long":
+        within = (x > price) & (x <= price * (1 + a))
+        far = x > price * (1 + 2 * a)
+    else:
+        within = (x < price) & (x >= price * (1 - a))
+        far = x < price * (1 - 2 * a)
+    ev = within | far
+    lab = within[ev]
+    if lab.size == 0:
+        return 0
+    return int(lab[0]) + int(np.count_nonzero(lab[1:] & ~lab[:-1]))
+
+
+def build_levels(
+    *,
+    edges: F64,
+    sides: dict[str, tuple[F64, F64, I64]],
+    low: F64,
+    high: F64,
+    open_time: pd.Series,
+    last_price: float,
+    config: ModelConfig,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Levels and zones from alive positions per side: ``(exact price, alive USD, creation candle)``.
+
+    A bin is significant when its alive USD reaches ``config.significance`` × the largest bin of either
+    side. Contiguous significant bins form a zone; each zone splits into levels at clear valleys. A level's
+    price is the USD-weighted mean of the exact liquidation prices in it (not a bin centre).
+    """
+    n_bins = len(edges) - 1
+    lo, hi = edges[0], edges[-1]
+    per_side = {}
+    top = 0.0
+    for name, (price, usd, created) in sides.items():
+        b = np.floor((price - lo) / (hi - lo) * n_bins).astype(np.int64)
+        ok = (usd > 0) & (b >= 0) & (b < n_bins)
+        prof = np.bincount(b[ok], weights=usd[ok], minlength=n_bins).astype(np.float64, copy=False)
+        per_side[name] = (b[ok], price[ok], usd[ok], created[ok], prof)
+        top = max(top, float(prof.max(initial=0.0)))
+    level_rows: list[dict[str, object]] = []
+    zone_rows: list[dict[str, object]] = []
+    if top <= 0:
+        return _empty(LEVEL_COLUMNS), _empty(ZONE_COLUMNS)
+    thr = config.significance * top
+    for name, (b, price, usd, created, prof) in per_side.items():
+        pv = np.bincount(b, weights=usd * price, minlength=n_bins)
+        order = np.argsort(b.astype(np.int16), kind="stable")  # radix sort: bins < 2**15
+        bs, ps, cs = b[order], price[order], created[order]
+        first = np.searchsorted(bs, np.arange(n_bins + 1))
+        nonempty = first[1:] > first[:-1]
+        pmin = np.full(n_bins, np.inf)
+        pmax = np.full(n_bins, -np.inf)
+        cmin = np.full(n_bins, np.iinfo(np.int64).max)
+        if len(bs):
+            idx = first[:-1][nonempty]
+            pmin[nonempty] = np.minimum.reduceat(ps, idx)
+            pmax[nonempty] = np.maximum.reduceat(ps, idx)
+            cmin[nonempty] = np.minimum.reduceat(cs, idx)
+        starts, ends = _runs(prof >= thr)
+        extreme = low if name == "long" else high
+        for za, zb in zip(starts, ends, strict=True):
+            zone_low, zone_high = float(pmin[za:zb].min()), float(pmax[za:zb].max())
+            parts = _split_peaks(prof, int(za), int(zb))
+            zone_rows.append(
+                {
+                    "side": name,
+                    "zone_low": zone_low,
+                    "zone_high": zone_high,
+                    "notional_usd": float(prof[za:zb].sum()),
+                    "levels": len(parts),
+                }
+            )
+            for pa, pb in parts:
+                usd_l = float(prof[pa:pb].sum())
+                if usd_l <= 0:
+                    continue
+                px = float(pv[pa:pb].sum() / usd_l)
+                c0 = int(cmin[pa:pb].min())
+                level_rows.append(
+                    {
+                        "price": px,
+                        "side": name,
+                        "notional_usd": usd_l,
+                        "zone_low": zone_low,
+                        "zone_high": zone_high,
+                        "distance_pct": (px / last_price - 1.0) * 100.0,
+                        "approaches": count_approaches(extreme, c0 + 1, px, name, config.approach_pct),
+                        "first_seen": open_time.iloc[c0],
+                    }
+                )
+    if not level_rows:
+        return _empty(LEVEL_COLUMNS), pd.DataFrame(zone_rows, columns=list(ZONE_COLUMNS))
+    levels = pd.DataFrame(level_rows).sort_values("price", ascending=False, ignore_index=True)
+    levels["cascade"] = _cascade_flags(levels, config.cascade_gap_pct)
+    zones = pd.DataFrame(zone_rows, columns=list(ZONE_COLUMNS)).sort_values(
+        "zone_low", ascending=False, ignore_index=True
+    )
+    return levels[list(LEVEL_COLUMNS)], zones
+
+
+def _cascade_flags(levels: pd.DataFrame, gap_pct: float) -> npt.NDArray[np.bool_]:
+    """True for levels with a same-side neighbour within ``gap_pct`` % (stacked levels can cascade)."""
+    flags = np.zeros(len(levels), dtype=bool)
+    for side in ("long", "short"):
+        idx = np.flatnonzero((levels["side"] == side).to_numpy())
+        if len(idx) < 2:
+            continue
+        p = levels["price"].to_numpy()[idx]  # sorted descending
+        close = np.abs(np.diff(p)) / p[1:] * 100.0 <= gap_pct
+        flags[idx[:-1]] |= close
+        flags[idx[1:]] |= close
+    return flags
+
+
+def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+
+
+def build_summary(
+    *,
+    last_price: float,
+    levels: pd.DataFrame,
+    long_prices: F64,
+    long_usd: F64,
+    short_prices: F64,
+    short_usd: F64,
+) -> Summary:
+    """Nearest levels, USD within ±1/2/5 % per side, and the long/short asymmetry within ±5 %."""
+
+    prices = levels["price"].to_numpy(dtype=np.float64)
+    sides = levels["side"].to_numpy()
+
+    def nearest(side: str) -> Level | None:
+        ok = (sides == side) & ((prices <= last_price) if side == "long" else (prices >= last_price))
+        if not ok.any():
+            return None
+        i = int(np.flatnonzero(ok)[np.argmin(np.abs(prices[ok] - last_price))])
+        usd, dist = levels["notional_usd"].iloc[i], levels["distance_pct"].iloc[i]
+        return Level(float(prices[i]), side, float(usd), float(dist))
+
+    long_within = {
+        k: float(long_usd[(long_prices >= last_price * (1 - k / 100)) & (long_prices <= last_price)].sum())
+        for k in WITHIN_PCT
+    }
+    short_within = {
+        k: float(short_usd[(short_prices <= last_price * (1 + k / 100)) & (short_prices >= last_price)].sum())
+        for k in WITHIN_PCT
+    }
+    s5, l5 = short_within[5], long_within[5]
+    asym = (s5 - l5) / (s5 + l5) if (s5 + l5) > 0 else math.nan
+    return Summary(
+        last_price=last_price,
+        nearest_above=nearest("short"),
+        nearest_below=nearest("long"),
+        long_usd_within=long_within,
+        short_usd_within=short_within,
+        asymmetry=asym,
+        reading=asymmetry_reading(asym),
+    )
+
+
+def asymmetry_reading(asym: float) -> str:
+    """Plain-words reading of the asymmetry.
+
+    Examples
+    --------
+    >>> asymmetry_reading(0.4)
+    'More estimated short liquidations above price than long below: upward pull.'
+    """
+    if not math.isfinite(asym):
+        return "No estimated liquidations within ±5 % of price."
+    if asym >= ASYMMETRY_READING_THRESHOLD:
+        return "More estimated short liquidations above price than long below: upward pull."
+    if asym <= -ASYMMETRY_READING_THRESHOLD:
+        return "More estimated long liquidations below price than short above: downward pull."
+    return "Long and short liquidations within ±5 % are roughly balanced: no strong pull either way."

@@ -1,0 +1,213 @@
+"""Validation of the engine's inputs, done once at the boundary with fix-it messages.
+
+The functions here return *new* frames; the caller's frame is never modified.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ._errors import DataValidationError
+
+__all__ = ["MIN_CANDLES", "REQUIRED_CANDLE_COLUMNS", "validate_candles", "validate_open_interest"]
+
+#: Columns every candle frame must have.
+REQUIRED_CANDLE_COLUMNS = ("open_time", "open", "high", "low", "close", "volume")
+#: Optional candle columns the engine uses when present.
+OPTIONAL_CANDLE_COLUMNS = ("quote_volume", "taker_buy_volume")
+#: Fewest candles the engine accepts: fewer cannot show any sweep or approach.
+MIN_CANDLES = 10
+
+
+def _row_label(frame: pd.DataFrame, pos: int) -> str:
+    """Human row reference: 0-based position plus the open time when available."""
+    if "open_time" in frame.columns:
+        return f"row {pos} (open_time {frame['open_time'].iloc[pos]})"
+    return f"row {pos}"
+
+
+def _to_utc(values: pd.Series, column: str) -> pd.Series:
+    """Parse a time column to tz-aware UTC, with a fix-it message when it can't be."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        ts = pd.Series(values)
+    elif pd.api.types.is_numeric_dtype(values):
+        raise DataValidationError(
+            f"'{column}' holds numbers; convert epoch milliseconds first, e.g. "
+            f"pd.to_datetime(df['{column}'], unit='ms', utc=True)."
+        )
+    else:
+        try:
+            ts = pd.to_datetime(values, utc=True)
+        except (ValueError, TypeError) as exc:
+            raise DataValidationError(
+                f"'{column}' could not be read as dates ({exc}). Use ISO times such as 2024-12-01T00:00:00Z."
+            ) from None
+    if ts.dt.tz is None:
+        ts = ts.dt.tz_localize("UTC")
+    else:
+        ts = ts.dt.tz_convert("UTC")
+    nat = ts.isna().to_numpy()
+    if nat.any():
+        raise DataValidationError(
+            f"'{column}' is empty at row {int(np.argmax(nat))}; every row needs a time."
+        )
+    return ts.astype("datetime64[ns, UTC]")
+
+
+def _check_sorted_unique(times: pd.Series, column: str, what: str) -> None:
+    t = times.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    d = np.diff(t)
+    if (d == 0).any():
+        i = int(np.argmax(d == 0)) + 1
+        raise DataValidationError(
+            f"{what}: duplicate {column} at row {i} ({times.iloc[i]}). Drop duplicates, e.g. "
+            f"df.drop_duplicates('{column}')."
+        )
+    if (d < 0).any():
+        i = int(np.argmax(d < 0)) + 1
+        raise DataValidationError(
+            f"{what}: {column} is not sorted (row {i}, {times.iloc[i]}, is earlier than the row before). "
+            f"Sort it first, e.g. df.sort_values('{column}')."
+        )
+
+
+def validate_candles(candles: pd.DataFrame, *, min_candles: int = MIN_CANDLES) -> pd.DataFrame:
+    """Check a candle frame and return a clean copy with UTC times and float64 prices.
+
+    Parameters
+    ----------
+    candles : DataFrame
+        ``open_time`` (UTC datetimes), ``open, high, low, close, volume``; optionally ``quote_volume`` and
+        ``taker_buy_volume``.
+    min_candles : int
+        Fewest rows accepted.
+
+    Returns
+    -------
+    DataFrame
+        A new frame (RangeIndex) with the required columns and whichever optional columns were present.
+
+    Raises
+    ------
+    DataValidationError
+        With a message that names the column and row, and says how to fix it.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"open_time": pd.date_range("2024-12-01", periods=10, freq="5min", tz="UTC"),
+    ...                    "open": 100.0, "high": 101.0, "low": 99.0, "close": 100.5, "volume": 3.0})
+    >>> validate_candles(df).shape
+    (10, 6)
+    >>> validate_candles(df.assign(low=102.0))
+    Traceback (most recent call last):
+    ...
+    liq._errors.DataValidationError: candles: high is below low at row 0 (open_time 2024-12-01 00:00:00+00:00). Check the column order (open, high, low, close).
+    """
+    if not isinstance(candles, pd.DataFrame):
+        raise DataValidationError(f"candles must be a pandas DataFrame, not {type(candles).__name__}.")
+    missing = [c for c in REQUIRED_CANDLE_COLUMNS if c not in candles.columns]
+    if missing:
+        raise DataValidationError(
+            f"candles is missing column(s) {', '.join(missing)}; it needs {', '.join(REQUIRED_CANDLE_COLUMNS)}."
+        )
+    if len(candles) < min_candles:
+        raise DataValidationError(
+            f"Only {len(candles)} candle(s); the estimate needs at least {min_candles}. Choose a longer range "
+            "or a shorter interval."
+        )
+    cols = list(REQUIRED_CANDLE_COLUMNS) + [c for c in OPTIONAL_CANDLE_COLUMNS if c in candles.columns]
+    out = pd.DataFrame({"open_time": _to_utc(candles["open_time"].reset_index(drop=True), "open_time")})
+    for col in cols[1:]:
+        raw = candles[col].reset_index(drop=True)
+        if raw.dtype == np.float64:
+            out[col] = raw.to_numpy(copy=True)
+            continue
+        num = pd.to_numeric(raw, errors="coerce")
+        bad = (num.isna() & raw.notna()).to_numpy()
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataValidationError(
+                f"candles: '{col}' is not a number at {_row_label(out, i)}: {raw.iloc[i]!r}."
+            )
+        out[col] = num.astype(np.float64)
+    for col in cols[1:]:
+        arr = out[col].to_numpy()
+        nan = ~np.isfinite(arr)
+        if col in OPTIONAL_CANDLE_COLUMNS:
+            continue  # NaN in optional columns means "unknown" and falls back per candle
+        if nan.any():
+            i = int(np.argmax(nan))
+            raise DataValidationError(
+                f"candles: '{col}' is missing (NaN) at {_row_label(out, i)}. Fill or drop that candle."
+            )
+    o, h, lo, c, v = (out[k].to_numpy() for k in ("open", "high", "low", "close", "volume"))
+    for name, arr in (("open", o), ("high", h), ("low", lo), ("close", c)):
+        bad = arr <= 0
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataValidationError(
+                f"candles: '{name}' must be positive; it is {arr[i]:g} at {_row_label(out, i)}."
+            )
+    checks = (
+        (h < lo, "high is below low", "Check the column order (open, high, low, close)."),
+        (h < np.maximum(o, c), "high is below open or close", "high must be the candle's highest price."),
+        (lo > np.minimum(o, c), "low is above open or close", "low must be the candle's lowest price."),
+        (v < 0, "volume is negative", "Volumes are zero or positive."),
+    )
+    for mask, what, fix in checks:
+        if mask.any():
+            i = int(np.argmax(mask))
+            raise DataValidationError(f"candles: {what} at {_row_label(out, i)}. {fix}")
+    for col in OPTIONAL_CANDLE_COLUMNS:
+        if col in out.columns:
+            arr = out[col].to_numpy()
+            bad = np.isfinite(arr) & (arr < 0)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise DataValidationError(f"candles: '{col}' is negative at {_row_label(out, i)}.")
+    if "taker_buy_volume" in out.columns:
+        tb = out["taker_buy_volume"].to_numpy()
+        bad = np.isfinite(tb) & (tb > v * (1 + 1e-9) + 1e-12)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataValidationError(
+                f"candles: taker_buy_volume exceeds volume at {_row_label(out, i)}; it is part of the volume."
+            )
+    _check_sorted_unique(out["open_time"], "open_time", "candles")
+    return out
+
+
+def validate_open_interest(open_interest: pd.DataFrame) -> pd.DataFrame:
+    """Check an open-interest frame (``time``, ``open_interest_usd``) and return a clean copy.
+
+    Examples
+    --------
+    >>> oi = pd.DataFrame({"time": pd.date_range("2024-12-01", periods=3, freq="5min", tz="UTC"),
+    ...                    "open_interest_usd": [1e9, 1.01e9, 1.0e9]})
+    >>> validate_open_interest(oi)["open_interest_usd"].tolist()
+    [1000000000.0, 1010000000.0, 1000000000.0]
+    """
+    if not isinstance(open_interest, pd.DataFrame):
+        raise DataValidationError(
+            f"open_interest must be a pandas DataFrame, not {type(open_interest).__name__}."
+        )
+    missing = [c for c in ("time", "open_interest_usd") if c not in open_interest.columns]
+    if missing:
+        raise DataValidationError(
+            f"open_interest is missing column(s) {', '.join(missing)}; it needs time and open_interest_usd."
+        )
+    if len(open_interest) < 2:
+        raise DataValidationError("open_interest needs at least 2 rows to measure changes.")
+    out = pd.DataFrame({"time": _to_utc(open_interest["time"].reset_index(drop=True), "time")})
+    raw = open_interest["open_interest_usd"].reset_index(drop=True)
+    num = pd.to_numeric(raw, errors="coerce")
+    bad = (~np.isfinite(num.to_numpy(dtype=np.float64, na_value=np.nan))) | (num.to_numpy(na_value=-1.0) < 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataValidationError(
+            f"open_interest: 'open_interest_usd' must be a non-negative number; row {i} has {raw.iloc[i]!r}."
+        )
+    out["open_interest_usd"] = num.astype(np.float64)
+    _check_sorted_unique(out["time"], "time", "open_interest")
+    return out
