@@ -1,0 +1,491 @@
+"""The user's own CSV files: klines (required) and open interest (optional).
+
+Only CSV text is read; nothing is ever unpickled or evaluated. Every problem is reported with the file,
+the column and the line number (1-based, as a text editor or spreadsheet shows it), plus how to fix it.
+
+Accepted candle layouts
+    * Binance's kline CSV (as in the public archive), 12 columns, with or without its header line:
+      ``open_time, open, high, low, close, volume, close_time, quote_volume, count, taker_buy_volume,
+      taker_buy_quote_volume, ignore``.
+    * Any CSV with a header naming at least ``open_time, open, high, low, close, volume`` (optionally
+      ``quote_volume``, ``taker_buy_volume``; other columns are ignored). ``open_time`` may be epoch
+      seconds/milliseconds/microseconds or ISO dates (no zone = UTC).
+
+Accepted open-interest layouts (header required)
+    ``time, open_interest_usd``; or Binance's ``timestamp, sumOpenInterestValue``; or the archive metrics file
+    (``create_time, sum_open_interest_value``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import pandas as pd
+
+from ._errors import DataValidationError
+from ._market import INTERVAL_MS, MarketData, check_symbol
+
+__all__ = [
+    "MAX_UPLOAD_BYTES",
+    "MAX_UPLOAD_ROWS",
+    "MIN_UPLOAD_CANDLES",
+    "load_upload",
+    "read_candles_csv",
+    "read_open_interest_csv",
+]
+
+#: Largest file accepted (bytes).
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+#: Most data rows accepted.
+MAX_UPLOAD_ROWS = 1_000_000
+#: Fewest candles accepted (the estimate needs some history).
+MIN_UPLOAD_CANDLES = 10
+
+BINANCE_KLINE_COLUMNS = (
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "count",
+    "taker_buy_volume",
+    "taker_buy_quote_volume",
+    "ignore",
+)
+_REQUIRED = ("open_time", "open", "high", "low", "close", "volume")
+_OPTIONAL = ("quote_volume", "taker_buy_volume")
+_ALIASES = {"open_time_ms": "open_time", "opentime": "open_time"}
+_OI_TIME = ("time", "timestamp", "create_time")
+_OI_VALUE = ("open_interest_usd", "sumopeninterestvalue", "sum_open_interest_value")
+
+CsvSource = bytes | bytearray | str | Path | IO[bytes] | IO[str]
+
+
+@dataclass(frozen=True)
+class _Table:
+    header: list[str] | None
+    rows: list[list[str]]
+    lines: list[int]  # file line of each row
+
+
+def _read_bytes(source: CsvSource, what: str, max_bytes: int) -> bytes:
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+    elif isinstance(source, (str, Path)):
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise DataValidationError(f"The {what} {path} cannot be opened ({exc.strerror}).") from None
+        if size > max_bytes:
+            raise DataValidationError(_too_big(what, size, max_bytes))
+        data = path.read_bytes()
+    elif hasattr(source, "read"):
+        chunk = source.read(max_bytes + 1)
+        data = chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
+    else:
+        raise DataValidationError(
+            f"The {what} must be CSV bytes, a path or an open file, not {type(source).__name__}."
+        )
+    if len(data) > max_bytes:
+        raise DataValidationError(_too_big(what, len(data), max_bytes))
+    return data
+
+
+def _too_big(what: str, size: int, max_bytes: int) -> str:
+    return (
+        f"The {what} is too large ({size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB). "
+        "Upload a shorter time range."
+    )
+
+
+def _decode(data: bytes, what: str) -> str:
+    if not data.strip():
+        raise DataValidationError(f"The {what} is empty.")
+    signatures = (
+        (b"PK\x03\x04", "a zip archive (or an Excel .xlsx workbook); unzip it / save it as CSV"),
+        (b"\x1f\x8b", "gzip-compressed; decompress it first"),
+        (b"\x80", "a binary Python pickle; only CSV text is accepted and pickles are never opened"),
+        (b"\xd0\xcf\x11\xe0", "an old Excel workbook; save it as CSV"),
+        (b"PAR1", "a Parquet file; save it as CSV"),
+        (b"ARROW1", "an Arrow/Feather file; save it as CSV"),
+    )
+    for magic, hint in signatures:
+        if data.startswith(magic):
+            raise DataValidationError(f"The {what} is not a CSV file: it is {hint}.")
+    if b"\x00" in data[:4096]:
+        raise DataValidationError(
+            f"The {what} is not a CSV text file (it contains binary data). Save it as CSV."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataValidationError(
+            f"The {what} is not UTF-8 text (bad byte at line {line}). Save it as CSV with UTF-8 encoding."
+        ) from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _tokenise(text: str, what: str, *, header: bool | None) -> _Table:
+    """Split CSV text into rows; ``header=None`` detects a header line (first cell not a number)."""
+    reader = csv.reader(io.StringIO(text))
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for row in reader:
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            rows.append([cell.strip() for cell in row])
+            lines.append(reader.line_num)
+            if len(rows) > MAX_UPLOAD_ROWS + 1:
+                raise DataValidationError(
+                    f"The {what} has more than {MAX_UPLOAD_ROWS:,} rows. Upload a shorter time range."
+                )
+    except csv.Error as exc:
+        raise DataValidationError(f"The {what} is not valid CSV at line {reader.line_num}: {exc}.") from None
+    if not rows:
+        raise DataValidationError(f"The {what} is empty.")
+    has_header = header if header is not None else not _is_number(rows[0][0])
+    head: list[str] | None = None
+    if has_header:
+        head = [c.lower().lstrip("\ufeff") for c in rows[0]]
+        rows, lines = rows[1:], lines[1:]
+    width = len(head) if head is not None else len(rows[0]) if rows else 0
+    for row, line in zip(rows, lines, strict=True):
+        if len(row) != width:
+            raise DataValidationError(
+                f"The {what} has {len(row)} fields at line {line} but {width} in the "
+                f"{'header' if head is not None else 'first line'}. Every line needs the same columns."
+            )
+    return _Table(head, rows, lines)
+
+
+def _column_index(header: list[str], what: str) -> dict[str, int]:
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(header):
+        name = _ALIASES.get(raw, raw)
+        if not name:
+            continue
+        if name in seen:
+            raise DataValidationError(
+                f"The {what} has the column '{name}' twice (columns {seen[name] + 1} and {i + 1})."
+            )
+        seen[name] = i
+    return seen
+
+
+def _parse_times(cells: list[str], lines: list[int], column: str, what: str) -> np.ndarray:
+    """Epoch s/ms/µs or ISO dates to int64 nanoseconds since the epoch (UTC)."""
+    out = np.empty(len(cells), dtype=np.int64)
+    if all(c.lstrip("-").isdigit() for c in cells):
+        for i, c in enumerate(cells):
+            v = int(c)
+            if v < 10**11:  # seconds
+                v *= 1000
+            elif v >= 10**14:  # microseconds
+                v //= 1000
+            if not 946_684_800_000 <= v <= 4_102_444_800_000:  # 2000-01-01 .. 2100-01-01
+                raise DataValidationError(
+                    f"The {what}: '{column}' at line {lines[i]} is {c}, which is not a plausible time "
+                    "(expected epoch milliseconds such as 1733011200000, or a date such as 2024-12-01 00:00)."
+                )
+            out[i] = v * 1_000_000
+        return out
+    for i, c in enumerate(cells):
+        if not c:
+            raise DataValidationError(
+                f"The {what}: '{column}' is empty at line {lines[i]}; every row needs a time."
+            )
+    parsed = pd.to_datetime(pd.Series(cells), format="ISO8601", utc=True, errors="coerce")
+    nat = parsed.isna().to_numpy()
+    if nat.any():
+        i = int(np.argmax(nat))
+        raise DataValidationError(
+            f"The {what}: '{column}' at line {lines[i]} is {cells[i]!r}, which is not a time. Use epoch "
+            "milliseconds (1733011200000) or ISO dates (2024-12-01 00:00:00)."
+        )
+    return parsed.dt.as_unit("ns").to_numpy(dtype="datetime64[ns]").astype(np.int64)
+
+
+def _parse_numbers(
+    cells: list[str], lines: list[int], column: str, what: str, *, optional: bool
+) -> np.ndarray:
+    out = np.empty(len(cells), dtype=np.float64)
+    for i, c in enumerate(cells):
+        if not c or c.lower() in ("nan", "na", "null", "none"):
+            if optional:
+                out[i] = math.nan
+                continue
+            raise DataValidationError(
+                f"The {what}: '{column}' is missing (empty or NaN) at line {lines[i]}. Fill in or delete that line."
+            )
+        try:
+            v = float(c)
+        except ValueError:
+            raise DataValidationError(
+                f"The {what}: '{column}' at line {lines[i]} is {c!r}, which is not a number."
+            ) from None
+        if not math.isfinite(v):
+            raise DataValidationError(
+                f"The {what}: '{column}' at line {lines[i]} is {c!r}; it must be a finite number."
+            )
+        out[i] = v
+    return out
+
+
+def _check_order(ns: np.ndarray, lines: list[int], column: str, what: str) -> None:
+    d = np.diff(ns)
+    if (d == 0).any():
+        i = int(np.argmax(d == 0)) + 1
+        raise DataValidationError(
+            f"The {what}: line {lines[i]} repeats the {column} of line {lines[i - 1]} "
+            f"({pd.Timestamp(int(ns[i]), tz='UTC')}). Remove the duplicate line."
+        )
+    if (d < 0).any():
+        i = int(np.argmax(d < 0)) + 1
+        raise DataValidationError(
+            f"The {what} is not sorted: {column} at line {lines[i]} ({pd.Timestamp(int(ns[i]), tz='UTC')}) is "
+            f"earlier than at line {lines[i - 1]}. Sort the file by {column}, oldest first."
+        )
+
+
+def read_candles_csv(source: CsvSource, *, max_bytes: int = MAX_UPLOAD_BYTES) -> pd.DataFrame:
+    """Parse and validate a kline CSV into the engine's candle columns.
+
+    Parameters
+    ----------
+    source : bytes, str/Path (a file path) or a binary/text file object
+        The CSV (see the module docstring for the layouts).
+    max_bytes : int
+        Size limit.
+
+    Returns
+    -------
+    DataFrame
+        ``open_time`` (UTC), ``open, high, low, close, volume`` and any of ``quote_volume``,
+        ``taker_buy_volume`` present in the file; float64, sorted, unique times.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the column and line, and how to fix it.
+
+    Examples
+    --------
+    >>> text = "open_time,open,high,low,close,volume\\n" + "".join(
+    ...     f"2024-12-01 00:{m:02d},100,101,99,100.5,3\\n" for m in range(0, 60, 5))
+    >>> read_candles_csv(text.encode()).shape
+    (12, 6)
+    >>> read_candles_csv(text.replace("100.5", "abc", 1).encode())
+    Traceback (most recent call last):
+    ...
+    liq._errors.DataValidationError: The candles file: 'close' at line 2 is 'abc', which is not a number.
+    """
+    what = "candles file"
+    text = _decode(_read_bytes(source, what, max_bytes), what)
+    table = _tokenise(text, what, header=None)
+    if table.header is None:
+        width = len(table.rows[0])
+        if width != len(BINANCE_KLINE_COLUMNS):
+            raise DataValidationError(
+                f"The {what} has no header line and {width} columns. Without a header it must be Binance's "
+                f"12-column kline layout; otherwise add a header line such as {','.join(_REQUIRED)}."
+            )
+        index = {name: i for i, name in enumerate(BINANCE_KLINE_COLUMNS)}
+    else:
+        index = _column_index(table.header, what)
+        missing = [c for c in _REQUIRED if c not in index]
+        if missing:
+            found = ", ".join(h for h in table.header if h) or "none"
+            raise DataValidationError(
+                f"The {what} is missing column(s) {', '.join(missing)} (found: {found}). The header needs "
+                f"{', '.join(_REQUIRED)}."
+            )
+    rows, lines = table.rows, table.lines
+    if len(rows) < MIN_UPLOAD_CANDLES:
+        raise DataValidationError(
+            f"The {what} has {len(rows)} candle(s); at least {MIN_UPLOAD_CANDLES} are needed for an estimate."
+        )
+
+    def cells(name: str) -> list[str]:
+        j = index[name]
+        return [r[j] for r in rows]
+
+    ns = _parse_times(cells("open_time"), lines, "open_time", what)
+    out = pd.DataFrame({"open_time": pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC")})
+    for name in _REQUIRED[1:]:
+        out[name] = _parse_numbers(cells(name), lines, name, what, optional=False)
+    for name in _OPTIONAL:
+        if name in index:
+            out[name] = _parse_numbers(cells(name), lines, name, what, optional=True)
+    _check_order(ns, lines, "open_time", what)
+    o, h, lo, c, v = (out[k].to_numpy() for k in _REQUIRED[1:])
+    for name, arr in (("open", o), ("high", h), ("low", lo), ("close", c)):
+        bad = arr <= 0
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataValidationError(
+                f"The {what}: '{name}' must be above zero; it is {arr[i]:g} at line {lines[i]}."
+            )
+    checks = (
+        (h < lo, "high is below low", "Check the column order (open, high, low, close)."),
+        (h < np.maximum(o, c), "high is below open or close", "high must be the candle's highest price."),
+        (lo > np.minimum(o, c), "low is above open or close", "low must be the candle's lowest price."),
+        (v < 0, "'volume' is negative", "Volumes are zero or positive."),
+    )
+    for mask, problem, fix in checks:
+        if mask.any():
+            i = int(np.argmax(mask))
+            raise DataValidationError(f"The {what}: {problem} at line {lines[i]}. {fix}")
+    for name in _OPTIONAL:
+        if name in out.columns:
+            arr = out[name].to_numpy()
+            bad = np.isfinite(arr) & (arr < 0)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise DataValidationError(f"The {what}: '{name}' is negative at line {lines[i]}.")
+    if "taker_buy_volume" in out.columns:
+        tb = out["taker_buy_volume"].to_numpy()
+        bad = np.isfinite(tb) & (tb > v * (1 + 1e-9) + 1e-12)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataValidationError(
+                f"The {what}: 'taker_buy_volume' is larger than 'volume' at line {lines[i]}; it is a part of the "
+                "volume. Check the column order."
+            )
+    return out
+
+
+def read_open_interest_csv(source: CsvSource, *, max_bytes: int = MAX_UPLOAD_BYTES) -> pd.DataFrame:
+    """Parse and validate an open-interest CSV into ``time`` (UTC) and ``open_interest_usd``.
+
+    Examples
+    --------
+    >>> read_open_interest_csv(b"time,open_interest_usd\\n1733011200000,8.1e9\\n1733011500000,8.2e9\\n")
+                           time  open_interest_usd
+    0 2024-12-01 00:00:00+00:00       8.100000e+09
+    1 2024-12-01 00:05:00+00:00       8.200000e+09
+    """
+    what = "open-interest file"
+    text = _decode(_read_bytes(source, what, max_bytes), what)
+    table = _tokenise(text, what, header=True)
+    assert table.header is not None
+    index = _column_index([h.replace(" ", "") for h in table.header], what)
+    t_col = next((c for c in _OI_TIME if c in index), None)
+    v_col = next((c for c in _OI_VALUE if c in index), None)
+    if t_col is None or v_col is None:
+        raise DataValidationError(
+            f"The {what} needs a time column ({' or '.join(_OI_TIME)}) and a USD value column "
+            f"(open_interest_usd, sumOpenInterestValue or sum_open_interest_value); found: "
+            f"{', '.join(table.header)}."
+        )
+    rows, lines = table.rows, table.lines
+    if len(rows) < 2:
+        raise DataValidationError(f"The {what} has {len(rows)} row(s); at least 2 are needed to see changes.")
+    ns = _parse_times([r[index[t_col]] for r in rows], lines, t_col, what)
+    usd = _parse_numbers([r[index[v_col]] for r in rows], lines, v_col, what, optional=False)
+    bad = usd < 0
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataValidationError(
+            f"The {what}: '{v_col}' is negative at line {lines[i]}; open interest is ≥ 0."
+        )
+    _check_order(ns, lines, t_col, what)
+    return pd.DataFrame(
+        {"time": pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC"), "open_interest_usd": usd}
+    )
+
+
+def _interval_name(step_ms: int) -> str:
+    for name, ms in INTERVAL_MS.items():
+        if ms == step_ms:
+            return name
+    if step_ms % 86_400_000 == 0:
+        return f"{step_ms // 86_400_000}d"
+    if step_ms % 3_600_000 == 0:
+        return f"{step_ms // 3_600_000}h"
+    if step_ms % 60_000 == 0:
+        return f"{step_ms // 60_000}m"
+    return f"{step_ms / 1000:g}s"
+
+
+def load_upload(
+    candles_csv: CsvSource,
+    open_interest_csv: CsvSource | None = None,
+    *,
+    symbol: str = "BTCUSDT",
+    max_bytes: int = MAX_UPLOAD_BYTES,
+) -> MarketData:
+    """Read the user's CSV file(s) into :class:`MarketData` (source ``"upload"``).
+
+    The interval is inferred from the most common spacing of the candles; gaps are reported in the note.
+
+    Parameters
+    ----------
+    candles_csv : bytes, path or file object
+        The kline CSV.
+    open_interest_csv : bytes, path or file object, optional
+        The open-interest CSV; it must overlap the candles in time.
+    symbol : str
+        The contract the file is for (picks the margin brackets in the estimate).
+    max_bytes : int
+        Size limit per file.
+
+    Examples
+    --------
+    >>> rows = "".join(f"{1733011200000 + i * 300_000},100,101,99,100.5,3,0,300,1,1.5,150,0\\n" for i in range(12))
+    >>> d = load_upload(rows.encode(), symbol="ETHUSDT")
+    >>> d.source, d.interval, len(d.candles), list(d.candles.columns)[-2:]
+    ('upload', '5m', 12, ['quote_volume', 'taker_buy_volume'])
+    """
+    sym = check_symbol(symbol)
+    candles = read_candles_csv(candles_csv, max_bytes=max_bytes)
+    ms = candles["open_time"].to_numpy("datetime64[ms]").astype(np.int64)
+    steps = np.diff(ms)
+    values, counts = np.unique(steps, return_counts=True)
+    step = int(values[np.argmax(counts)])
+    interval = _interval_name(step)
+    gaps = int((steps != step).sum())
+    first, last = candles["open_time"].iloc[0], candles["open_time"].iloc[-1]
+    parts = [
+        f"Uploaded file: {sym} {interval}, {first:%Y-%m-%d %H:%M} → {last:%Y-%m-%d %H:%M} UTC ({len(candles)} candles)."
+    ]
+    if gaps:
+        parts.append(f"{gaps} irregular step(s) between candles (gaps in the file).")
+    oi: pd.DataFrame | None = None
+    if open_interest_csv is not None:
+        oi = read_open_interest_csv(open_interest_csv, max_bytes=max_bytes)
+        o0, o1 = oi["time"].iloc[0], oi["time"].iloc[-1]
+        if o1 < first or o0 > last + pd.Timedelta(milliseconds=step):
+            raise DataValidationError(
+                f"The open-interest file covers {o0:%Y-%m-%d %H:%M} → {o1:%Y-%m-%d %H:%M} UTC, which does not "
+                f"overlap the candles ({first:%Y-%m-%d %H:%M} → {last:%Y-%m-%d %H:%M} UTC)."
+            )
+        parts.append(f"Open interest: uploaded file ({len(oi)} rows).")
+    else:
+        parts.append("No open-interest file.")
+    return MarketData(
+        candles=candles,
+        open_interest=oi,
+        symbol=sym,
+        interval=interval,
+        source="upload",
+        note=" ".join(parts),
+    )
