@@ -1,12 +1,24 @@
-"""Liq. Heatmap & Levels — Streamlit entry point."""
+"""Liq. Heatmap & Levels — Streamlit entry point: page setup and navigation."""
 
 import streamlit as st
 
-st.set_page_config(page_title="Liq. Heatmap & Levels", page_icon="🔥", layout="wide")
+st.set_page_config(
+    page_title="Liq. Heatmap & Levels",
+    page_icon="🔥",
+    layout="wide",
+    initial_sidebar_state="auto",
+)
 
 pages = {
     "Liquidation Tools": [
-        st.Page("pages/heatmap_levels.py", title="Liq. Heatmap & Levels", icon="🔥", default=True),
+        st.Page(
+            "pages/heatmap_levels.py",
+            title="Liq. Heatmap & Levels",
+            icon=":material/local_fire_department:",
+            default=True,
+        ),
+        st.Page("pages/liquidation_heatmap.py", title="Liquidation Heatmap", icon=":material/blur_on:"),
+        st.Page("pages/model_check.py", title="Model check", icon=":material/fact_check:"),
     ]
 }
 st.navigation(pages).run()
