@@ -1,0 +1,736 @@
+"""Model check: how well does the estimate track liquidations that really happened?
+
+:func:`model_check` runs :func:`liq.estimate` over candles that cover a liquidation recording and compares,
+candle by candle *inside the windows the recording covers*:
+
+* the model's swept notional (``Estimate.swept_per_candle``) with the recorded liquidated notional, per side
+  (Spearman rank correlation);
+* a naive baseline, ``max(open−low, 0)·volume`` for longs and ``max(high−open, 0)·volume`` for shorts ("big
+  move × volume"), with the recording;
+* the **partial Spearman** correlation of model and recording controlling for the baseline (the headline:
+  what the model adds beyond the baseline), and the plain difference of the two correlations;
+* a location check: the share of recorded events whose price fell inside a zone the model showed just
+  before them, against the share of the candle's range those zones covered (their ratio is the lift).
+
+Every correlation has a bootstrap confidence interval (candles resampled with replacement). A metric is NaN,
+with a note that says why, when a series is constant (for example no long liquidations were recorded).
+
+Rank statistics are implemented here in numpy (SciPy is not a dependency).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ._config import ModelConfig
+from ._errors import DataValidationError
+
+__all__ = [
+    "METRIC_LABELS",
+    "ModelCheck",
+    "model_check",
+    "partial_spearman",
+    "rankdata",
+    "recording_windows",
+    "spearman",
+]
+
+F64 = npt.NDArray[np.float64]
+Side = Literal["long", "short"]
+SIDES: tuple[Side, Side] = ("long", "short")
+
+#: Windows are split where consecutive recorded events are further apart than this.
+DEFAULT_MAX_GAP = pd.Timedelta(minutes=45)
+#: History the model gets before the first window, so positions exist to be swept inside it.
+DEFAULT_WARMUP = pd.Timedelta(days=3)
+
+#: Human labels of the rows of :attr:`ModelCheck.metrics` (for tables and pages).
+METRIC_LABELS: dict[str, str] = {
+    "partial_spearman": "Partial Spearman, model vs recorded, controlling for the baseline (headline)",
+    "spearman_model": "Spearman, model swept USD vs recorded USD",
+    "spearman_baseline": "Spearman, baseline (move × volume) vs recorded USD",
+    "difference": "Model Spearman minus baseline Spearman",
+    "location_lift": "Location lift: share of events inside predicted zones ÷ share of range covered",
+    "zone_hit_share": "Share of recorded events inside a predicted zone alive just before",
+    "zone_cover_share": "Share of the candle's range covered by those zones (event-weighted)",
+    "candles": "Candles compared",
+    "events": "Recorded events",
+    "notional_usd": "Recorded notional (USD)",
+}
+
+_CORR_METRICS = ("partial_spearman", "spearman_model", "spearman_baseline", "difference")
+
+
+# ----------------------------------------------------------------------------------------------------
+# rank statistics (vectorised over rows)
+# ----------------------------------------------------------------------------------------------------
+def _rank_rows(a: F64) -> F64:
+    """Average-tie ranks (1..n) of every row of a 2-D array, without a Python loop over rows."""
+    rows, n = a.shape
+    if n == 0:
+        return a.astype(np.float64)
+    # Codes that order like the values (ties equal), then offset each row into its own block of keys.
+    _, codes = np.unique(a, return_inverse=True)
+    keys = (
+        codes.reshape(rows, n).astype(np.int64)
+        + (np.arange(rows, dtype=np.int64) * (codes.max() + 1))[:, None]
+    )
+    flat = np.sort(keys, axis=None)
+    base = (np.arange(rows, dtype=np.int64) * n)[:, None]
+    below = np.searchsorted(flat, keys, side="left") - base
+    upto = np.searchsorted(flat, keys, side="right") - base
+    return (below + upto + 1) / 2.0
+
+
+def rankdata(values: npt.ArrayLike) -> F64:
+    """Ranks 1..n of ``values`` with ties given their average rank (like ``scipy.stats.rankdata``).
+
+    Examples
+    --------
+    >>> rankdata([10.0, 30.0, 20.0, 20.0]).tolist()
+    [1.0, 4.0, 2.5, 2.5]
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    return _rank_rows(arr.reshape(1, -1))[0]
+
+
+def _pearson_rows(x: F64, y: F64) -> F64:
+    """Row-wise Pearson correlation; NaN where either row is (numerically) constant."""
+    xc = x - x.mean(axis=1, keepdims=True)
+    yc = y - y.mean(axis=1, keepdims=True)
+    sxx = np.einsum("ij,ij->i", xc, xc)
+    syy = np.einsum("ij,ij->i", yc, yc)
+    sxy = np.einsum("ij,ij->i", xc, yc)
+    ok = (sxx > 0) & (syy > 0)
+    out = np.full(x.shape[0], np.nan)
+    out[ok] = sxy[ok] / np.sqrt(sxx[ok] * syy[ok])
+    return np.clip(out, -1.0, 1.0)
+
+
+def _residual_rows(y: F64, z: F64) -> F64:
+    """Residuals of the least-squares fit ``y ~ a + b·z``, row-wise; exact zeros where ``y`` is explained."""
+    yc = y - y.mean(axis=1, keepdims=True)
+    zc = z - z.mean(axis=1, keepdims=True)
+    szz = np.einsum("ij,ij->i", zc, zc)
+    beta = np.divide(np.einsum("ij,ij->i", yc, zc), szz, out=np.zeros_like(szz), where=szz > 0)
+    res = yc - beta[:, None] * zc
+    # Floating-point leftovers of a perfect fit would give a meaningless correlation: zero them.
+    syy = np.einsum("ij,ij->i", yc, yc)
+    tiny = np.einsum("ij,ij->i", res, res) <= 1e-10 * np.maximum(syy, 1e-300)
+    res[tiny] = 0.0
+    return res
+
+
+def _spearman_rows(x: F64, y: F64) -> F64:
+    return _pearson_rows(_rank_rows(x), _rank_rows(y))
+
+
+def _partial_rows(x: F64, y: F64, z: F64) -> F64:
+    rz = _rank_rows(z)
+    return _pearson_rows(_residual_rows(_rank_rows(x), rz), _residual_rows(_rank_rows(y), rz))
+
+
+def spearman(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
+    """Spearman rank correlation (average ranks for ties); NaN when either series is constant.
+
+    Examples
+    --------
+    >>> spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5])
+    0.8
+    >>> spearman([1, 2, 3], [0, 0, 0])
+    nan
+    """
+    xa, ya = _pair(x, y)
+    return float(round(_spearman_rows(xa, ya)[0], 12))
+
+
+def partial_spearman(x: npt.ArrayLike, y: npt.ArrayLike, control: npt.ArrayLike) -> float:
+    """Partial Spearman correlation of ``x`` and ``y`` controlling for ``control``.
+
+    The ranks of ``x`` and of ``y`` are each regressed (least squares, with intercept) on the ranks of
+    ``control``; the result is the Pearson correlation of the two residual series. NaN when a residual
+    series is constant (e.g. ``x`` is a monotone function of ``control``) or an input is constant.
+
+    Examples
+    --------
+    >>> round(partial_spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5], [1, 3, 2, 5, 4]), 4)
+    0.9784
+    """
+    xa, ya = _pair(x, y)
+    za, _ = _pair(control, x)
+    return float(round(_partial_rows(xa, ya, za)[0], 12))
+
+
+def _pair(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[F64, F64]:
+    xa = np.asarray(x, dtype=np.float64).reshape(1, -1)
+    ya = np.asarray(y, dtype=np.float64).reshape(1, -1)
+    if xa.shape != ya.shape:
+        raise DataValidationError(f"Series of different lengths ({xa.shape[1]} and {ya.shape[1]}).")
+    if not (np.isfinite(xa).all() and np.isfinite(ya).all()):
+        raise DataValidationError("Rank correlations need finite numbers; drop NaN/inf first.")
+    return xa, ya
+
+
+# ----------------------------------------------------------------------------------------------------
+# recording windows
+# ----------------------------------------------------------------------------------------------------
+def _utc(value: object) -> pd.Timestamp:
+    ts = pd.Timestamp(value)  # type: ignore[arg-type]
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def recording_windows(
+    liquidations: pd.DataFrame,
+    *,
+    max_gap: pd.Timedelta = DEFAULT_MAX_GAP,
+    gaps: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Continuous windows that a recording covers, detected from its event times.
+
+    A recorder that ran for an hour writes events throughout that hour; a silence longer than ``max_gap``
+    (45 minutes by default) is taken as "the recorder was off". Intervals in ``gaps`` (the recorder's own gap
+    log, see :func:`liq.load_gaps`) are cut out as well.
+
+    Parameters
+    ----------
+    liquidations : DataFrame
+        From :func:`liq.load_liquidations` (all symbols of the recording: coverage is the recorder's, not a
+        symbol's).
+    max_gap : Timedelta
+        Largest silence still considered part of one window.
+    gaps : DataFrame, optional
+        ``start, end`` (UTC) intervals when the recorder was known not to listen.
+
+    Returns
+    -------
+    DataFrame
+        ``window`` (0, 1, ...), ``start``, ``end`` (first and last event time), ``n_events``.
+
+    Examples
+    --------
+    >>> t = pd.to_datetime(["2024-12-04 10:00", "2024-12-04 10:30", "2024-12-04 12:00"], utc=True)
+    >>> recording_windows(pd.DataFrame({"time": t}))[["start", "end", "n_events"]].to_string(index=False)
+    '                    start                       end  n_events\\n2024-12-04 10:00:00+00:00 2024-12-04 10:30:00+00:00         2\\n2024-12-04 12:00:00+00:00 2024-12-04 12:00:00+00:00         1'
+    """
+    if "time" not in liquidations:
+        raise DataValidationError(
+            "The recording needs a 'time' column; read it with liq.load_liquidations()."
+        )
+    times = np.sort(pd.to_datetime(liquidations["time"], utc=True).to_numpy(dtype="datetime64[ns]"))
+    if len(times) == 0:
+        return _windows_frame(
+            np.array([], "datetime64[ns]"), np.array([], "datetime64[ns]"), np.array([], int)
+        )
+    gap_ns = np.timedelta64(int(pd.Timedelta(max_gap).value), "ns")
+    cuts = np.zeros(len(times), dtype=bool)
+    cuts[1:] = np.diff(times) > gap_ns
+    if gaps is not None and len(gaps):
+        g_start = pd.to_datetime(gaps["start"], utc=True).to_numpy(dtype="datetime64[ns]")
+        g_end = pd.to_datetime(gaps["end"], utc=True).to_numpy(dtype="datetime64[ns]")
+        # An event starts a new window when a logged gap lies between it and the previous event.
+        prev = np.concatenate([times[:1], times[:-1]])
+        for s, e in zip(g_start, g_end, strict=True):
+            cuts[1:] |= (prev[1:] <= e) & (times[1:] >= s)
+    window_id = np.cumsum(cuts)
+    starts = np.flatnonzero(np.r_[True, window_id[1:] != window_id[:-1]])
+    ends = np.r_[starts[1:] - 1, len(times) - 1]
+    return _windows_frame(times[starts], times[ends], ends - starts + 1)
+
+
+def _windows_frame(start: np.ndarray, end: np.ndarray, n: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "window": np.arange(len(start), dtype=np.int64),
+            "start": pd.to_datetime(start, utc=True),
+            "end": pd.to_datetime(end, utc=True),
+            "n_events": np.asarray(n, dtype=np.int64),
+        }
+    )
+
+
+WindowsLike = pd.DataFrame | Sequence[tuple[object, object]]
+
+
+def _normalise_windows(windows: WindowsLike) -> pd.DataFrame:
+    if isinstance(windows, pd.DataFrame):
+        if not {"start", "end"} <= set(windows.columns):
+            raise DataValidationError("windows needs columns 'start' and 'end' (UTC times).")
+        pairs = list(zip(windows["start"], windows["end"], strict=True))
+    else:
+        pairs = [tuple(w) for w in windows]  # type: ignore[misc]
+        if any(len(p) != 2 for p in pairs):
+            raise DataValidationError(
+                "windows must be (start, end) pairs, e.g. [('2024-12-04 16:46', '2024-12-05 01:54')]."
+            )
+    try:
+        start = [_utc(s) for s, _ in pairs]
+        end = [_utc(e) for _, e in pairs]
+    except (ValueError, TypeError) as err:
+        raise DataValidationError(f"Could not read a window time ({err}). Use ISO times in UTC.") from None
+    if any(e < s for s, e in zip(start, end, strict=True)):
+        raise DataValidationError("A window ends before it starts; give (start, end) in that order.")
+    order = np.argsort(np.array([s.value for s in start], dtype=np.int64), kind="stable")
+    return _windows_frame(
+        np.array([start[i].value for i in order], dtype="datetime64[ns]"),
+        np.array([end[i].value for i in order], dtype="datetime64[ns]"),
+        np.zeros(len(order), dtype=np.int64),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
+# result
+# ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class ModelCheck:
+    """Result of :func:`model_check`.
+
+    Attributes
+    ----------
+    symbol : str or None
+        Symbol checked.
+    config : ModelConfig
+        Settings the estimate ran with (``time_columns`` forced to one column per candle).
+    windows : DataFrame
+        ``window, start, end, n_events, n_candles``: the recording windows used.
+    per_candle : DataFrame
+        Tidy, one row per (candle, side): ``open_time, window, side, predicted_usd`` (model swept),
+        ``baseline_usd`` (move × volume), ``realised_usd`` (recorded notional), ``events``,
+        ``events_in_zone``, ``zone_cover_share`` (share of the candle's range inside the zones alive at
+        the end of the previous candle).
+    metrics : DataFrame
+        ``side, metric, label, value, ci_low, ci_high, note``; metrics are the keys of
+        :data:`METRIC_LABELS`. CIs are bootstrap percentile intervals (95 %) over candles.
+    notes : tuple of str
+        Plain-words notes: why a value is NaN, how much history the model had, caveats.
+    n_boot, seed : int
+        Bootstrap settings (same seed, same intervals).
+    warmup : Timedelta
+        History the estimate started before the first window.
+    """
+
+    symbol: str | None
+    config: ModelConfig
+    windows: pd.DataFrame
+    per_candle: pd.DataFrame
+    metrics: pd.DataFrame
+    notes: tuple[str, ...]
+    n_boot: int
+    seed: int
+    warmup: pd.Timedelta
+
+    def value(self, side: Side, metric: str) -> float:
+        """One metric value, e.g. ``check.value("long", "partial_spearman")``."""
+        row = self.metrics[(self.metrics["side"] == side) & (self.metrics["metric"] == metric)]
+        if row.empty:
+            raise KeyError(f"no metric {metric!r} for side {side!r}; metrics are {list(METRIC_LABELS)}")
+        return float(row["value"].iloc[0])
+
+    @property
+    def headline(self) -> dict[str, float]:
+        """Partial Spearman per side: ``{"long": ..., "short": ...}``."""
+        return {side: self.value(side, "partial_spearman") for side in SIDES}
+
+    @property
+    def explanation(self) -> str:
+        """All notes as one paragraph (for a page caption)."""
+        return " ".join(self.notes)
+
+    def table(self) -> pd.DataFrame:
+        """Metrics as a wide table: one row per metric, ``long`` / ``short`` values and CIs as columns."""
+        wide = self.metrics.pivot(index="metric", columns="side", values=["value", "ci_low", "ci_high"])
+        wide.columns = [f"{col[1]}_{col[0]}" for col in wide.columns.to_list()]
+        wide = wide.reindex([m for m in METRIC_LABELS if m in wide.index])
+        wide.insert(0, "label", [METRIC_LABELS[m] for m in wide.index])
+        return wide.reset_index()
+
+
+# ----------------------------------------------------------------------------------------------------
+# the check
+# ----------------------------------------------------------------------------------------------------
+def _select_candles(
+    open_ns: np.ndarray, step_ns: int, windows: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of candles overlapping each window, and the window of each (first window wins)."""
+    starts = windows["start"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    ends = windows["end"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    ot = open_ns.astype(np.int64)
+    lo = np.searchsorted(ot + step_ns, starts, side="right")  # first candle whose close is after start
+    hi = np.searchsorted(ot, ends, side="right")  # candles opening at or before end
+    counts = np.maximum(hi - lo, 0)
+    idx = (
+        np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
+        if counts.sum()
+        else np.array([], int)
+    )
+    win = np.repeat(windows["window"].to_numpy(), counts)
+    idx, first = np.unique(idx, return_index=True)
+    return idx.astype(np.int64), win[first].astype(np.int64)
+
+
+def _bootstrap_ci(replicates: F64) -> tuple[float, float]:
+    finite = replicates[np.isfinite(replicates)]
+    if finite.size < max(10, replicates.size // 2):
+        return (np.nan, np.nan)
+    lo, hi = np.quantile(finite, [0.025, 0.975])
+    return (float(lo), float(hi))
+
+
+def _nan_reason(side: Side, x: F64, y: F64, z: F64) -> str | None:
+    n = len(x)
+    who = "long" if side == "long" else "short"
+    if n < 3:
+        return f"{who.capitalize()} side: only {n} candle(s) in the windows, too few for a rank correlation."
+    if np.ptp(y) == 0:
+        return (
+            f"{who.capitalize()} side: the recorded {who} liquidations are the same in every candle "
+            f"({y[0]:,.0f} USD), so no correlation is defined."
+        )
+    if np.ptp(x) == 0:
+        return (
+            f"{who.capitalize()} side: the model swept the same {who} notional in every candle "
+            f"({x[0]:,.0f} USD), so its correlation is undefined. Give it more history before the windows."
+        )
+    if np.ptp(z) == 0:
+        return f"{who.capitalize()} side: the baseline is constant, so the baseline correlation is undefined."
+    return None
+
+
+def model_check(
+    candles: pd.DataFrame,
+    liquidations: pd.DataFrame,
+    config: ModelConfig | None = None,
+    windows: WindowsLike | None = None,
+    *,
+    symbol: str | None = None,
+    open_interest: pd.DataFrame | None = None,
+    warmup: pd.Timedelta | None = DEFAULT_WARMUP,
+    max_gap: pd.Timedelta = DEFAULT_MAX_GAP,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> ModelCheck:
+    """Compare the estimate with recorded liquidations, candle by candle, inside the recording's windows.
+
+    The estimate runs once, on the candles from ``warmup`` before the first window to the end of the last
+    one, so that positions opened *before* a window exist and can be swept inside it (an estimate started at
+    the window itself would sweep almost nothing at first). Candles outside the windows feed the model but
+    are not scored.
+
+    Parameters
+    ----------
+    candles : DataFrame
+        Engine candles (``open_time`` UTC, ``open, high, low, close, volume``, ...) covering the windows and,
+        ideally, ``warmup`` before them. Not modified.
+    liquidations : DataFrame
+        From :func:`liq.load_liquidations`.
+    config : ModelConfig, optional
+        Model settings; ``time_columns`` is forced to ``None`` (one heatmap column per candle).
+    windows : DataFrame or sequence of (start, end), optional
+        Recording windows; detected with :func:`recording_windows` when omitted.
+    symbol : str, optional
+        Symbol to check; required when the recording holds several.
+    open_interest : DataFrame, optional
+        Passed to :func:`liq.estimate` (OI model).
+    warmup : Timedelta or None
+        History before the first window given to the model (default 3 days); ``None`` uses every candle
+        before it.
+    max_gap : Timedelta
+        Window detection threshold (default 45 minutes).
+    n_boot : int
+        Bootstrap replicates (0 disables the intervals).
+    seed : int
+        Bootstrap seed; the same seed gives the same intervals.
+
+    Returns
+    -------
+    ModelCheck
+
+    Raises
+    ------
+    DataValidationError
+        When the recording is empty, the symbol is ambiguous or absent, or the candles miss the windows.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from liq._liquidations import load_liquidations
+    >>> t = pd.date_range("2024-12-01", periods=1200, freq="5min", tz="UTC")
+    >>> px = 100 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.002, 1201)))
+    >>> candles = pd.DataFrame({"open_time": t, "open": px[:-1], "close": px[1:], "volume": 1000.0,
+    ...                         "high": np.maximum(px[:-1], px[1:]) * 1.001,
+    ...                         "low": np.minimum(px[:-1], px[1:]) * 0.999})
+    >>> k = np.arange(900, 1200, 3)  # one recorded event every 15 minutes in the last day
+    >>> events = load_liquidations(pd.DataFrame({
+    ...     "time": t[k] + pd.Timedelta("1min"), "symbol": "TESTUSDT",
+    ...     "side": np.where(k % 2 == 0, "SELL", "BUY"), "avg_price": px[k], "qty": 1.0}))
+    >>> check = model_check(candles, events, n_boot=100, seed=1)
+    >>> check.windows[["n_events", "n_candles"]].to_dict("records")
+    [{'n_events': 100, 'n_candles': 298}]
+    >>> sorted(check.headline)
+    ['long', 'short']
+    >>> check.table().columns.tolist()[:4]
+    ['metric', 'label', 'long_value', 'short_value']
+    """
+    from ._engine import estimate  # local import: the engine module is large and optional for the stats
+
+    cfg = (config if config is not None else ModelConfig()).with_(time_columns=None)
+    if not isinstance(liquidations, pd.DataFrame) or not {
+        "time",
+        "symbol",
+        "side",
+        "price",
+        "notional_usd",
+    } <= set(liquidations.columns):
+        raise DataValidationError(
+            "liquidations must be the frame from liq.load_liquidations() (columns time, symbol, side, price, "
+            "notional_usd)."
+        )
+    if liquidations.empty:
+        raise DataValidationError("The recording has no events; record for a while and try again.")
+    if n_boot < 0:
+        raise DataValidationError("n_boot must be 0 (no intervals) or a positive number of replicates.")
+    notes: list[str] = []
+
+    symbols = sorted(set(liquidations["symbol"].astype(str)))
+    if symbol is None:
+        if len(symbols) > 1:
+            raise DataValidationError(
+                f"The recording holds several symbols ({', '.join(symbols)}); pass symbol= to pick the one the "
+                "candles belong to."
+            )
+        symbol = symbols[0]
+    symbol = symbol.upper()
+    if symbol not in symbols:
+        raise DataValidationError(f"The recording has no {symbol} events; it holds {', '.join(symbols)}.")
+
+    win = recording_windows(liquidations, max_gap=max_gap) if windows is None else _normalise_windows(windows)
+    if win.empty:
+        raise DataValidationError("No recording windows to check.")
+    ev = liquidations[liquidations["symbol"].astype(str).str.upper() == symbol]
+    ev_t = pd.to_datetime(ev["time"], utc=True).to_numpy(dtype="datetime64[ns]").astype(np.int64)
+
+    # -- candles: model slice (warm-up + windows) --------------------------------------------------------
+    if "open_time" not in candles:
+        raise DataValidationError("candles need an 'open_time' column (UTC).")
+    ot_all = pd.to_datetime(candles["open_time"], utc=True)
+    first_start, last_end = win["start"].min(), win["end"].max()
+    keep = ot_all <= last_end
+    if warmup is not None:
+        keep &= ot_all >= first_start - warmup
+    if not keep.any():
+        raise DataValidationError(
+            f"The candles ({ot_all.min()} → {ot_all.max()}) do not cover the recording "
+            f"({first_start} → {last_end}). Load candles for those dates."
+        )
+    est = estimate(candles.loc[keep.to_numpy()], open_interest=open_interest, config=cfg, symbol=symbol)
+    c = est.candles
+    open_ns = c["open_time"].to_numpy(dtype="datetime64[ns]")
+    if len(open_ns) < 2:
+        raise DataValidationError("Need at least two candles to check the model.")
+    step_ns = int(np.median(np.diff(open_ns.astype(np.int64))))
+    history = pd.Timedelta(int(first_start.value - open_ns[0].astype(np.int64)), "ns")
+    if history < pd.Timedelta(days=1):
+        notes.append(
+            f"The model had only {history} of candles before the first window; swept figures early in the "
+            "windows are understated. Load a few days of candles before the recording."
+        )
+    if open_ns[-1].astype(np.int64) + step_ns <= last_end.value:
+        notes.append("The candles end before the last window does; the tail of the recording is not scored.")
+
+    idx, cwin = _select_candles(open_ns, step_ns, win)
+    if idx.size == 0:
+        raise DataValidationError(
+            f"No candle overlaps the recording windows ({first_start} → {last_end}). Load candles covering them."
+        )
+    # events -> candle
+    ev_k = np.searchsorted(open_ns.astype(np.int64), ev_t, side="right") - 1
+    ev_ok = (ev_k >= 0) & (ev_t < open_ns.astype(np.int64)[np.clip(ev_k, 0, None)] + step_ns)
+    pos = np.searchsorted(idx, ev_k)
+    in_sel = ev_ok & (pos < idx.size) & (idx[np.clip(pos, 0, idx.size - 1)] == ev_k)
+    if windows is not None:
+        w_start = win["start"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        w_end = win["end"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        wi = np.searchsorted(w_start, ev_t, side="right") - 1
+        in_sel &= (wi >= 0) & (ev_t <= w_end[np.clip(wi, 0, None)])
+    n_out = int((~in_sel).sum())
+    if n_out:
+        notes.append(f"{n_out} {symbol} event(s) fall outside the windows or the candles and are not scored.")
+
+    o, h, lo_, vol = (c[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "volume"))
+    spc = est.swept_per_candle
+    swept = {
+        "long": spc["long_usd"].to_numpy(dtype=np.float64),
+        "short": spc["short_usd"].to_numpy(dtype=np.float64),
+    }
+    baseline = {"long": np.maximum(o - lo_, 0.0) * vol, "short": np.maximum(h - o, 0.0) * vol}
+
+    # location: zones alive at the end of the previous candle, from the per-candle heatmap columns
+    heat = est.heatmap
+    edges = np.asarray(heat.price_edges, dtype=np.float64)
+    location_ok = heat.long_usd.shape[0] == len(c)
+    if not location_ok:
+        notes.append("The heatmap does not have one column per candle; the location check is skipped.")
+    prev = np.clip(idx - 1, 0, None)
+
+    ev_side = ev["side"].astype(str).to_numpy()
+    ev_price = ev["price"].to_numpy(dtype=np.float64)
+    ev_usd = ev["notional_usd"].to_numpy(dtype=np.float64)
+    kinds = ev["price_kind"].astype(str).to_numpy() if "price_kind" in ev else np.full(len(ev), "avg")
+    if ((kinds == "order") & in_sel).any():
+        notes.append(
+            "Some events carry only the order (bankruptcy) price, slightly beyond the traded price; the "
+            "location check uses it as recorded."
+        )
+
+    rng = np.random.default_rng(seed)
+    boot_idx = rng.integers(0, idx.size, size=(n_boot, idx.size)) if n_boot else np.empty((0, idx.size), int)
+
+    frames: list[pd.DataFrame] = []
+    rows: list[dict[str, object]] = []
+    for side in SIDES:
+        sel = in_sel & (ev_side == side)
+        k_of = np.searchsorted(idx, ev_k[sel])
+        realised = np.bincount(k_of, weights=ev_usd[sel], minlength=idx.size).astype(np.float64)
+        events = np.bincount(k_of, minlength=idx.size).astype(np.int64)
+        x, z = swept[side][idx], baseline[side][idx]
+
+        hits = np.zeros(idx.size)
+        cover = np.full(idx.size, np.nan)
+        if location_ok:
+            grid = heat.long_usd if side == "long" else heat.short_usd
+            cols = np.asarray(grid[prev], dtype=np.float64)  # (K, P) alive just before each candle
+            peak = cols.max(axis=1, keepdims=True)
+            sig = (cols > 0) & (cols >= cfg.significance * peak)
+            sig[idx == 0] = False  # nothing is known before the first candle
+            # share of [low, high] covered by significant bins
+            lo_k, hi_k = lo_[idx][:, None], h[idx][:, None]
+            overlap = np.clip(
+                np.minimum(hi_k, edges[None, 1:]) - np.maximum(lo_k, edges[None, :-1]), 0.0, None
+            )
+            width = (hi_k - lo_k)[:, 0]
+            covered = (overlap * sig).sum(axis=1)
+            point_bin = np.clip(np.searchsorted(edges, lo_[idx], side="right") - 1, 0, len(edges) - 2)
+            cover = np.where(
+                width > 0, covered / np.where(width > 0, width, 1.0), sig[np.arange(idx.size), point_bin]
+            )
+            eb = np.searchsorted(edges, ev_price[sel], side="right") - 1
+            inside = (eb >= 0) & (eb < len(edges) - 1)
+            hit = np.zeros(eb.size, dtype=bool)
+            hit[inside] = sig[k_of[inside], eb[inside]]
+            hits = np.bincount(k_of, weights=hit.astype(np.float64), minlength=idx.size).astype(np.float64)
+
+        frames.append(
+            pd.DataFrame(
+                {
+                    "open_time": pd.to_datetime(open_ns[idx], utc=True),
+                    "window": cwin,
+                    "side": side,
+                    "predicted_usd": x,
+                    "baseline_usd": z,
+                    "realised_usd": realised,
+                    "events": events,
+                    "events_in_zone": hits.astype(np.int64),
+                    "zone_cover_share": cover,
+                }
+            )
+        )
+        rows += _side_metrics(side, x, realised, z, events, hits, cover, boot_idx, notes)
+
+    metrics = pd.DataFrame(rows, columns=["side", "metric", "label", "value", "ci_low", "ci_high", "note"])
+    windows_out = win.copy()
+    windows_out["n_events"] = np.bincount(
+        np.searchsorted(win["start"].to_numpy(dtype="datetime64[ns]").astype(np.int64), ev_t[in_sel], "right")
+        - 1,
+        minlength=len(win),
+    )[: len(win)]
+    windows_out["n_candles"] = np.bincount(cwin, minlength=len(win))[: len(win)]
+    notes.append(
+        "Recorded liquidations are a lower bound: Binance pushes at most one liquidation per symbol per second. "
+        "Intervals resample candles independently, which ignores their autocorrelation (they are optimistic)."
+    )
+    return ModelCheck(
+        symbol=symbol,
+        config=cfg,
+        windows=windows_out,
+        per_candle=pd.concat(frames, ignore_index=True),
+        metrics=metrics,
+        notes=tuple(notes),
+        n_boot=n_boot,
+        seed=seed,
+        warmup=pd.Timedelta(history),
+    )
+
+
+def _side_metrics(
+    side: Side,
+    x: F64,
+    y: F64,
+    z: F64,
+    events: npt.NDArray[np.int64],
+    hits: F64,
+    cover: F64,
+    boot_idx: npt.NDArray[np.int64],
+    notes: list[str],
+) -> list[dict[str, object]]:
+    """Metric rows of one side; bootstrap replicates resample the same candles for every metric."""
+    reason = _nan_reason(side, x, y, z)
+    if reason:
+        notes.append(reason)
+    stacked = np.vstack([x, y, z])
+    samples = [stacked] + ([stacked[:, boot_idx].transpose(1, 0, 2)] if boot_idx.size else [])
+    values: dict[str, list[F64]] = {m: [] for m in _CORR_METRICS}
+    for s in samples:
+        s3 = s.reshape(-1, 3, s.shape[-1])
+        xs, ys, zs = s3[:, 0], s3[:, 1], s3[:, 2]
+        rm, rb = _spearman_rows(xs, ys), _spearman_rows(zs, ys)
+        values["spearman_model"].append(rm)
+        values["spearman_baseline"].append(rb)
+        values["difference"].append(rm - rb)
+        values["partial_spearman"].append(_partial_rows(xs, ys, zs))
+
+    out: list[dict[str, object]] = []
+
+    def add(metric: str, value: float, ci: tuple[float, float], note: str = "") -> None:
+        out.append(
+            {
+                "side": side,
+                "metric": metric,
+                "label": METRIC_LABELS[metric],
+                "value": value,
+                "ci_low": ci[0],
+                "ci_high": ci[1],
+                "note": note,
+            }
+        )
+
+    for metric in _CORR_METRICS:
+        point = float(values[metric][0][0])
+        ci = _bootstrap_ci(values[metric][1]) if len(values[metric]) > 1 else (np.nan, np.nan)
+        add(metric, point, ci, "" if np.isfinite(point) else (reason or "A residual series is constant."))
+
+    n_ev = float(events.sum())
+    if np.isfinite(cover).all() and n_ev > 0:
+        w_cover = events * cover
+        hit_share, cover_share = hits.sum() / n_ev, w_cover.sum() / n_ev
+        lift = hit_share / cover_share if cover_share > 0 else np.nan
+        ci_l: tuple[float, float] = (np.nan, np.nan)
+        if boot_idx.size:
+            hb, cb = hits[boot_idx].sum(axis=1), w_cover[boot_idx].sum(axis=1)
+            ci_l = _bootstrap_ci(np.divide(hb, cb, out=np.full(hb.shape, np.nan), where=cb > 0))
+        lift_note = "" if np.isfinite(lift) else "The predicted zones covered none of the candles' ranges."
+        add("location_lift", float(lift), ci_l, lift_note)
+        add("zone_hit_share", float(hit_share), (np.nan, np.nan))
+        add("zone_cover_share", float(cover_share), (np.nan, np.nan))
+    else:
+        why = f"No recorded {side} events to locate." if n_ev == 0 else "Location check unavailable."
+        for m in ("location_lift", "zone_hit_share", "zone_cover_share"):
+            add(m, np.nan, (np.nan, np.nan), why)
+    add("candles", float(len(x)), (np.nan, np.nan))
+    add("events", n_ev, (np.nan, np.nan))
+    add("notional_usd", float(y.sum()), (np.nan, np.nan))
+    return out
