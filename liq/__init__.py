@@ -33,6 +33,8 @@ from ._levels import Level, Summary
 # from ._market import Fallback, LoadResult, MarketData, load_market_data
 # --- chart payload (issue 4) ---
 # --- model check (issue 6) ---
+from ._liquidations import load_gaps, load_liquidations
+from ._model_check import ModelCheck, model_check, partial_spearman, recording_windows, spearman
 
 __all__ = [
     "DEFAULT_LEVERAGE_WEIGHTS",
@@ -55,6 +57,13 @@ __all__ = [
     "RateLimitError",
     "SourceError",
     "liquidation_price",
+    "ModelCheck",
+    "load_gaps",
+    "load_liquidations",
+    "model_check",
+    "partial_spearman",
+    "recording_windows",
+    "spearman",
 ]
 
 __version__ = "0.1.0"
