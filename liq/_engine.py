@@ -361,21 +361,19 @@ def _swept_by_bin(
     """Swept positions of one side aggregated by the price bin of their liquidation price."""
     n_bins = len(edges) - 1
     b = np.clip(bins, 0, n_bins - 1)
-    order = np.argsort(b.astype(np.int16), kind="stable")  # radix sort: bins < 2**15
-    bs = b[order]
-    first = np.flatnonzero(np.diff(np.concatenate([[-1], bs])) != 0)
-    usd_s = usd[order]
-    tot = np.add.reduceat(usd_s, first)
-    pv = np.add.reduceat(usd_s * s.price[hit][order], first)
-    created = s.created[hit][order]
-    swept = s.swept_at[hit][order]
+    tot = np.bincount(b, weights=usd, minlength=n_bins)
+    pv = np.bincount(b, weights=usd * s.price[hit], minlength=n_bins)
     keep = tot > 0
-    idx = bs[first][keep]
+    idx = np.flatnonzero(keep)
     times = pd.DatetimeIndex(open_time)
+    big = np.iinfo(np.int64).max
 
     def at(arr: I64, fn: np.ufunc) -> pd.DatetimeIndex:
-        return times[fn.reduceat(arr, first)[keep]]
+        out = np.full(n_bins, big if fn is np.minimum else -1, dtype=np.int64)
+        fn.at(out, b, arr)
+        return times[out[keep]]
 
+    created, swept = s.created[hit], s.swept_at[hit]
     return pd.DataFrame(
         {
             "side": name,

@@ -150,18 +150,12 @@ def build_levels(
     thr = config.significance * top
     for name, (b, price, usd, created, prof) in per_side.items():
         pv = np.bincount(b, weights=usd * price, minlength=n_bins)
-        order = np.argsort(b.astype(np.int16), kind="stable")  # radix sort: bins < 2**15
-        bs, ps, cs = b[order], price[order], created[order]
-        first = np.searchsorted(bs, np.arange(n_bins + 1))
-        nonempty = first[1:] > first[:-1]
         pmin = np.full(n_bins, np.inf)
         pmax = np.full(n_bins, -np.inf)
         cmin = np.full(n_bins, np.iinfo(np.int64).max)
-        if len(bs):
-            idx = first[:-1][nonempty]
-            pmin[nonempty] = np.minimum.reduceat(ps, idx)
-            pmax[nonempty] = np.maximum.reduceat(ps, idx)
-            cmin[nonempty] = np.minimum.reduceat(cs, idx)
+        np.minimum.at(pmin, b, price)
+        np.maximum.at(pmax, b, price)
+        np.minimum.at(cmin, b, created)
         starts, ends = _runs(prof >= thr)
         extreme = low if name == "long" else high
         for za, zb in zip(starts, ends, strict=True):

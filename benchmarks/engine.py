@@ -1,0 +1,74 @@
+"""Engine benchmark: ``python -m benchmarks.engine``.
+
+Prints the median time of ``liq.estimate`` on 43,200 one-minute candles (30 days) with 5 leverage tiers ×
+2 sides on a 1000 × 500 grid, the plain-loop oracle's time on a smaller slice scaled up, their ratio, and the
+time at 4× the candles, against the targets of the engine issue. The candles are a seeded random walk
+calibrated on real BTCUSDT 5m data (see ``benchmarks/_data.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import liq
+from benchmarks._data import one_minute_walk
+from tests.oracle import oracle_estimate
+
+TARGET_MEDIAN_MS = 60.0
+TARGET_SPEEDUP = 100.0
+
+
+def _median_ms(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--oracle-candles", type=int, default=1440)
+    args = ap.parse_args(argv)
+
+    n = 43_200
+    cfg = liq.ModelConfig(time_columns=1000, price_bins=500)
+    candles = one_minute_walk(4 * n)
+    base = candles.iloc[:n]
+    t_main = _median_ms(lambda: liq.estimate(base, config=cfg, symbol="BTCUSDT"), args.repeats)
+    t_4x = _median_ms(lambda: liq.estimate(candles, config=cfg, symbol="BTCUSDT"), max(3, args.repeats // 3))
+
+    m = args.oracle_candles
+    small_cfg = cfg.with_(time_columns=max(1, round(1000 * m / n)))
+    small = base.iloc[:m]
+    t_vec_small = _median_ms(lambda: liq.estimate(small, config=small_cfg, symbol="BTCUSDT"), args.repeats)
+    t0 = time.perf_counter()
+    oracle_estimate(small, config=small_cfg, symbol="BTCUSDT")
+    t_oracle_small = (time.perf_counter() - t0) * 1e3
+    t_oracle_scaled = t_oracle_small * n / m  # linear scaling: a lower bound, the oracle grows faster
+
+    growth = t_4x / t_main
+    print(f"liq.estimate, {n:,} 1m candles, 5 tiers x 2 sides, 1000x500 grid")
+    print(
+        f"  median            {t_main:8.1f} ms   target <= {TARGET_MEDIAN_MS:.0f} ms   {'OK' if t_main <= TARGET_MEDIAN_MS else 'MISSED'}"
+    )
+    print(f"  4x candles        {t_4x:8.1f} ms   growth x{growth:.2f} for 4x data (linear = x4.0)")
+    print(
+        f"oracle (plain loops) on {m:,} candles: {t_oracle_small:,.0f} ms; scaled to {n:,}: {t_oracle_scaled:,.0f} ms"
+    )
+    print(
+        f"  vectorised on the same {m:,} candles: {t_vec_small:.1f} ms (x{t_oracle_small / t_vec_small:,.0f})"
+    )
+    speedup = t_oracle_scaled / t_main
+    print(
+        f"  speed-up at {n:,} candles: x{speedup:,.0f}   target >= x{TARGET_SPEEDUP:.0f}   {'OK' if speedup >= TARGET_SPEEDUP else 'MISSED'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
