@@ -242,7 +242,7 @@ class BinanceLive:
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- symbols -------------------------------------------------------------------------------------
-    def perpetual_symbols(self) -> frozenset[str]:
+    def perpetual_symbols(self, progress: ProgressFn | None = None) -> frozenset[str]:
         """USDⓈ-M perpetual symbols from exchange info (cached for EXCHANGE_INFO_TTL_S in this process)."""
         key = str(getattr(self.client, "FUTURES_URL", "default"))
         now = self._clock()
@@ -250,7 +250,7 @@ class BinanceLive:
             hit = _symbol_cache.get(key)
         if hit is not None and now - hit[0] < EXCHANGE_INFO_TTL_S:
             return hit[1]
-        info = self.call("reading the symbol list", self.client.futures_exchange_info)
+        info = self.call("reading the symbol list", self.client.futures_exchange_info, progress)
         rows = info.get("symbols") if isinstance(info, dict) else None
         if not isinstance(rows, list):
             raise SourceError(
@@ -265,9 +265,9 @@ class BinanceLive:
             _symbol_cache[key] = (now, symbols)
         return symbols
 
-    def check_symbol(self, symbol: str) -> None:
+    def check_symbol(self, symbol: str, progress: ProgressFn | None = None) -> None:
         """Raise InvalidSymbolError unless ``symbol`` is a listed USDⓈ-M perpetual."""
-        symbols = self.perpetual_symbols()
+        symbols = self.perpetual_symbols(progress)
         if symbol in symbols:
             return
         close = difflib.get_close_matches(symbol, sorted(symbols), n=3)
@@ -444,7 +444,7 @@ def load_live(
     src = live if live is not None else BinanceLive()
     if progress is not None:
         progress("Checking the symbol with Binance…")
-    src.check_symbol(sym)
+    src.check_symbol(sym, progress)
     candles = src.klines(sym, iv, start_ms, end_ms, progress)
     if candles.empty:
         raise NoDataError(
