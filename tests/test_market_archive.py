@@ -1,0 +1,245 @@
+"""Binance public-archive source: daily zips built here from real sample rows, served through mocked HTTP."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import requests
+import responses
+
+from liq._archive import ArchiveCache, default_cache_dir, kline_url, load_archive, metrics_url
+from liq._errors import NetworkError, NoDataError, SourceError
+from tests.test_market_live import kline_row, real_5m
+
+UTC = timezone.utc
+KLINE_HEADER = (
+    "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,"
+    "taker_buy_quote_volume,ignore"
+)
+METRICS_HEADER = (
+    "create_time,symbol,sum_open_interest,sum_open_interest_value,count_toptrader_long_short_ratio,"
+    "sum_toptrader_long_short_ratio,count_long_short_ratio,sum_taker_long_short_vol_ratio"
+)
+
+
+def dt(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def _zip(name: str, text: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(name, text)
+    return buf.getvalue()
+
+
+def _day_rows(symbol: str, day: date) -> pd.DataFrame:
+    frame = real_5m(symbol)
+    start = int(pd.Timestamp(day, tz="UTC").value // 1_000_000)
+    ms = frame["open_time_ms"]
+    return frame[(ms >= start) & (ms < start + 86_400_000)]
+
+
+def kline_zip(symbol: str, day: date, *, header: bool = True) -> bytes:
+    """A daily kline zip like data.binance.vision's, from the real sample's rows for that day."""
+    lines = [",".join(str(v) for v in kline_row(r)) for r in _day_rows(symbol, day).itertuples()]
+    if header:
+        lines.insert(0, KLINE_HEADER)
+    return _zip(f"{symbol}-5m-{day.isoformat()}.csv", "\n".join(lines) + "\n")
+
+
+def metrics_zip(symbol: str, day: date) -> bytes:
+    """A daily metrics zip (5-minute open interest) consistent with the real closes."""
+    lines = [METRICS_HEADER]
+    for r in _day_rows(symbol, day).itertuples():
+        t = pd.Timestamp(int(r.open_time_ms), unit="ms").strftime("%Y-%m-%d %H:%M:%S")
+        lines.append(f"{t},{symbol},80000.0,{80000.0 * r.close:.4f},1.5,1.6,1.7,0.9")
+    return _zip(f"{symbol}-metrics-{day.isoformat()}.csv", "\n".join(lines) + "\n")
+
+
+def serve_archive(
+    rsps: responses.RequestsMock,
+    symbol: str,
+    days: list[date],
+    *,
+    missing: tuple[date, ...] = (),
+    corrupt: tuple[date, ...] = (),
+    headerless: tuple[date, ...] = (),
+) -> None:
+    for day in days:
+        if day in missing:
+            rsps.add(responses.GET, kline_url(symbol, "5m", day), status=404, body="<Error>NoSuchKey</Error>")
+            continue
+        body = (
+            b"PK\x03\x04 this is not really a zip"
+            if day in corrupt
+            else kline_zip(symbol, day, header=day not in headerless)
+        )
+        rsps.add(responses.GET, kline_url(symbol, "5m", day), body=body, content_type="application/zip")
+        rsps.add(
+            responses.GET,
+            metrics_url(symbol, day),
+            body=metrics_zip(symbol, day),
+            content_type="application/zip",
+        )
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+DAYS = [date(2024, 12, 2), date(2024, 12, 3), date(2024, 12, 4)]
+NOW = dt(2024, 12, 20, 9)
+
+
+def test_loads_days_with_open_interest(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    serve_archive(rsps, "BTCUSDT", DAYS, headerless=(DAYS[1],))
+    messages: list[str] = []
+    data = load_archive(
+        "BTCUSDT",
+        "5m",
+        dt(2024, 12, 2),
+        dt(2024, 12, 5),
+        now=NOW,
+        cache_dir=tmp_path,
+        progress=messages.append,
+    )
+    assert data.source == "archive" and len(data.candles) == 3 * 288
+    assert data.candles["open_time"].dtype == "datetime64[ns, UTC]"
+    assert (data.candles["open_time"].diff().dropna() == pd.Timedelta(minutes=5)).all()
+    real = real_5m().set_index("open_time_ms")
+    assert data.candles["close"].iloc[0] == pytest.approx(real.loc[1733097600000, "close"])
+    assert {"quote_volume", "taker_buy_volume"} <= set(data.candles.columns)
+    assert data.open_interest is not None and len(data.open_interest) == 3 * 288
+    assert data.open_interest["open_interest_usd"].iloc[0] == pytest.approx(
+        80000.0 * data.candles["close"].iloc[0]
+    )
+    assert "Downloading archive day 2/3 (2024-12-03)…" in messages
+    assert "sum_open_interest_value" in data.note
+
+
+def test_range_is_cut_to_the_requested_times(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    serve_archive(rsps, "BTCUSDT", DAYS[:2])
+    data = load_archive("BTCUSDT", "5m", dt(2024, 12, 2, 6), dt(2024, 12, 3, 6), now=NOW, cache_dir=tmp_path)
+    assert data.candles["open_time"].iloc[0] == pd.Timestamp("2024-12-02 06:00", tz="UTC")
+    assert data.candles["open_time"].iloc[-1] == pd.Timestamp("2024-12-03 05:55", tz="UTC")
+
+
+def test_missing_day_is_skipped_and_reported(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    serve_archive(rsps, "BTCUSDT", DAYS, missing=(DAYS[1],))
+    data = load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 5), now=NOW, cache_dir=tmp_path)
+    assert len(data.candles) == 2 * 288
+    assert "Missing day(s) skipped: 2024-12-03." in data.note
+
+
+def test_no_day_at_all_is_no_data(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    serve_archive(rsps, "NOPEUSDT", DAYS, missing=tuple(DAYS))
+    with pytest.raises(NoDataError, match="no 5m klines for NOPEUSDT.*Check the symbol"):
+        load_archive("NOPEUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 5), now=NOW, cache_dir=tmp_path)
+
+
+def test_corrupt_zip_is_a_clear_error_and_leaves_the_cache(
+    rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    serve_archive(rsps, "BTCUSDT", DAYS, corrupt=(DAYS[0],))
+    with pytest.raises(SourceError, match=r"BTCUSDT-5m-2024-12-02.zip is damaged"):
+        load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 5), now=NOW, cache_dir=tmp_path)
+    assert not (tmp_path / "archive" / "BTCUSDT-5m-2024-12-02.zip").exists()
+
+
+def test_only_up_to_yesterday(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    serve_archive(rsps, "BTCUSDT", DAYS)
+    data = load_archive(
+        "BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 4, 12), now=dt(2024, 12, 4, 10), cache_dir=tmp_path
+    )
+    assert data.candles["open_time"].iloc[-1] == pd.Timestamp("2024-12-03 23:55", tz="UTC")
+    assert not any("2024-12-04" in c.request.url for c in rsps.calls)
+    assert "no data for today yet" in data.note
+
+
+def test_range_entirely_today_is_no_data(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    with pytest.raises(NoDataError, match="up to yesterday"):
+        load_archive(
+            "BTCUSDT",
+            "5m",
+            dt(2024, 12, 4, 1),
+            dt(2024, 12, 4, 8),
+            now=dt(2024, 12, 4, 10),
+            cache_dir=tmp_path,
+        )
+    assert len(rsps.calls) == 0
+
+
+def test_second_load_comes_from_the_disk_cache(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    serve_archive(rsps, "BTCUSDT", DAYS[:2])
+    first = load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 4), now=NOW, cache_dir=tmp_path)
+    n = len(rsps.calls)
+    second = load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 4), now=NOW, cache_dir=tmp_path)
+    assert len(rsps.calls) == n
+    pd.testing.assert_frame_equal(first.candles, second.candles)
+
+
+def test_cache_is_bounded(tmp_path: Path) -> None:
+    cache = ArchiveCache(tmp_path, max_bytes=250)
+    for i in range(5):
+        cache.put(f"f{i}.zip", bytes(100))
+    kept = sorted(p.name for p in (tmp_path / "archive").iterdir())
+    assert sum((tmp_path / "archive" / k).stat().st_size for k in kept) <= 250
+    assert "f4.zip" in kept and "f0.zip" not in kept
+
+
+def test_cache_folder_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LIQ_CACHE_DIR", str(tmp_path / "c"))
+    assert default_cache_dir() == tmp_path / "c"
+    monkeypatch.delenv("LIQ_CACHE_DIR")
+    assert default_cache_dir().parts[-2:] == (".cache", "liq-heatmap")
+
+
+def test_network_down_is_a_network_error(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    rsps.add(
+        responses.GET,
+        kline_url("BTCUSDT", "5m", DAYS[0]),
+        body=requests.exceptions.ConnectionError("refused"),
+    )
+    with pytest.raises(NetworkError, match="Could not reach the Binance archive"):
+        load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
+
+
+def test_timeout_is_a_network_error(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    rsps.add(
+        responses.GET, kline_url("BTCUSDT", "5m", DAYS[0]), body=requests.exceptions.ConnectTimeout("slow")
+    )
+    with pytest.raises(NetworkError, match="did not answer in time"):
+        load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
+
+
+def test_server_error_is_a_source_error(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    rsps.add(responses.GET, kline_url("BTCUSDT", "5m", DAYS[0]), status=503)
+    with pytest.raises(SourceError, match="HTTP 503"):
+        load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
+
+
+def test_missing_metrics_leave_candles_without_open_interest(
+    rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    day = DAYS[0]
+    rsps.add(responses.GET, kline_url("BTCUSDT", "5m", day), body=kline_zip("BTCUSDT", day))
+    rsps.add(responses.GET, metrics_url("BTCUSDT", day), status=404)
+    data = load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
+    assert data.open_interest is None and len(data.candles) == 288
+    assert "No open interest in the archive" in data.note
+
+
+def test_today_minus_one_is_the_last_day(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    now = dt(2024, 12, 5, 0, 30)
+    serve_archive(rsps, "BTCUSDT", DAYS)
+    data = load_archive("BTCUSDT", "5m", now - timedelta(days=3), now, now=now, cache_dir=tmp_path)
+    assert data.candles["open_time"].iloc[-1].date() == date(2024, 12, 4)
