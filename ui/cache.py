@@ -149,45 +149,77 @@ def estimate(key: DataKey, config: liq.ModelConfig, _data: MarketData) -> liq.Es
     )
 
 
-@st.cache_data(ttl=timedelta(hours=1), max_entries=4, show_spinner=False)
+@st.cache_data(ttl=timedelta(minutes=20), max_entries=4, show_spinner=False)
 def symbol_list(source: str) -> tuple[tuple[str, ...], str]:
     """Symbols for the pair picker and where they came from (exchange info when live answers)."""
     sample = tuple(sample_symbols())
-    if source in ("sample", "upload", "archive"):
+    if source not in ("auto", "live"):
         return sample, "sample"
     try:
-        from liq._binance_live import exchange_symbols  # type: ignore[attr-defined]
-    except ImportError:
-        return sample, "sample"
-    try:
-        symbols = tuple(sorted(exchange_symbols()))
-    except Exception:  # any failure (offline, 451): the sample's symbols are still a valid choice
+        from liq._binance_live import BinanceLive
+
+        symbols = tuple(sorted(BinanceLive(timeout_s=5.0).perpetual_symbols()))
+    except Exception:  # any failure (offline, 451, blocked): the sample's symbols are still a valid choice
         return sample, "sample"
     return (symbols or sample), ("live" if symbols else "sample")
 
 
 def _digest(data: bytes | None) -> str:
-    return hashlib.sha256(data).hexdigest() if data else ""
+    return hashlib.sha256(data).hexdigest()[:16] if data else ""
 
 
 @st.cache_data(ttl=timedelta(hours=1), max_entries=8, show_spinner=False)
-def parse_upload(
-    klines: bytes, oi: bytes | None, symbol: str, interval: str, klines_name: str = "", oi_name: str = ""
-) -> MarketData:
+def parse_upload(klines: bytes, oi: bytes | None, symbol: str) -> MarketData:
     """Parse an uploaded kline CSV (and optional open-interest CSV) into ``MarketData``."""
-    from liq._upload import parse_upload as _parse  # type: ignore[attr-defined]
+    from liq._upload import load_upload
 
-    return _parse(klines, oi, symbol=symbol, interval=interval)  # type: ignore[no-any-return]
+    return load_upload(klines, oi, symbol=symbol)
+
+
+# --- model check --------------------------------------------------------------------------------------------
+BUILTIN_RECORDINGS: dict[str, tuple[str, str]] = {
+    "dec2024": ("BTCUSDT_liquidations_2024-12-04_2024-12-29.csv.gz", "Dec 2024 BTCUSDT recording (built-in)"),
+    "oct2025": (
+        "BTCUSDT_ETHUSDT_liquidations_excerpt_2025-10-22.csv.gz",
+        "Oct 2025 BTCUSDT/ETHUSDT excerpt (built-in)",
+    ),
+}
+
+
+@st.cache_data(ttl=timedelta(hours=6), max_entries=4, show_spinner=False)
+def recording(rec_id: str) -> pd.DataFrame:
+    """A built-in liquidation recording, read with ``liq.load_liquidations``."""
+    from pathlib import Path
+
+    from liq._liquidations import load_liquidations
+
+    path = Path(liq.__file__).resolve().parent / "data" / BUILTIN_RECORDINGS[rec_id][0]
+    return load_liquidations(path)
+
+
+@st.cache_data(ttl=timedelta(hours=1), max_entries=4, show_spinner=False)
+def recording_upload(data: bytes) -> pd.DataFrame:
+    """An uploaded liquidation recording (CSV, optionally gzip-compressed)."""
+    import io
+
+    from liq._liquidations import load_liquidations
+
+    return load_liquidations(io.BytesIO(data))
 
 
 @st.cache_data(ttl=timedelta(hours=1), max_entries=8, show_spinner=False)
 def model_check(
-    key: DataKey, config: liq.ModelConfig, liq_key: str, _candles: pd.DataFrame, _events: Any
+    key: DataKey,
+    config: liq.ModelConfig,
+    rec_key: str,
+    symbol: str,
+    _candles: pd.DataFrame,
+    _events: pd.DataFrame,
 ) -> Any:
-    """``liq.model_check`` cached on (candles fingerprint, config, recording id)."""
-    from liq import model_check as _check  # type: ignore[attr-defined]
+    """``liq.model_check`` cached on (candles fingerprint, config, recording id, symbol)."""
+    from liq._model_check import model_check as _check
 
-    return _check(_candles, _events, config)
+    return _check(_candles, _events, config, symbol=symbol)
 
 
 @st.cache_data(ttl=timedelta(minutes=30), max_entries=12, show_spinner=False)

@@ -90,14 +90,7 @@ def load_view(sb: SidebarResult) -> View:
             if s.source == "upload":
                 assert sb.upload is not None and sb.upload.klines is not None
                 status.write(f"Reading {sb.upload.klines_name or 'your file'}…")
-                data = cache.parse_upload(
-                    sb.upload.klines,
-                    sb.upload.oi,
-                    s.symbol,
-                    s.interval,
-                    sb.upload.klines_name,
-                    sb.upload.oi_name,
-                )
+                data = cache.parse_upload(sb.upload.klines, sb.upload.oi, s.symbol)
                 upload_id = cache._digest(sb.upload.klines) + cache._digest(sb.upload.oi)
             else:
                 status.write(f"Fetching candles ({state.SOURCES[s.source]})…")

@@ -47,9 +47,32 @@ class SidebarResult:
 
 
 def _seed(key: str, value: Any) -> None:
-    """Give a widget its value from the canonical settings when Streamlit has none for it."""
-    if key not in st.session_state:
-        st.session_state[key] = value
+    """Give a widget its value from the canonical settings, every run, before the widget is drawn.
+
+    Streamlit may forget (or reset to its default) a widget's value on a page switch; seeding each run from
+    the canonical copy avoids that. User changes reach the canonical copy first through :func:`_copy`,
+    which runs as the widget's ``on_change`` callback, before the script reruns.
+    """
+    st.session_state[key] = value
+
+
+_CONVERT: dict[str, Any] = {
+    "symbol": lambda v: str(v or "").strip().upper() or state.DEFAULTS.symbol,
+    "interval": str,
+    "range_key": str,
+    "source": str,
+    "live": bool,
+    "decay_hours": float,
+    "bins": int,
+    "significance": float,
+    "colour_threshold": float,
+}
+
+
+def _copy(key: str, field: str) -> None:
+    """``on_change`` callback: copy a widget's new value into the canonical settings."""
+    value = _CONVERT[field](st.session_state.get(key))
+    state.save(replace(state.load(), **{field: value}))
 
 
 # --- tier weights editor ------------------------------------------------------------------------------------
@@ -170,6 +193,8 @@ def _symbol_picker(s: Settings) -> str:
         "Pair",
         options,
         key="sb_symbol",
+        on_change=_copy,
+        args=("sb_symbol", "symbol"),
         accept_new_options=True,
         help=f"Binance USD-M perpetual. Type to search; the list comes from {where}.",
     )
@@ -187,10 +212,21 @@ def render(*, show_market: bool = True) -> SidebarResult:
             st.markdown("**Market**")
             symbol = _symbol_picker(s)
             _seed("sb_interval", s.interval)
-            interval = st.selectbox("Interval", list(INTERVALS), key="sb_interval")
+            interval = st.selectbox(
+                "Interval",
+                list(INTERVALS),
+                key="sb_interval",
+                on_change=_copy,
+                args=("sb_interval", "interval"),
+            )
             _seed("sb_range", s.range_key)
             range_key = st.selectbox(
-                "Range", list(RANGES), key="sb_range", help="How far back the model looks."
+                "Range",
+                list(RANGES),
+                key="sb_range",
+                on_change=_copy,
+                args=("sb_range", "range_key"),
+                help="How far back the model looks.",
             )
             _seed("sb_source", s.source)
             source = st.selectbox(
@@ -198,6 +234,8 @@ def render(*, show_market: bool = True) -> SidebarResult:
                 list(SOURCES),
                 format_func=SOURCES.__getitem__,
                 key="sb_source",
+                on_change=_copy,
+                args=("sb_source", "source"),
                 help="Auto tries live Binance, then Binance's public daily archive, then the built-in sample, "
                 "and tells you which one it used.",
             )
@@ -214,6 +252,8 @@ def render(*, show_market: bool = True) -> SidebarResult:
             live = st.toggle(
                 f"Live auto-refresh (every {state.LIVE_REFRESH_SECONDS} s)",
                 key="sb_live",
+                on_change=_copy,
+                args=("sb_live", "live"),
                 disabled=source not in ("auto", "live"),
                 help="Fetches only the newest candles from live Binance and updates the page in place.",
             )
@@ -248,6 +288,8 @@ def render(*, show_market: bool = True) -> SidebarResult:
                 max_value=720.0,
                 step=1.0,
                 key="sb_decay",
+                on_change=_copy,
+                args=("sb_decay", "decay_hours"),
                 help="Traders also close positions themselves. With a half-life, the model fades old positions "
                 "by half every so many hours.",
             )
@@ -256,6 +298,8 @@ def render(*, show_market: bool = True) -> SidebarResult:
                 "Price resolution (bins)",
                 options=list(BIN_CHOICES),
                 key="sb_bins",
+                on_change=_copy,
+                args=("sb_bins", "bins"),
                 help="How finely the price axis is cut. More bins: sharper levels, more noise.",
             )
             _seed("sb_sig", float(s.significance))
@@ -265,6 +309,8 @@ def render(*, show_market: bool = True) -> SidebarResult:
                 max_value=0.90,
                 step=0.05,
                 key="sb_sig",
+                on_change=_copy,
+                args=("sb_sig", "significance"),
                 help="A price bin counts towards a level when its estimated USD is at least this share of the "
                 "biggest bin on its side.",
             )
@@ -275,6 +321,8 @@ def render(*, show_market: bool = True) -> SidebarResult:
                 max_value=0.90,
                 step=0.05,
                 key="sb_thr",
+                on_change=_copy,
+                args=("sb_thr", "colour_threshold"),
                 help="Hide heatmap cells weaker than this share of the strongest cell (declutters the picture).",
             )
             s = replace(

@@ -1,0 +1,333 @@
+"""Helpers of the "Model check" page: pick a recording, run the (cached) check, draw its results."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+import liq
+from liq._market import MarketData
+from ui import cache, render
+
+__all__ = ["Recording", "check_for", "pick_recording", "show_check"]
+
+#: History given to the model before the first recorded window (positions must exist to be swept).
+WARMUP = timedelta(days=3)
+SIDE_COLOURS = {"long": render.LONG_COLOUR, "short": render.SHORT_COLOUR}
+
+
+@dataclass(frozen=True)
+class Recording:
+    key: str
+    label: str
+    events: pd.DataFrame
+    symbol: str
+    klines: bytes | None = None
+
+
+def pick_recording() -> Recording | None:
+    """Recording picker (built-in Dec 2024, built-in Oct 2025 excerpt, or an upload)."""
+    choice = st.radio(
+        "Recording",
+        ["dec2024", "oct2025", "upload"],
+        format_func=lambda k: {
+            "dec2024": "Dec 2024 · BTCUSDT · built-in",
+            "oct2025": "Oct 2025 excerpt · BTCUSDT / ETHUSDT · built-in",
+            "upload": "Upload my own recording",
+        }[k],
+        horizontal=True,
+        key="mc_recording",
+    )
+    try:
+        if choice == "upload":
+            f = st.file_uploader(
+                "Liquidation recording (CSV, optionally .gz): Binance forceOrder events, as written by "
+                "`python -m liq record-liquidations`",
+                type=["csv", "gz"],
+                key="mc_upload",
+            )
+            k = st.file_uploader(
+                "Klines CSV for the same period (optional: without it the app fetches candles itself)",
+                type=["csv", "gz"],
+                key="mc_upload_klines",
+            )
+            if f is None:
+                st.info("Upload a recording to check the model against it.", icon=":material/upload_file:")
+                return None
+            data = f.getvalue()
+            events = cache.recording_upload(data)
+            key = "upload:" + cache._digest(data)
+            klines = k.getvalue() if k is not None else None
+            label = f"your recording ({f.name})"
+        else:
+            events = cache.recording(choice)
+            key, klines, label = choice, None, cache.BUILTIN_RECORDINGS[choice][1]
+    except liq.LiqError as err:
+        render.show_error(err)
+        return None
+    symbols = sorted(str(s) for s in events["symbol"].dropna().unique())
+    if not symbols:
+        st.error("The recording holds no events.", icon=":material/error:")
+        return None
+    symbol = symbols[0]
+    if len(symbols) > 1:
+        symbol = st.selectbox("Symbol in the recording", symbols, key=f"mc_symbol_{key}")
+    return Recording(key=key, label=label, events=events, symbol=symbol, klines=klines)
+
+
+def _candles(rec: Recording) -> tuple[MarketData, list[str]]:
+    """Candles covering the recording plus the warm-up: the user's klines, or the data chain."""
+    if rec.klines is not None:
+        return cache.parse_upload(rec.klines, None, rec.symbol), []
+    ev = rec.events[rec.events["symbol"] == rec.symbol]
+    first, last = pd.Timestamp(ev["time"].min()), pd.Timestamp(ev["time"].max())
+    start = (first - WARMUP).floor("1h").to_pydatetime()
+    end = (last + pd.Timedelta(hours=1)).ceil("1h").to_pydatetime()
+    source = "sample" if rec.key in cache.BUILTIN_RECORDINGS else "auto"
+    result = cache.fetch_market(rec.symbol, "5m", start, end, source)
+    return result.data, [f.reason for f in result.fallbacks]
+
+
+def check_for(rec: Recording, config: liq.ModelConfig) -> object | None:
+    """Run the check (cached) and show data-source messages; None (with a message) when it cannot run."""
+    with st.status(f"Checking the model against {rec.label}…", expanded=False) as status:
+        try:
+            status.write("Loading candles for the recording's time span…")
+            data, warnings = _candles(rec)
+            status.write(f"{len(data.candles):,} candles; comparing per candle with a bootstrap…")
+            ev = rec.events[rec.events["symbol"] == rec.symbol]
+            check = cache.model_check(cache.data_key(data), config, rec.key, rec.symbol, data.candles, ev)
+        except liq.LiqError as err:
+            status.update(label="The check could not run", state="error")
+            render.show_error(err)
+            return None
+        status.update(label=f"Checked {rec.symbol} against {rec.label}", state="complete")
+    for w in warnings:
+        st.warning(w, icon=":material/warning:")
+    st.caption(f"Candles: {data.note}")
+    return check
+
+
+def _fmt_metric(metric: str, value: float) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    if metric in ("candles", "events"):
+        return f"{value:,.0f}"
+    if metric == "notional_usd":
+        return render.fmt_usd(value)
+    if metric in ("zone_hit_share", "zone_cover_share"):
+        return f"{value * 100:.1f} %"
+    if metric == "location_lift":
+        return f"{value:.2f}×"
+    return f"{value:+.2f}"
+
+
+def _ci(lo: float, hi: float, metric: str) -> str:
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return ""
+    return f"{_fmt_metric(metric, lo)} … {_fmt_metric(metric, hi)}"
+
+
+def metrics_table(check: object) -> pd.DataFrame:
+    """The check's metrics with 95 % intervals, formatted for reading."""
+    wide = check.table()  # type: ignore[attr-defined]
+    rows = []
+    for _, r in wide.iterrows():
+        m = r["metric"]
+        rows.append(
+            {
+                "Measure": r["label"],
+                "Longs": _fmt_metric(m, float(r.get("long_value", math.nan))),
+                "Longs 95 % interval": _ci(
+                    float(r.get("long_ci_low", math.nan)), float(r.get("long_ci_high", math.nan)), m
+                ),
+                "Shorts": _fmt_metric(m, float(r.get("short_value", math.nan))),
+                "Shorts 95 % interval": _ci(
+                    float(r.get("short_ci_low", math.nan)), float(r.get("short_ci_high", math.nan)), m
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def scatter(per_candle: pd.DataFrame, side: str) -> alt.Chart:
+    d = per_candle[per_candle["side"] == side]
+    return (
+        alt.Chart(d)
+        .mark_circle(size=36, opacity=0.6, color=SIDE_COLOURS[side])
+        .encode(
+            x=alt.X(
+                "predicted_usd:Q",
+                title="Model: swept USD in the candle (estimate)",
+                scale=alt.Scale(type="symlog", constant=1e4),
+                axis=alt.Axis(format="$~s"),
+            ),
+            y=alt.Y(
+                "realised_usd:Q",
+                title="Recorded liquidations USD",
+                scale=alt.Scale(type="symlog", constant=1e3),
+                axis=alt.Axis(format="$~s"),
+            ),
+            tooltip=[
+                alt.Tooltip("open_time:T", title="Candle (UTC)", format="%Y-%m-%d %H:%M"),
+                alt.Tooltip("predicted_usd:Q", title="Model (est.)", format="$,.0f"),
+                alt.Tooltip("realised_usd:Q", title="Recorded", format="$,.0f"),
+                alt.Tooltip("baseline_usd:Q", title="Baseline (move × volume)", format=",.0f"),
+                alt.Tooltip("events:Q", title="Events"),
+            ],
+        )
+        .properties(height=300, title=f"{side.capitalize()} liquidations, one dot per 5-minute candle")
+    )
+
+
+def timeseries(per_candle: pd.DataFrame, window: int | None) -> alt.Chart:
+    d = per_candle if window is None else per_candle[per_candle["window"] == window]
+    # scale the two series to their own maximum per side so they can share one axis
+    long_form = []
+    for side in ("long", "short"):
+        part = d[d["side"] == side]
+        for col, name in (("predicted_usd", "Model (estimate)"), ("realised_usd", "Recorded")):
+            top = float(part[col].max()) if len(part) else 0.0
+            long_form.append(
+                pd.DataFrame(
+                    {
+                        "open_time": part["open_time"],
+                        "window": part["window"],
+                        "side": side,
+                        "series": name,
+                        "usd": part[col],
+                        "share": part[col] / top if top > 0 else 0.0,
+                    }
+                )
+            )
+    frame = pd.concat(long_form, ignore_index=True)
+    return (
+        alt.Chart(frame)
+        .mark_line(point=alt.OverlayMarkDef(size=12), strokeWidth=1.5)
+        .encode(
+            x=alt.X("open_time:T", title="Time (UTC)"),
+            y=alt.Y("share:Q", title="Share of its own maximum", axis=alt.Axis(format="%")),
+            color=alt.Color(
+                "series:N",
+                scale=alt.Scale(domain=["Model (estimate)", "Recorded"], range=["#f0b90b", "#9aa4b2"]),
+                legend=alt.Legend(orient="top", title=None),
+            ),
+            detail="window:N",
+            row=alt.Row("side:N", title=None),
+            tooltip=[
+                alt.Tooltip("open_time:T", title="Candle (UTC)", format="%Y-%m-%d %H:%M"),
+                alt.Tooltip("series:N"),
+                alt.Tooltip("usd:Q", title="USD", format="$,.0f"),
+            ],
+        )
+        .properties(height=180, width="container")
+    )
+
+
+def settings_table(config: liq.ModelConfig) -> pd.DataFrame:
+    """The model settings the check ran with, in words."""
+    w = ", ".join(f"{lev:g}x {share * 100:.0f} %" for lev, share in config.weights().items())
+    decay = config.decay_half_life_candles
+    rows = [
+        ("Leverage mix (renormalised)", w),
+        (
+            "Entry price",
+            {"auto": "VWAP when available, else typical price"}.get(config.entry_mode, config.entry_mode),
+        ),
+        ("Share of volume opening positions (volume model)", f"{config.inflow_share * 100:.0f} %"),
+        ("Long/short split by taker buying", "yes" if config.use_taker_split else "no"),
+        ("Position decay half-life", "off" if decay is None else f"{decay:g} candles"),
+        ("Price bins", f"{config.price_bins}"),
+        ("Significance threshold", f"{config.significance:.2f}"),
+        ("Assumed position size (margin bracket)", render.fmt_usd(config.assumed_position_usd)),
+    ]
+    return pd.DataFrame(rows, columns=["Setting", "Value"])
+
+
+def show_check(check: object, config: liq.ModelConfig) -> None:
+    """Headline, metrics table, scatter per side, time series, settings and plain words."""
+    head = check.headline  # type: ignore[attr-defined]
+    metrics = check.metrics  # type: ignore[attr-defined]
+
+    def ci(side: str) -> str:
+        row = metrics[(metrics["side"] == side) & (metrics["metric"] == "partial_spearman")]
+        if row.empty or not math.isfinite(float(row["ci_low"].iloc[0])):
+            return "no interval"
+        return f"95 %: {float(row['ci_low'].iloc[0]):+.2f} … {float(row['ci_high'].iloc[0]):+.2f}"
+
+    c1, c2, c3 = st.columns(3)
+    for col, side in ((c1, "long"), (c2, "short")):
+        v = float(head.get(side, math.nan))
+        col.metric(
+            f"{side.capitalize()}s: information beyond move × volume",
+            f"{v:+.2f}" if math.isfinite(v) else "n/a",
+            delta=ci(side),
+            delta_color="off",
+            help="Partial Spearman correlation between the model's swept USD and the recorded liquidations per "
+            "candle, after removing what the plain 'big move × volume' baseline already explains. Above 0: the "
+            "model adds information.",
+        )
+    n = metrics[metrics["metric"] == "events"]["value"].sum()
+    c3.metric("Recorded events used", f"{n:,.0f}", help="Events inside the recording windows, both sides.")
+
+    st.subheader("All measures, with 95 % bootstrap intervals")
+    st.dataframe(metrics_table(check), hide_index=True, width="stretch")
+
+    per = check.per_candle  # type: ignore[attr-defined]
+    st.subheader("Predicted vs recorded, per candle")
+    s1, s2 = st.columns(2)
+    s1.altair_chart(scatter(per, "long"), width="stretch")
+    s2.altair_chart(scatter(per, "short"), width="stretch")
+
+    st.subheader("Over time")
+    windows = check.windows  # type: ignore[attr-defined]
+    options = [None, *windows["window"].tolist()]
+
+    def wlabel(w: int | None) -> str:
+        if w is None:
+            return "All windows"
+        r = windows[windows["window"] == w].iloc[0]
+        return f"Window {w + 1}: {pd.Timestamp(r['start']):%b %d %H:%M} → {pd.Timestamp(r['end']):%H:%M} UTC"
+
+    busiest = (
+        int(windows.sort_values("n_events", ascending=False)["window"].iloc[0]) if len(windows) else None
+    )
+    pick = st.selectbox("Window", options, index=options.index(busiest), format_func=wlabel, key="mc_window")
+    st.altair_chart(timeseries(per, pick), width="stretch")
+    st.caption("Each series is divided by its own maximum so both fit one axis; hover for the USD values.")
+
+    with st.expander("Model settings used for this check"):
+        st.dataframe(settings_table(config), hide_index=True, width="stretch")
+        st.caption("Change them under Model settings in the sidebar; the check reruns with the new settings.")
+
+    with st.expander("What these numbers mean (and what they don't)", expanded=True, icon=":material/help:"):
+        st.markdown(
+            """
+- For every 5-minute candle inside the recording, the model says how much long and short notional it
+  thinks was liquidated (its *swept* USD). That is compared with what Binance actually broadcast as
+  liquidations in the same candle.
+- **Spearman** looks at ranks only: does the model put the busy candles above the quiet ones?
+- A big candle with lots of volume liquidates people almost by definition, so a naive **baseline** (size
+  of the move × volume) already ranks candles fairly well. The **partial** correlation removes what the
+  baseline explains: it measures what the model's *positions and levels* add. That is the headline figure.
+- **Location lift** asks whether recorded liquidations happened inside the price zones the model flagged
+  more often than the zones' share of the candle's range would give by chance. Above 1 means the zones carry
+  information.
+- The intervals come from resampling candles. Neighbouring candles are related, so the true uncertainty is
+  somewhat wider than shown.
+- **The recording is a lower bound.** Binance's public stream sends at most one liquidation per symbol per
+  second, so busy moments are under-counted, and only the periods when the recorder was running count.
+- A good score here does not make any single level a certainty: it says the estimate ranks risk better than
+  chance and better than the naive baseline on this data.
+- The Dec 2024 windows of Dec 7, 13, 16 and 29 and the Oct 2025 excerpt were not used to choose the model's
+  defaults (held out); the other Dec 2024 windows were.
+"""
+        )
+        notes = check.notes  # type: ignore[attr-defined]
+        for note in notes:
+            st.caption(note)
