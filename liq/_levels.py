@@ -131,7 +131,8 @@ def build_levels(
 
     A bin is significant when its alive USD reaches ``config.significance`` × the largest bin of either
     side. Contiguous significant bins form a zone; each zone splits into levels at clear valleys. A level's
-    price is the USD-weighted mean of the exact liquidation prices in it (not a bin centre).
+    price is the USD-weighted mean of the exact liquidation prices in it (not a bin centre). Long levels
+    lie below ``last_price`` and short levels above it.
     """
     n_bins = len(edges) - 1
     lo, hi = edges[0], edges[-1]
@@ -139,7 +140,10 @@ def build_levels(
     top = 0.0
     for name, (price, usd, created) in sides.items():
         b = np.floor((price - lo) / (hi - lo) * n_bins).astype(np.int64)
-        ok = (usd > 0) & (b >= 0) & (b < n_bins)
+        # a position already through the last close (possible only for the last candle's own positions,
+        # which no later candle has tested) is not a level price can still travel to
+        beyond = price >= last_price if name == "long" else price <= last_price
+        ok = (usd > 0) & (b >= 0) & (b < n_bins) & ~beyond
         prof = np.bincount(b[ok], weights=usd[ok], minlength=n_bins).astype(np.float64, copy=False)
         per_side[name] = (b[ok], price[ok], usd[ok], created[ok], prof)
         top = max(top, float(prof.max(initial=0.0)))
