@@ -29,12 +29,15 @@ from ._errors import (
 from ._formula import liquidation_price
 from ._levels import Level, Summary
 
-# --- market data (issue 3) ---
-# from ._market import Fallback, LoadResult, MarketData, load_market_data
 # --- chart payload (issue 4) ---
 # --- model check (issue 6) ---
 from ._liquidations import load_gaps, load_liquidations
+
+# --- market data (issue 3) ---
+from ._market import INTERVALS, Fallback, LoadResult, MarketData, load_market_data
 from ._model_check import ModelCheck, model_check, partial_spearman, recording_windows, spearman
+from ._sample import sample_symbols
+from ._upload import load_upload
 
 __all__ = [
     "DEFAULT_LEVERAGE_WEIGHTS",
@@ -57,6 +60,13 @@ __all__ = [
     "RateLimitError",
     "SourceError",
     "liquidation_price",
+    "INTERVALS",
+    "Fallback",
+    "LoadResult",
+    "MarketData",
+    "load_market_data",
+    "load_upload",
+    "sample_symbols",
     "ModelCheck",
     "load_gaps",
     "load_liquidations",

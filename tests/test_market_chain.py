@@ -1,0 +1,197 @@
+"""The automatic fallback chain of load_market_data: live -> archive -> sample."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import requests
+import responses
+
+import liq
+from liq import _binance_live as live_mod
+from liq._errors import DataValidationError, GeoBlockedError, InvalidSymbolError, NetworkError, NoDataError
+from tests.test_market_archive import serve_archive
+from tests.test_market_live import EXCHANGE_INFO_URL, KLINES_URL, FakeBinance, api_json
+
+UTC = timezone.utc
+NOW = datetime(2024, 12, 5, 9, tzinfo=UTC)
+START = datetime(2024, 12, 2, tzinfo=UTC)
+END = datetime(2024, 12, 4, tzinfo=UTC)
+DAYS = [date(2024, 12, 2), date(2024, 12, 3)]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_symbol_cache() -> Iterator[None]:
+    live_mod.clear_symbol_cache()
+    yield
+    live_mod.clear_symbol_cache()
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def _geo_block(rsps: responses.RequestsMock) -> None:
+    rsps.add(responses.GET, EXCHANGE_INFO_URL, json=api_json("error_451.json"), status=451)
+
+
+def test_auto_uses_live_when_it_works(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    FakeBinance(rsps)
+    res = liq.load_market_data("BTCUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path)
+    assert res.data.source == "live" and res.fallbacks == [] and res.warnings == []
+    assert len(res.data.candles) == 2 * 288
+
+
+def test_451_falls_back_to_the_archive(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    _geo_block(rsps)
+    serve_archive(rsps, "BTCUSDT", DAYS)
+    messages: list[str] = []
+    res = liq.load_market_data(
+        "BTCUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path, progress=messages.append
+    )
+    assert res.data.source == "archive"
+    assert len(res.data.candles) == 2 * 288 and res.data.open_interest is not None
+    assert res.fallbacks == [
+        liq.Fallback(
+            "live",
+            "Live Binance unavailable here (HTTP 451: restricted location). Showing archive data up to 2024-12-03.",
+        )
+    ]
+    assert any("trying the Binance public archive" in m for m in messages)
+    # nothing but exchangeInfo was asked of the live API
+    assert sum(c.request.url.startswith("https://fapi.binance.com") for c in rsps.calls) == 1
+
+
+def test_network_down_falls_back_to_archive_then_sample(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    # responses answers every unregistered URL with ConnectionError: no network at all
+    res = liq.load_market_data("BTCUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path)
+    assert res.data.source == "sample"
+    assert [f.source for f in res.fallbacks] == ["live", "archive"]
+    assert res.fallbacks[0].reason.startswith("Live Binance unavailable: Could not connect to Binance")
+    assert res.fallbacks[1].reason.startswith(
+        "Binance public archive unavailable: Could not reach the Binance archive"
+    )
+    assert "Showing the built-in sample instead: Built-in sample: BTCUSDT 5m" in res.fallbacks[1].reason
+    # the requested range is inside the sample, so it is served exactly
+    assert res.data.candles["open_time"].iloc[0] == pd.Timestamp(START)
+    assert len(res.data.candles) == 2 * 288
+
+
+def test_archive_missing_everything_falls_back_to_sample(
+    rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    _geo_block(rsps)
+    serve_archive(rsps, "ETHUSDT", DAYS, missing=tuple(DAYS))
+    res = liq.load_market_data("ETHUSDT", "1h", START, END, now=NOW, cache_dir=tmp_path)
+    assert res.data.source == "sample" and res.data.interval == "1h" and len(res.data.candles) == 48
+    assert "no 1h klines" not in res.fallbacks[1].reason  # asked for 1h files, not served -> connection error
+    assert len(res.fallbacks) == 2
+
+
+def test_invalid_symbol_is_not_a_fallback_case(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    FakeBinance(rsps)
+    with pytest.raises(InvalidSymbolError, match="ETHUSDC is not a Binance USDⓈ-M perpetual"):
+        liq.load_market_data("ETHUSDC", "5m", START, END, now=NOW, cache_dir=tmp_path)
+    assert not any("data.binance.vision" in c.request.url for c in rsps.calls)
+
+
+def test_no_source_has_the_symbol(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    _geo_block(rsps)
+    serve_archive(rsps, "SOLUSDT", DAYS, missing=tuple(DAYS))
+    with pytest.raises(
+        NoDataError, match=r"No source could deliver SOLUSDT\..*HTTP 451.*holds BTCUSDT, ETHUSDT only"
+    ):
+        liq.load_market_data("SOLUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path)
+
+
+def test_named_live_source_does_not_fall_back(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    _geo_block(rsps)
+    serve_archive(rsps, "BTCUSDT", DAYS)
+    with pytest.raises(GeoBlockedError):
+        liq.load_market_data("BTCUSDT", "5m", START, END, "live", now=NOW, cache_dir=tmp_path)
+
+
+def test_named_archive_source_does_not_fall_back(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    with pytest.raises(NetworkError):
+        liq.load_market_data("BTCUSDT", "5m", START, END, "archive", now=NOW, cache_dir=tmp_path)
+
+
+def test_named_archive_source(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    serve_archive(rsps, "BTCUSDT", DAYS)
+    res = liq.load_market_data("BTCUSDT", "5m", START, END, "archive", now=NOW, cache_dir=tmp_path)
+    assert res.data.source == "archive" and res.fallbacks == []
+
+
+def test_named_sample_source_makes_no_request(rsps: responses.RequestsMock) -> None:
+    res = liq.load_market_data("ETHUSDT", "15m", START, END, "sample", now=NOW)
+    assert res.data.source == "sample" and len(res.data.candles) == 2 * 96
+    assert len(rsps.calls) == 0
+
+
+def test_rate_limit_during_auto_falls_back(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    rsps.add(
+        responses.GET,
+        EXCHANGE_INFO_URL,
+        json={"code": -1003, "msg": "banned"},
+        status=418,
+        headers={"Retry-After": "3600"},
+    )
+    serve_archive(rsps, "BTCUSDT", DAYS)
+    res = liq.load_market_data("BTCUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path)
+    assert res.data.source == "archive"
+    assert "temporarily banned" in res.fallbacks[0].reason
+
+
+def test_malformed_live_reply_during_auto_falls_back(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    rsps.add(responses.GET, EXCHANGE_INFO_URL, json=api_json("fapi_v1_exchangeInfo.json"))
+    rsps.add(responses.GET, KLINES_URL, body="not json at all")
+    serve_archive(rsps, "BTCUSDT", DAYS)
+    res = liq.load_market_data("BTCUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path)
+    assert res.data.source == "archive" and "not valid data" in res.fallbacks[0].reason
+
+
+def test_timeout_then_archive(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    rsps.add(responses.GET, EXCHANGE_INFO_URL, body=requests.exceptions.ReadTimeout())
+    serve_archive(rsps, "BTCUSDT", DAYS)
+    res = liq.load_market_data("BTCUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path)
+    assert res.data.source == "archive" and "did not answer within 10 s" in res.fallbacks[0].reason
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"interval": "3m"}, "Interval '3m' is not supported"),
+        ({"source": "binance"}, "Unknown source 'binance'"),
+        ({"start": datetime(2024, 12, 2)}, "start has no time zone"),
+        ({"start": END, "end": START}, "The range is empty"),
+    ],
+)
+def test_bad_arguments(kwargs: dict[str, object], match: str) -> None:
+    args: dict[str, object] = {
+        "symbol": "BTCUSDT",
+        "interval": "5m",
+        "start": START,
+        "end": END,
+        "source": "auto",
+    }
+    args.update(kwargs)
+    with pytest.raises(DataValidationError, match=match):
+        liq.load_market_data(**args)  # type: ignore[arg-type]
+
+
+def test_bad_symbol_text_raises_before_any_request(rsps: responses.RequestsMock) -> None:
+    with pytest.raises(InvalidSymbolError, match="capitals"):
+        liq.load_market_data("BTC-USDT", "5m", START, END)
+    assert len(rsps.calls) == 0
+
+
+def test_fallback_reasons_are_json_friendly(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    res = liq.load_market_data("BTCUSDT", "4h", START, END, now=NOW, cache_dir=tmp_path)
+    json.dumps([f.__dict__ for f in res.fallbacks])
