@@ -1,0 +1,100 @@
+"""Built-in sample source (liq/data): slicing, resampling, out-of-range behaviour."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import liq
+from liq._errors import InvalidSymbolError
+from liq._sample import load_sample, sample_coverage
+from liq._validate import validate_candles
+
+UTC = timezone.utc
+
+
+def dt(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_symbols() -> None:
+    assert liq.sample_symbols() == ("BTCUSDT", "ETHUSDT")
+
+
+def test_slice_inside_the_sample_is_exact() -> None:
+    d = load_sample("BTCUSDT", "5m", dt(2024, 12, 10), dt(2024, 12, 17))
+    assert len(d.candles) == 7 * 288
+    assert d.candles["open_time"].iloc[0] == pd.Timestamp("2024-12-10", tz="UTC")
+    assert d.candles["open_time"].iloc[-1] == pd.Timestamp("2024-12-16 23:55", tz="UTC")
+    assert d.open_interest is None and d.source == "sample"
+    assert d.note.startswith("Built-in sample: BTCUSDT 5m, 2024-12-10 00:00 → 2024-12-16 23:55 UTC")
+    assert "outside" not in d.note
+    validate_candles(d.candles)  # engine-ready
+
+
+@pytest.mark.parametrize(("interval", "n"), [("15m", 96), ("1h", 24), ("4h", 6)])
+def test_resampled_intervals(interval: str, n: int) -> None:
+    five = load_sample("ETHUSDT", "5m", dt(2024, 12, 5), dt(2024, 12, 6)).candles
+    d = load_sample("ETHUSDT", interval, dt(2024, 12, 5), dt(2024, 12, 6))
+    c = d.candles
+    assert len(c) == n and d.interval == interval and "Resampled from 5m" in d.note
+    k = 288 // n
+    assert c["open"].iloc[0] == five["open"].iloc[0]
+    assert c["close"].iloc[0] == five["close"].iloc[k - 1]
+    assert c["high"].iloc[0] == five["high"].iloc[:k].max()
+    assert c["low"].iloc[0] == five["low"].iloc[:k].min()
+    assert c["volume"].iloc[0] == pytest.approx(five["volume"].iloc[:k].sum())
+    assert c["open_time"].dtype == "datetime64[ns, UTC]"
+
+
+def test_4h_buckets_are_aligned_to_midnight() -> None:
+    c = load_sample("BTCUSDT", "4h", dt(2024, 12, 5, 2), dt(2024, 12, 6)).candles
+    assert (c["open_time"].dt.hour % 4 == 0).all()
+    assert c["open_time"].iloc[0] == pd.Timestamp("2024-12-05 04:00", tz="UTC")  # 02:00-04:00 is incomplete
+
+
+def test_1m_is_served_as_5m_with_a_note() -> None:
+    d = load_sample("BTCUSDT", "1m", dt(2024, 12, 5), dt(2024, 12, 6))
+    assert d.interval == "5m" and len(d.candles) == 288
+    assert "1m candles are not in the built-in sample" in d.note
+
+
+def test_range_outside_the_sample_uses_its_latest_days() -> None:
+    d = load_sample("BTCUSDT", "5m", dt(2026, 11, 19), dt(2026, 11, 26))
+    assert d.candles["open_time"].iloc[-1] == pd.Timestamp("2025-10-22 23:55", tz="UTC")
+    assert len(d.candles) == 7 * 288
+    assert "outside the built-in sample" in d.note and "latest 7 day(s)" in d.note
+
+
+def test_long_range_outside_uses_a_segment_long_enough() -> None:
+    d = load_sample("ETHUSDT", "1h", dt(2026, 10, 1), dt(2026, 10, 31))
+    assert len(d.candles) == 30 * 24
+    assert d.candles["open_time"].iloc[-1] == pd.Timestamp("2025-01-05 23:00", tz="UTC")
+
+
+def test_partial_overlap_is_noted() -> None:
+    d = load_sample("BTCUSDT", "5m", dt(2025, 1, 3), dt(2025, 1, 10))
+    assert d.candles["open_time"].iloc[-1] == pd.Timestamp("2025-01-05 23:55", tz="UTC")
+    assert "covers only" in d.note
+
+
+def test_unknown_symbol() -> None:
+    with pytest.raises(InvalidSymbolError, match="no SOLUSDT; it holds BTCUSDT, ETHUSDT only"):
+        load_sample("SOLUSDT", "5m", dt(2024, 12, 5), dt(2024, 12, 6))
+
+
+def test_callers_cannot_corrupt_the_cached_sample() -> None:
+    a = load_sample("BTCUSDT", "5m", dt(2024, 12, 5), dt(2024, 12, 6))
+    a.candles.loc[:, "close"] = np.nan
+    b = load_sample("BTCUSDT", "5m", dt(2024, 12, 5), dt(2024, 12, 6))
+    assert b.candles["close"].notna().all()
+
+
+def test_coverage() -> None:
+    spans = sample_coverage("BTCUSDT")
+    assert spans[0][0] == pd.Timestamp("2024-11-20", tz="UTC") and spans[-1][1] == pd.Timestamp(
+        "2025-10-23", tz="UTC"
+    )
