@@ -7,6 +7,8 @@ The public API is small and re-exported here; everything else lives in private m
 99397.59
 """
 
+# --- chart payload (issue 4) ---
+from ._chart_payload import build_chart_payload, format_level_label, format_usd
 from ._config import (
     DEFAULT_LEVERAGE_WEIGHTS,
     HIGH_LEVERAGE_WEIGHTS,
@@ -29,7 +31,6 @@ from ._errors import (
 from ._formula import liquidation_price
 from ._levels import Level, Summary
 
-# --- chart payload (issue 4) ---
 # --- model check (issue 6) ---
 from ._liquidations import load_gaps, load_liquidations
 
@@ -74,6 +75,9 @@ __all__ = [
     "partial_spearman",
     "recording_windows",
     "spearman",
+    "build_chart_payload",
+    "format_level_label",
+    "format_usd",
 ]
 
 __version__ = "0.1.0"

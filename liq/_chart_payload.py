@@ -311,7 +311,8 @@ def build_chart_payload(
     color_max_usd: float | None = None,
     color_quantile: float = 0.995,
     max_levels: int = 12,
-    max_swept: int = 400,
+    max_swept: int = 200,
+    autoscale_pct: float = 12.0,
     compress: bool = True,
     title: str | None = None,
 ) -> dict[str, Any]:
@@ -334,7 +335,11 @@ def build_chart_payload(
     max_levels
         The largest levels (by notional) drawn as labelled price lines.
     max_swept
-        The largest swept bins (by notional) drawn as faint markers.
+        The largest swept bins (by notional) drawn as faint markers, at the bar of their first and of their
+        last sweep.
+    autoscale_pct
+        Levels within this distance (percent of the last price) are kept inside the autoscaled price range;
+        farther ones are drawn but only seen after scrolling the price axis.
     compress
         Deflate the grid bytes before base64 (the browser inflates them); ``False`` sends plain base64.
     """
@@ -462,19 +467,23 @@ def build_chart_payload(
     sw = est.swept
     if sw is not None and len(sw) and max_swept > 0:
         top = sw.sort_values("notional_usd", ascending=False).head(int(max_swept))
-        t = _to_utc_seconds(top["swept_first"])
-        idx = np.clip(np.searchsorted(bar_t, t, side="right") - 1, 0, n_bars - 1)
         prices = top["price"].to_numpy(dtype=np.float64)
         notionals = top["notional_usd"].to_numpy(dtype=np.float64)
-        for i, price, side, notional in zip(idx, prices, top["side"].astype(str), notionals, strict=True):
-            swept_out.append(
-                {
-                    "time": int(bar_t[i]),
-                    "price": round(float(price), decimals),
-                    "side": side,
-                    "notional_usd": float(notional),
-                }
-            )
+        sides = top["side"].astype(str).to_numpy()
+        seen: set[tuple[int, float]] = set()
+        for column in ("swept_first", "swept_last"):
+            if column not in top.columns:
+                continue
+            t = _to_utc_seconds(top[column])
+            idx = np.clip(np.searchsorted(bar_t, t, side="right") - 1, 0, n_bars - 1)
+            for i, price, side, notional in zip(idx, prices, sides, notionals, strict=True):
+                key = (int(bar_t[i]), round(float(price), decimals))
+                if key in seen:
+                    continue
+                seen.add(key)
+                swept_out.append(
+                    {"time": key[0], "price": key[1], "side": str(side), "notional_usd": float(notional)}
+                )
         swept_out.sort(key=lambda d: d["time"])
 
     # ---- candles -------------------------------------------------------------------------------
@@ -499,5 +508,8 @@ def build_chart_payload(
         "candles": candles,
         "heatmap": heatmap,
         "levels": levels_out,
+        "autoscale_prices": [
+            lv["price"] for lv in levels_out if abs(lv["price"] / last_price - 1) * 100 <= autoscale_pct
+        ],
         "swept": swept_out,
     }

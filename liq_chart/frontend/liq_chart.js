@@ -457,7 +457,7 @@ class ChartView {
     this.setVolume(payload);
     this.setLevels(payload);
     this.setSwept(payload);
-    this.heat.setGrid(grid, c.time.length, payload.levels.map((l) => l.price));
+    this.heat.setGrid(grid, c.time.length, payload.autoscale_prices || []);
 
     const hm = payload.heatmap;
     this.legend.querySelector(".lo").textContent = hm.threshold_usd > 0 ? fmtUsd(hm.threshold_usd) : "$0";
@@ -510,11 +510,11 @@ class ChartView {
     const faint = (side) =>
       side === "long"
         ? this.theme.dark
-          ? "rgba(255,92,122,0.45)"
-          : "rgba(214,34,70,0.45)"
+          ? "rgba(255,92,122,0.3)"
+          : "rgba(214,34,70,0.3)"
         : this.theme.dark
-          ? "rgba(76,201,240,0.45)"
-          : "rgba(0,119,182,0.45)";
+          ? "rgba(76,201,240,0.3)"
+          : "rgba(0,119,182,0.3)";
     this.markers.setMarkers(
       payload.swept.map((s) => ({
         time: s.time,
@@ -522,7 +522,7 @@ class ChartView {
         price: s.price,
         shape: "circle",
         color: faint(s.side),
-        size: 0.35,
+        size: 0.1,
       }))
     );
   }
