@@ -1,0 +1,306 @@
+"""The chart payload: quantisation, downsampling, the 1 MB budget on real data, labels, threshold."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import liq
+from liq._chart_payload import (
+    build_chart_payload,
+    decode_grid,
+    downsample_grid,
+    format_level_label,
+    format_price,
+    format_usd,
+    payload_nbytes,
+    quantise,
+)
+
+SAMPLE = Path(__file__).resolve().parents[1] / "liq" / "data" / "BTCUSDT_5m_2024-11-20_2025-01-05.csv.gz"
+ONE_MB = 1_000_000
+
+
+def sample_candles() -> pd.DataFrame:
+    raw = pd.read_csv(SAMPLE)
+    out = pd.DataFrame({"open_time": pd.to_datetime(raw["open_time_ms"], unit="ms", utc=True)})
+    for col in ("open", "high", "low", "close", "volume"):
+        out[col] = raw[col].astype(float)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def real_estimate() -> liq.Estimate:
+    return liq.estimate(sample_candles(), symbol="BTCUSDT")
+
+
+def synthetic(n_candles: int = 240, n_bins: int = 90, seed: int = 7) -> SimpleNamespace:
+    """A small Estimate-shaped object with a random grid (one heatmap column per 5m candle)."""
+    rng = np.random.default_rng(seed)
+    times = pd.date_range("2024-12-01", periods=n_candles, freq="5min", tz="UTC")
+    close = 100_000 + np.cumsum(rng.normal(0, 50, n_candles))
+    candles = pd.DataFrame(
+        {
+            "open_time": times,
+            "open": close,
+            "high": close + 30,
+            "low": close - 30,
+            "close": close,
+            "volume": rng.uniform(10, 100, n_candles),
+        }
+    )
+    long_usd = rng.gamma(0.5, 1e6, (n_candles, n_bins)) * (rng.random((n_candles, n_bins)) < 0.6)
+    short_usd = rng.gamma(0.5, 2e6, (n_candles, n_bins)) * (rng.random((n_candles, n_bins)) < 0.6)
+    heatmap = SimpleNamespace(
+        times=times.to_numpy(),
+        price_edges=np.linspace(90_000, 110_000, n_bins + 1),
+        long_usd=long_usd,
+        short_usd=short_usd,
+    )
+    levels = pd.DataFrame(
+        {
+            "price": [94_812.2, 101_220.0, 99_000.0],
+            "side": ["long", "short", "short"],
+            "notional_usd": [12.4e6, 8.1e6, 1.0e6],
+        }
+    )
+    swept = pd.DataFrame(
+        {
+            "side": ["long"],
+            "price": [99_950.0],
+            "notional_usd": [3e6],
+            "swept_first": [times[10]],
+            "swept_last": [times[200]],
+        }
+    )
+    return SimpleNamespace(
+        heatmap=heatmap,
+        candles=candles,
+        levels=levels,
+        swept=swept,
+        last_price=float(close[-1]),
+        symbol="BTCUSDT",
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# quantisation
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_quantisation_round_trip_within_one_step_of_the_max() -> None:
+    rng = np.random.default_rng(1)
+    values = rng.gamma(0.7, 3e6, (300, 120))
+    q, scale = quantise(values)
+    assert q.dtype == np.uint8
+    assert abs(scale * 255 - values.max()) < 1e-6 * values.max()
+    back = q.astype(float) * scale
+    assert np.max(np.abs(back - values)) <= values.max() / 255
+
+
+def test_payload_round_trip_per_side_within_1_255_of_that_sides_max() -> None:
+    est = synthetic()
+    payload = build_chart_payload(est, max_columns=60, max_rows=30, max_candles=240)
+    hm = payload["heatmap"]
+    # The exact grid the payload encodes, recomputed independently: 4 bars per column, 3 bins per row.
+    exact = {}
+    for side in ("long", "short"):
+        v = getattr(est.heatmap, f"{side}_usd")
+        exact[side] = v.reshape(60, 4, 30, 3).sum(axis=3).mean(axis=1)
+    assert (hm["cols"], hm["rows"], hm["bars_per_col"]) == (60, 30, 4)
+    for side in ("long", "short"):
+        got = decode_grid(payload, side)
+        assert np.max(np.abs(got - exact[side])) <= exact[side].max() / 255
+
+
+def test_plain_base64_and_deflated_encodings_agree() -> None:
+    est = synthetic()
+    a = build_chart_payload(est, compress=True)
+    b = build_chart_payload(est, compress=False)
+    assert a["heatmap"]["encoding"] == "zlib+base64" and b["heatmap"]["encoding"] == "base64"
+    np.testing.assert_array_equal(decode_grid(a, "long"), decode_grid(b, "long"))
+    assert len(a["heatmap"]["long"]) < len(b["heatmap"]["long"])
+
+
+def test_empty_grid_quantises_to_zero_scale() -> None:
+    q, scale = quantise(np.zeros((4, 3)))
+    assert scale == 0.0 and not q.any()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# downsampling
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_downsampling_conserves_the_total() -> None:
+    rng = np.random.default_rng(3)
+    values = rng.gamma(0.5, 1e6, (1000, 333))
+    col_index = np.arange(1000) // 7  # 143 output columns, the last one partial (6 inputs)
+    mean, counts = downsample_grid(values, col_index, 143, 4)
+    assert mean.shape == (143, 84)
+    assert counts[-1] == 1000 - 142 * 7
+    # Price rows are summed: every output column keeps the notional of its snapshots exactly ...
+    per_column = np.bincount(col_index, weights=values.sum(axis=1))
+    np.testing.assert_allclose(mean.sum(axis=1) * counts, per_column, rtol=1e-12)
+    # ... and time columns are averaged, so the grid total weighted by how many snapshots each column holds
+    # is the input total.
+    assert (mean * counts[:, None]).sum() == pytest.approx(values.sum(), rel=1e-12)
+
+
+def test_downsampling_unsorted_columns_matches_sorted() -> None:
+    rng = np.random.default_rng(4)
+    values = rng.random((50, 10))
+    col_index = rng.integers(0, 5, 50)
+    mean, counts = downsample_grid(values, col_index, 5, 1)
+    order = np.argsort(col_index, kind="stable")
+    mean2, counts2 = downsample_grid(values[order], col_index[order], 5, 1)
+    np.testing.assert_allclose(mean, mean2)
+    np.testing.assert_array_equal(counts, counts2)
+
+
+def test_payload_grid_conserves_notional_of_the_real_estimate() -> None:
+    est = real_estimate()
+    payload = build_chart_payload(est, compress=False)
+    hm = payload["heatmap"]
+    k = hm["bars_per_col"]
+    # Engine columns are per 5m candle; the bars are coarser: count the candles behind each output column.
+    bar_t = np.asarray(payload["candles"]["time"])
+    col_t = est.heatmap.times.astype("datetime64[s]").astype(np.int64)
+    counts = np.bincount((np.searchsorted(bar_t, col_t, side="right") - 1) // k, minlength=hm["cols"])
+    for side in ("long", "short"):
+        got = (decode_grid(payload, side) * counts[:, None]).sum()
+        want = getattr(est.heatmap, f"{side}_usd").sum()
+        # Quantisation moves each cell by at most half a step; over the whole grid that averages out.
+        assert got == pytest.approx(want, rel=0.01)
+
+
+def test_grid_never_exceeds_the_requested_resolution() -> None:
+    est = real_estimate()
+    for max_columns, max_rows in ((1200, 400), (300, 100), (50, 20)):
+        hm = build_chart_payload(est, max_columns=max_columns, max_rows=max_rows)["heatmap"]
+        assert hm["cols"] <= max_columns and hm["rows"] <= max_rows
+        assert len(hm["price_edges"]) == hm["rows"] + 1
+
+
+def test_time_axis_is_utc_seconds_of_nice_bars() -> None:
+    est = real_estimate()
+    payload = build_chart_payload(est, max_candles=1200)
+    t = np.asarray(payload["candles"]["time"])
+    assert payload["interval_s"] == 3600  # 45 days of 5m candles -> 1h bars (<= 1200)
+    assert t[0] == pd.Timestamp("2024-11-20", tz="UTC").timestamp()
+    assert np.all(np.diff(t) > 0) and np.all(t % 3600 == 0)
+    assert len(t) <= 1200
+    assert payload["candles"]["high"][0] >= payload["candles"]["low"][0]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# budget
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_default_view_of_the_real_sample_is_under_1_mb() -> None:
+    payload = build_chart_payload(real_estimate())
+    size = payload_nbytes(payload)
+    assert size <= ONE_MB, f"payload is {size:,} bytes"
+    assert json.loads(json.dumps(payload)) == payload  # JSON-able, no numpy scalars left
+
+
+def test_default_view_plus_the_component_code_is_under_1_mb() -> None:
+    frontend = Path(__file__).resolve().parents[1] / "liq_chart" / "frontend"
+    code = sum(
+        (frontend / name).stat().st_size
+        for name in ("lightweight-charts.standalone.production.js", "liq_chart.js")
+    )
+    assert payload_nbytes(build_chart_payload(real_estimate())) + code <= ONE_MB
+
+
+# ---------------------------------------------------------------------------------------------------------
+# labels
+# ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("side", "price", "usd", "label"),
+    [
+        ("long", 94_812.2, 12.4e6, "L 94,812 · $12.4M"),
+        ("short", 101_220, 8.1e6, "S 101,220 · $8.1M"),
+        ("long", 3_412.55, 950_000, "L 3,412.6 · $950K"),
+        ("short", 0.2345, 1.26e9, "S 0.23450 · $1.3B"),
+        ("Long", 100_000, 999, "L 100,000 · $999"),
+    ],
+)
+def test_level_labels(side: str, price: float, usd: float, label: str) -> None:
+    assert format_level_label(side, price, usd) == label
+
+
+def test_level_label_rejects_unknown_side() -> None:
+    with pytest.raises(ValueError, match="side"):
+        format_level_label("both", 1.0, 1.0)
+
+
+def test_usd_and_price_formatting_edges() -> None:
+    assert format_usd(0) == "$0"
+    assert format_usd(999_600) == "$1.0M"
+    assert format_usd(123_456_789) == "$123M"
+    assert format_price(94_812.7) == "94,813"
+    assert format_price(245.321) == "245.32"
+
+
+def test_payload_levels_are_labelled_largest_first_then_by_price() -> None:
+    payload = build_chart_payload(synthetic(), max_levels=2)
+    labels = [lv["label"] for lv in payload["levels"]]
+    assert labels == ["S 101,220 · $8.1M", "L 94,812 · $12.4M"]
+    assert payload["levels"][1]["price"] == 94_812  # rounded like its label
+
+
+def test_real_levels_and_swept_markers() -> None:
+    est = real_estimate()
+    payload = build_chart_payload(est)
+    assert payload["levels"], "the real sample has levels"
+    for lv in payload["levels"]:
+        assert lv["label"].startswith("L " if lv["side"] == "long" else "S ")
+        assert " · $" in lv["label"]
+    bar_t = set(payload["candles"]["time"])
+    assert payload["swept"] and all(m["time"] in bar_t for m in payload["swept"])
+    assert [m["time"] for m in payload["swept"]] == sorted(m["time"] for m in payload["swept"])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# threshold and colour scale
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_threshold_clears_low_density_cells() -> None:
+    est = synthetic()
+    base = build_chart_payload(est, threshold=0.0)
+    clipped = build_chart_payload(est, threshold=0.3)
+    total0 = decode_grid(base, "long") + decode_grid(base, "short")
+    total = decode_grid(clipped, "long") + decode_grid(clipped, "short")
+    hm = clipped["heatmap"]
+    assert hm["threshold_usd"] == pytest.approx(0.3 * hm["max_usd"])
+    step = hm["long_scale"] + hm["short_scale"]
+    kept = total > 0
+    assert kept.sum() < (total0 > 0).sum()
+    assert np.all(total[kept] >= hm["threshold_usd"] - step)
+    # The densest cell survives any threshold below 1.
+    assert total.max() == pytest.approx(total0.max(), abs=step)
+    assert hm["color_max_usd"] >= hm["threshold_usd"]
+
+
+def test_threshold_must_be_a_fraction() -> None:
+    with pytest.raises(ValueError, match="threshold"):
+        build_chart_payload(synthetic(), threshold=1.5)
+
+
+def test_colour_scale_is_absolute_usd() -> None:
+    est = synthetic()
+    fixed = build_chart_payload(est, color_max_usd=5e6)["heatmap"]
+    assert fixed["color_max_usd"] == 5e6 and fixed["color_max_label"] == "$5.0M"
+    auto = build_chart_payload(est)["heatmap"]
+    assert 0 < auto["color_max_usd"] <= auto["max_usd"]
