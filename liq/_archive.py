@@ -312,6 +312,24 @@ def load_archive(
         )
     cache = ArchiveCache(Path(cache_dir) if cache_dir is not None else default_cache_dir(), max_cache_bytes)
     dl = _Downloader(cache, session)
+    try:
+        return _load_days(dl, cache, sym, iv, t0, t1, last_end, days, progress)
+    finally:
+        if session is None:
+            dl.session.close()
+
+
+def _load_days(
+    dl: _Downloader,
+    cache: ArchiveCache,
+    sym: str,
+    iv: str,
+    t0: pd.Timestamp,
+    t1: pd.Timestamp,
+    last_end: pd.Timestamp,
+    days: list[date],
+    progress: ProgressFn | None,
+) -> MarketData:
 
     kline_parts: list[pd.DataFrame] = []
     oi_parts: list[pd.DataFrame] = []

@@ -166,6 +166,12 @@ class BinanceLive:
         self._sleep = sleep
         self._clock = clock
 
+    def close(self) -> None:
+        """Close the HTTP session of the underlying client."""
+        closer = getattr(self.client, "close_connection", None)
+        if callable(closer):
+            closer()
+
     # -- one request, with backoff and error mapping ------------------------------------------------
     def _wait(self, seconds: float) -> None:
         (self._sleep or _sleep)(seconds)
@@ -442,21 +448,28 @@ def load_live(
             f"The requested range starts in the future ({t0}); choose a range that has happened."
         )
     src = live if live is not None else BinanceLive()
-    if progress is not None:
-        progress("Checking the symbol with Binance…")
-    src.check_symbol(sym, progress)
-    candles = src.klines(sym, iv, start_ms, end_ms, progress)
-    if candles.empty:
-        raise NoDataError(
-            f"Binance has no {iv} candles for {sym} between {_fmt_ms(start_ms)} and {_fmt_ms(end_ms)} UTC "
-            "(the contract may not have been listed yet)."
-        )
     try:
-        oi, oi_note = src.open_interest(sym, iv, start_ms, end_ms, now_ms, progress)
-    except (InvalidSymbolError, GeoBlockedError):
-        raise
-    except SourceError as exc:
-        oi, oi_note = None, f"Open interest could not be loaded ({exc}); the candles are shown without it."
+        if progress is not None:
+            progress("Checking the symbol with Binance…")
+        src.check_symbol(sym, progress)
+        candles = src.klines(sym, iv, start_ms, end_ms, progress)
+        if candles.empty:
+            raise NoDataError(
+                f"Binance has no {iv} candles for {sym} between {_fmt_ms(start_ms)} and {_fmt_ms(end_ms)} UTC "
+                "(the contract may not have been listed yet)."
+            )
+        try:
+            oi, oi_note = src.open_interest(sym, iv, start_ms, end_ms, now_ms, progress)
+        except (InvalidSymbolError, GeoBlockedError):
+            raise
+        except SourceError as exc:
+            oi, oi_note = (
+                None,
+                f"Open interest could not be loaded ({exc}); the candles are shown without it.",
+            )
+    finally:
+        if live is None:
+            src.close()
     first, last = candles["open_time"].iloc[0], candles["open_time"].iloc[-1]
     note = (
         f"Live Binance USDⓈ-M: {sym} {iv}, {first:%Y-%m-%d %H:%M} → {last:%Y-%m-%d %H:%M} UTC "
