@@ -283,7 +283,7 @@ function readTheme(parentElement) {
     const [r, g, b] = [m[1], m[2], m[3]].map((h) => parseInt(h, 16));
     dark = 0.2126 * r + 0.7152 * g + 0.0722 * b < 128;
   }
-  return { bg, text, font, dark, key: `${bg}|${text}|${font}` };
+  return { bg, bgHex: hex, text, font, dark, key: `${bg}|${text}|${font}` };
 }
 
 const CSS_TEXT = `
@@ -385,6 +385,7 @@ class ChartView {
       logicalToX: (l) => this.chart.timeScale().logicalToCoordinate(l),
       priceToY: (p) => this.candles.priceToCoordinate(p),
       paneSize: () => this.chart.paneSize(0),
+      theme: () => ({ ...this.theme }),
     };
   }
 
