@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,9 @@ import pandas as pd
 
 from ._config import ModelConfig
 from ._errors import DataValidationError
+
+if TYPE_CHECKING:
+    from ._engine import Estimate
 
 __all__ = [
     "METRIC_LABELS",
@@ -59,6 +62,7 @@ METRIC_LABELS: dict[str, str] = {
     "location_lift": "Location lift: share of events inside predicted zones ÷ share of range covered",
     "zone_hit_share": "Share of recorded events inside a predicted zone alive just before",
     "zone_cover_share": "Share of the candle's range covered by those zones (event-weighted)",
+    "density_lift": "Density lift: alive notional at event prices ÷ its average over the candle's range",
     "candles": "Candles compared",
     "events": "Recorded events",
     "notional_usd": "Recorded notional (USD)",
@@ -301,7 +305,9 @@ class ModelCheck:
     per_candle : DataFrame
         Tidy, one row per (candle, side): ``open_time, window, side, predicted_usd`` (model swept),
         ``baseline_usd`` (move × volume), ``realised_usd`` (recorded notional), ``events``,
-        ``events_in_zone``, ``zone_cover_share`` (share of the candle's range inside the zones alive at
+        ``events_in_zone``, ``alive_at_events_usd`` / ``alive_range_avg_usd`` (alive notional in the events'
+        price bins, and events × its average bin over the candle's range: their sums give the density
+        lift), ``zone_cover_share`` (share of the candle's range inside the zones alive at
         the end of the previous candle).
     metrics : DataFrame
         ``side, metric, label, value, ci_low, ci_high, note``; metrics are the keys of
@@ -394,7 +400,8 @@ def _nan_reason(side: Side, x: F64, y: F64, z: F64) -> str | None:
     if np.ptp(x) == 0:
         return (
             f"{who.capitalize()} side: the model swept the same {who} notional in every candle "
-            f"({x[0]:,.0f} USD), so its correlation is undefined. Give it more history before the windows."
+            f"({x[0]:,.0f} USD), so its correlation is undefined (no modelled positions were reached in these "
+            "candles)."
         )
     if np.ptp(z) == 0:
         return f"{who.capitalize()} side: the baseline is constant, so the baseline correlation is undefined."
@@ -416,10 +423,17 @@ def model_check(
 ) -> ModelCheck:
     """Compare the estimate with recorded liquidations, candle by candle, inside the recording's windows.
 
-    The estimate runs once, on the candles from ``warmup`` before the first window to the end of the last
-    one, so that positions opened *before* a window exist and can be swept inside it (an estimate started at
-    the window itself would sweep almost nothing at first). Candles outside the windows feed the model but
-    are not scored.
+    The model needs history: an estimate started at a window's first candle would have almost nothing alive
+    to sweep. So the estimate runs on the candles from ``warmup`` (3 days by default) before a window to its
+    end. Windows closer together than ``warmup`` share one estimate (it starts ``warmup`` before the first of
+    them); windows further apart get their own, so every window is scored with at least ``warmup`` of
+    history and a comparable model state, however far apart the recordings are. Candles outside the
+    windows feed the model but are not scored.
+
+    The location check uses the per-candle heatmap columns (``time_columns`` is forced to ``None``): the
+    zones "alive just before" an event in candle *k* are the bins of column *k−1* holding at least
+    ``config.significance`` of that column's largest bin, the same rule as ``Estimate.zones``. Event prices
+    are clipped to their candle's high-low range (some recordings only carry the bankruptcy price).
 
     Parameters
     ----------
@@ -437,8 +451,8 @@ def model_check(
     open_interest : DataFrame, optional
         Passed to :func:`liq.estimate` (OI model).
     warmup : Timedelta or None
-        History before the first window given to the model (default 3 days); ``None`` uses every candle
-        before it.
+        History given to the model before each window (default 3 days); ``None`` runs one estimate from
+        the first candle given.
     max_gap : Timedelta
         Window detection threshold (default 45 minutes).
     n_boot : int
@@ -514,141 +528,102 @@ def model_check(
     ev = liquidations[liquidations["symbol"].astype(str).str.upper() == symbol]
     ev_t = pd.to_datetime(ev["time"], utc=True).to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
-    # -- candles: model slice (warm-up + windows) --------------------------------------------------------
     if "open_time" not in candles:
         raise DataValidationError("candles need an 'open_time' column (UTC).")
     ot_all = pd.to_datetime(candles["open_time"], utc=True)
     first_start, last_end = win["start"].min(), win["end"].max()
-    keep = ot_all <= last_end
-    if warmup is not None:
-        keep &= ot_all >= first_start - warmup
-    if not keep.any():
+    if not ((ot_all <= last_end) & (ot_all >= first_start - pd.Timedelta(hours=1))).any():
         raise DataValidationError(
             f"The candles ({ot_all.min()} → {ot_all.max()}) do not cover the recording "
             f"({first_start} → {last_end}). Load candles for those dates."
         )
-    est = estimate(candles.loc[keep.to_numpy()], open_interest=open_interest, config=cfg, symbol=symbol)
-    c = est.candles
-    open_ns = c["open_time"].to_numpy(dtype="datetime64[ns]")
-    if len(open_ns) < 2:
-        raise DataValidationError("Need at least two candles to check the model.")
-    step_ns = int(np.median(np.diff(open_ns.astype(np.int64))))
-    history = pd.Timedelta(int(first_start.value - open_ns[0].astype(np.int64)), "ns")
-    if history < pd.Timedelta(days=1):
-        notes.append(
-            f"The model had only {history} of candles before the first window; swept figures early in the "
-            "windows are understated. Load a few days of candles before the recording."
-        )
-    if open_ns[-1].astype(np.int64) + step_ns <= last_end.value:
-        notes.append("The candles end before the last window does; the tail of the recording is not scored.")
 
-    idx, cwin = _select_candles(open_ns, step_ns, win)
-    if idx.size == 0:
+    # events of this symbol -> window (windows are sorted; overlapping explicit windows: first one wins)
+    w_start = win["start"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    w_end = win["end"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    ev_w = np.searchsorted(w_start, ev_t, side="right") - 1
+    ev_w = np.where((ev_w >= 0) & (ev_t <= w_end[np.clip(ev_w, 0, None)]), ev_w, -1)
+    events = _Events(
+        t=ev_t,
+        window=ev_w,
+        side=ev["side"].astype(str).to_numpy(dtype=object),
+        price=ev["price"].to_numpy(dtype=np.float64),
+        usd=ev["notional_usd"].to_numpy(dtype=np.float64),
+    )
+
+    parts: list[_Scored] = []
+    scored = np.zeros(len(ev_t), dtype=bool)
+    histories: list[pd.Timedelta] = []
+    for seg in _segments(win, warmup):
+        ws = win.iloc[seg]
+        s0, s1 = ws["start"].min(), ws["end"].max()
+        keep = ot_all <= s1
+        if warmup is not None:
+            keep &= ot_all >= s0 - warmup
+        if int(keep.sum()) < 2:
+            notes.append(f"No candles for the window(s) {s0:%Y-%m-%d %H:%M} → {s1:%H:%M}; they are skipped.")
+            continue
+        est = estimate(candles.loc[keep.to_numpy()], open_interest=open_interest, config=cfg, symbol=symbol)
+        part = _score_segment(est, ws, events, cfg.significance)
+        if part is None:
+            continue
+        parts.append(part)
+        scored |= part.scored
+        histories.append(pd.Timedelta(int(s0.value - part.first_open_ns), "ns"))
+    if not parts:
         raise DataValidationError(
             f"No candle overlaps the recording windows ({first_start} → {last_end}). Load candles covering them."
         )
-    # events -> candle
-    ev_k = np.searchsorted(open_ns.astype(np.int64), ev_t, side="right") - 1
-    ev_ok = (ev_k >= 0) & (ev_t < open_ns.astype(np.int64)[np.clip(ev_k, 0, None)] + step_ns)
-    pos = np.searchsorted(idx, ev_k)
-    in_sel = ev_ok & (pos < idx.size) & (idx[np.clip(pos, 0, idx.size - 1)] == ev_k)
-    if windows is not None:
-        w_start = win["start"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-        w_end = win["end"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-        wi = np.searchsorted(w_start, ev_t, side="right") - 1
-        in_sel &= (wi >= 0) & (ev_t <= w_end[np.clip(wi, 0, None)])
-    n_out = int((~in_sel).sum())
+    history = min(histories)
+    if history < pd.Timedelta(days=1):
+        notes.append(
+            f"The model had only {history} of candles before a window; swept figures early in that window are "
+            "understated. Load a few days of candles before the recording."
+        )
+    if any(p.location_skipped for p in parts):
+        notes.append("The heatmap does not have one column per candle; the location check is skipped.")
+    n_out = int((~scored).sum())
     if n_out:
         notes.append(f"{n_out} {symbol} event(s) fall outside the windows or the candles and are not scored.")
-
-    o, h, lo_, vol = (c[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "volume"))
-    spc = est.swept_per_candle
-    swept = {
-        "long": spc["long_usd"].to_numpy(dtype=np.float64),
-        "short": spc["short_usd"].to_numpy(dtype=np.float64),
-    }
-    baseline = {"long": np.maximum(o - lo_, 0.0) * vol, "short": np.maximum(h - o, 0.0) * vol}
-
-    # location: zones alive at the end of the previous candle, from the per-candle heatmap columns
-    heat = est.heatmap
-    edges = np.asarray(heat.price_edges, dtype=np.float64)
-    location_ok = heat.long_usd.shape[0] == len(c)
-    if not location_ok:
-        notes.append("The heatmap does not have one column per candle; the location check is skipped.")
-    prev = np.clip(idx - 1, 0, None)
-
-    ev_side = ev["side"].astype(str).to_numpy()
-    ev_price = ev["price"].to_numpy(dtype=np.float64)
-    ev_usd = ev["notional_usd"].to_numpy(dtype=np.float64)
     kinds = ev["price_kind"].astype(str).to_numpy() if "price_kind" in ev else np.full(len(ev), "avg")
-    if ((kinds == "order") & in_sel).any():
+    if ((kinds == "order") & scored).any():
         notes.append(
             "Some events carry only the order (bankruptcy) price, slightly beyond the traded price; the "
-            "location check uses it as recorded."
+            "location check clips every event price to its candle's high-low range."
         )
 
+    per_candle = pd.concat([p.frame for p in parts], ignore_index=True)
+    per_candle = per_candle.sort_values(["side", "open_time"], kind="stable").reset_index(drop=True)
+    n_candles = int((per_candle["side"] == "long").sum())
     rng = np.random.default_rng(seed)
-    boot_idx = rng.integers(0, idx.size, size=(n_boot, idx.size)) if n_boot else np.empty((0, idx.size), int)
-
-    frames: list[pd.DataFrame] = []
+    boot_idx = (
+        rng.integers(0, n_candles, size=(n_boot, n_candles)) if n_boot else np.empty((0, n_candles), int)
+    )
     rows: list[dict[str, object]] = []
     for side in SIDES:
-        sel = in_sel & (ev_side == side)
-        k_of = np.searchsorted(idx, ev_k[sel])
-        realised = np.bincount(k_of, weights=ev_usd[sel], minlength=idx.size).astype(np.float64)
-        events = np.bincount(k_of, minlength=idx.size).astype(np.int64)
-        x, z = swept[side][idx], baseline[side][idx]
-
-        hits = np.zeros(idx.size)
-        cover = np.full(idx.size, np.nan)
-        if location_ok:
-            grid = heat.long_usd if side == "long" else heat.short_usd
-            cols = np.asarray(grid[prev], dtype=np.float64)  # (K, P) alive just before each candle
-            peak = cols.max(axis=1, keepdims=True)
-            sig = (cols > 0) & (cols >= cfg.significance * peak)
-            sig[idx == 0] = False  # nothing is known before the first candle
-            # share of [low, high] covered by significant bins
-            lo_k, hi_k = lo_[idx][:, None], h[idx][:, None]
-            overlap = np.clip(
-                np.minimum(hi_k, edges[None, 1:]) - np.maximum(lo_k, edges[None, :-1]), 0.0, None
-            )
-            width = (hi_k - lo_k)[:, 0]
-            covered = (overlap * sig).sum(axis=1)
-            point_bin = np.clip(np.searchsorted(edges, lo_[idx], side="right") - 1, 0, len(edges) - 2)
-            cover = np.where(
-                width > 0, covered / np.where(width > 0, width, 1.0), sig[np.arange(idx.size), point_bin]
-            )
-            eb = np.searchsorted(edges, ev_price[sel], side="right") - 1
-            inside = (eb >= 0) & (eb < len(edges) - 1)
-            hit = np.zeros(eb.size, dtype=bool)
-            hit[inside] = sig[k_of[inside], eb[inside]]
-            hits = np.bincount(k_of, weights=hit.astype(np.float64), minlength=idx.size).astype(np.float64)
-
-        frames.append(
-            pd.DataFrame(
-                {
-                    "open_time": pd.to_datetime(open_ns[idx], utc=True),
-                    "window": cwin,
-                    "side": side,
-                    "predicted_usd": x,
-                    "baseline_usd": z,
-                    "realised_usd": realised,
-                    "events": events,
-                    "events_in_zone": hits.astype(np.int64),
-                    "zone_cover_share": cover,
-                }
-            )
+        f = per_candle[per_candle["side"] == side]
+        rows += _side_metrics(
+            side,
+            f["predicted_usd"].to_numpy(dtype=np.float64),
+            f["realised_usd"].to_numpy(dtype=np.float64),
+            f["baseline_usd"].to_numpy(dtype=np.float64),
+            f["events"].to_numpy(dtype=np.int64),
+            f["events_in_zone"].to_numpy(dtype=np.float64),
+            f["zone_cover_share"].to_numpy(dtype=np.float64),
+            (
+                f["alive_at_events_usd"].to_numpy(dtype=np.float64),
+                f["alive_range_avg_usd"].to_numpy(dtype=np.float64),
+            ),
+            boot_idx,
+            notes,
         )
-        rows += _side_metrics(side, x, realised, z, events, hits, cover, boot_idx, notes)
-
     metrics = pd.DataFrame(rows, columns=["side", "metric", "label", "value", "ci_low", "ci_high", "note"])
     windows_out = win.copy()
-    windows_out["n_events"] = np.bincount(
-        np.searchsorted(win["start"].to_numpy(dtype="datetime64[ns]").astype(np.int64), ev_t[in_sel], "right")
-        - 1,
-        minlength=len(win),
-    )[: len(win)]
-    windows_out["n_candles"] = np.bincount(cwin, minlength=len(win))[: len(win)]
+    windows_out["n_events"] = np.bincount(ev_w[scored], minlength=len(win))[: len(win)]
+    longs = per_candle[per_candle["side"] == "long"]
+    windows_out["n_candles"] = np.bincount(longs["window"].to_numpy(dtype=np.int64), minlength=len(win))[
+        : len(win)
+    ]
     notes.append(
         "Recorded liquidations are a lower bound: Binance pushes at most one liquidation per symbol per second. "
         "Intervals resample candles independently, which ignores their autocorrelation (they are optimistic)."
@@ -657,13 +632,135 @@ def model_check(
         symbol=symbol,
         config=cfg,
         windows=windows_out,
-        per_candle=pd.concat(frames, ignore_index=True),
+        per_candle=per_candle,
         metrics=metrics,
         notes=tuple(notes),
         n_boot=n_boot,
         seed=seed,
-        warmup=pd.Timedelta(history),
+        warmup=history,
     )
+
+
+@dataclass(frozen=True)
+class _Events:
+    t: npt.NDArray[np.int64]
+    window: npt.NDArray[np.int64]
+    side: npt.NDArray[np.object_]
+    price: F64
+    usd: F64
+
+
+@dataclass(frozen=True, eq=False)
+class _Scored:
+    frame: pd.DataFrame
+    scored: npt.NDArray[np.bool_]
+    first_open_ns: int
+    location_skipped: bool
+
+
+def _segments(win: pd.DataFrame, warmup: pd.Timedelta | None) -> list[npt.NDArray[np.int64]]:
+    """Group windows that share one estimate: a window joins the previous group when its warm-up would
+    start before that group ends (so every window gets at least ``warmup`` of history, and no estimate
+    is run twice over the same candles). ``warmup=None``: one group, the estimate starts at the first candle."""
+    n = len(win)
+    if warmup is None or n == 0:
+        return [np.arange(n, dtype=np.int64)]
+    start = win["start"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    end = np.maximum.accumulate(win["end"].to_numpy(dtype="datetime64[ns]").astype(np.int64))
+    new = np.r_[True, start[1:] - pd.Timedelta(warmup).value > end[:-1]]
+    return np.split(np.arange(n, dtype=np.int64), np.flatnonzero(new)[1:])
+
+
+def _score_segment(est: Estimate, ws: pd.DataFrame, ev: _Events, significance: float) -> _Scored | None:
+    """Per-candle predicted / baseline / realised and location figures for the windows ``ws`` of one estimate."""
+    c = est.candles
+    open_ns = c["open_time"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    if len(open_ns) < 2:
+        return None
+    step_ns = int(np.median(np.diff(open_ns)))
+    idx, cwin = _select_candles(open_ns, step_ns, ws)
+    if idx.size == 0:
+        return None
+    o, h, lo_, vol = (c[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "volume"))
+    spc = est.swept_per_candle
+    swept = {
+        "long": spc["long_usd"].to_numpy(dtype=np.float64),
+        "short": spc["short_usd"].to_numpy(dtype=np.float64),
+    }
+    baseline = {"long": np.maximum(o - lo_, 0.0) * vol, "short": np.maximum(h - o, 0.0) * vol}
+
+    # events of these windows -> candle of this estimate (only candles selected for the windows)
+    ev_k = np.searchsorted(open_ns, ev.t, side="right") - 1
+    ok = np.isin(ev.window, ws["window"].to_numpy()) & (ev_k >= 0)
+    ok &= ev.t < open_ns[np.clip(ev_k, 0, None)] + step_ns
+    pos = np.clip(np.searchsorted(idx, ev_k), 0, idx.size - 1)
+    ok &= idx[pos] == ev_k
+
+    # location: zones alive at the end of the previous candle, from the per-candle heatmap columns
+    heat = est.heatmap
+    edges = np.asarray(heat.price_edges, dtype=np.float64)
+    location_ok = heat.long_usd.shape[0] == len(c)
+    prev = np.clip(idx - 1, 0, None)
+    lo_k, hi_k = lo_[idx], h[idx]
+    overlap = np.clip(
+        np.minimum(hi_k[:, None], edges[None, 1:]) - np.maximum(lo_k[:, None], edges[None, :-1]), 0.0, None
+    )
+    width = hi_k - lo_k
+    point_bin = np.clip(np.searchsorted(edges, lo_k, side="right") - 1, 0, len(edges) - 2)
+
+    frames = []
+    for side in SIDES:
+        sel = ok & (ev.side == side)
+        k_of = pos[sel]
+        realised = np.bincount(k_of, weights=ev.usd[sel], minlength=idx.size).astype(np.float64)
+        n_events = np.bincount(k_of, minlength=idx.size).astype(np.int64)
+        hits = np.zeros(idx.size, dtype=np.int64)
+        cover = np.full(idx.size, np.nan)
+        dens_ev = np.full(idx.size, np.nan)
+        dens_range = np.full(idx.size, np.nan)
+        if location_ok:
+            grid = heat.long_usd if side == "long" else heat.short_usd
+            cols = np.asarray(grid[prev], dtype=np.float64)  # (K, P) alive just before each candle
+            sig = (cols > 0) & (cols >= significance * cols.max(axis=1, keepdims=True))
+            sig[idx == 0] = False  # nothing is known before the first candle
+            covered = (overlap * sig).sum(axis=1)
+            safe = np.where(width > 0, width, 1.0)
+            cover = np.where(
+                width > 0, covered / safe, sig[np.arange(idx.size), point_bin].astype(np.float64)
+            )
+            # the fill happened inside the bar: an order (bankruptcy) price beyond it is clipped to the bar
+            price = np.clip(ev.price[sel], lo_k[k_of], hi_k[k_of])
+            eb = np.searchsorted(edges, price, side="right") - 1
+            inside = (eb >= 0) & (eb < len(edges) - 1)
+            hit = np.zeros(eb.size, dtype=bool)
+            hit[inside] = sig[k_of[inside], eb[inside]]
+            hits = np.bincount(k_of, weights=hit.astype(np.float64), minlength=idx.size).astype(np.int64)
+            # threshold-free: alive USD in the event's bin vs the average bin over the candle's range
+            at_event = np.zeros(eb.size)
+            at_event[inside] = cols[k_of[inside], eb[inside]]
+            dens_ev = np.bincount(k_of, weights=at_event, minlength=idx.size).astype(np.float64)
+            avg_bin = np.where(
+                width > 0, (overlap * cols).sum(axis=1) / safe, cols[np.arange(idx.size), point_bin]
+            )
+            dens_range = n_events * avg_bin
+        frames.append(
+            pd.DataFrame(
+                {
+                    "open_time": pd.to_datetime(open_ns[idx], utc=True),
+                    "window": cwin,
+                    "side": side,
+                    "predicted_usd": swept[side][idx],
+                    "baseline_usd": baseline[side][idx],
+                    "realised_usd": realised,
+                    "events": n_events,
+                    "events_in_zone": hits,
+                    "zone_cover_share": cover,
+                    "alive_at_events_usd": dens_ev,
+                    "alive_range_avg_usd": dens_range,
+                }
+            )
+        )
+    return _Scored(pd.concat(frames, ignore_index=True), ok, int(open_ns[0]), not location_ok)
 
 
 def _side_metrics(
@@ -674,6 +771,7 @@ def _side_metrics(
     events: npt.NDArray[np.int64],
     hits: F64,
     cover: F64,
+    dens: tuple[F64, F64],
     boot_idx: npt.NDArray[np.int64],
     notes: list[str],
 ) -> list[dict[str, object]]:
@@ -722,13 +820,25 @@ def _side_metrics(
         if boot_idx.size:
             hb, cb = hits[boot_idx].sum(axis=1), w_cover[boot_idx].sum(axis=1)
             ci_l = _bootstrap_ci(np.divide(hb, cb, out=np.full(hb.shape, np.nan), where=cb > 0))
-        lift_note = "" if np.isfinite(lift) else "The predicted zones covered none of the candles' ranges."
+        lift_note = (
+            f"{hits.sum():.0f} of {n_ev:.0f} events fell inside a zone."
+            if np.isfinite(lift)
+            else "The predicted zones covered none of the candles' ranges."
+        )
         add("location_lift", float(lift), ci_l, lift_note)
         add("zone_hit_share", float(hit_share), (np.nan, np.nan))
         add("zone_cover_share", float(cover_share), (np.nan, np.nan))
+        at_ev, rng_avg = dens
+        d_lift = at_ev.sum() / rng_avg.sum() if rng_avg.sum() > 0 else np.nan
+        ci_d: tuple[float, float] = (np.nan, np.nan)
+        if boot_idx.size:
+            ab, rb_ = at_ev[boot_idx].sum(axis=1), rng_avg[boot_idx].sum(axis=1)
+            ci_d = _bootstrap_ci(np.divide(ab, rb_, out=np.full(ab.shape, np.nan), where=rb_ > 0))
+        d_note = "" if np.isfinite(d_lift) else "The model had no alive notional inside the candles' ranges."
+        add("density_lift", float(d_lift), ci_d, d_note)
     else:
         why = f"No recorded {side} events to locate." if n_ev == 0 else "Location check unavailable."
-        for m in ("location_lift", "zone_hit_share", "zone_cover_share"):
+        for m in ("location_lift", "zone_hit_share", "zone_cover_share", "density_lift"):
             add(m, np.nan, (np.nan, np.nan), why)
     add("candles", float(len(x)), (np.nan, np.nan))
     add("events", n_ev, (np.nan, np.nan))
