@@ -29,6 +29,7 @@ import pandas as pd
 
 from ._errors import LiqError
 from ._market import INTERVALS, SOURCES, LoadResult, load_market_data, utc_now
+from ._recorder import add_record_parser
 
 __all__ = ["COMMANDS", "build_parser", "main", "register_levels"]
 
@@ -100,7 +101,7 @@ def register_levels(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 #: Registrars of every subcommand, in the order ``--help`` lists them.
-COMMANDS: list[Registrar] = [register_levels]
+COMMANDS: list[Registrar] = [register_levels, add_record_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,6 +29,7 @@ import io
 import logging
 import os
 import random
+import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -335,8 +336,19 @@ async def record_liquidations(
 # ----------------------------------------------------------------------------------------------------
 # command line
 # ----------------------------------------------------------------------------------------------------
-def add_record_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``record-liquidations`` on an argparse ``subparsers`` object."""
+def add_record_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``record-liquidations`` on an argparse ``subparsers`` object (a ``liq._cli`` registrar).
+
+    The parsed namespace gets ``handler`` (:func:`run_record_command`).
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser(prog="python -m liq")
+    >>> add_record_parser(parser.add_subparsers(dest="command"))
+    >>> args = parser.parse_args(["record-liquidations", "--symbols", "BTCUSDT,ETHUSDT", "--out", "l.csv"])
+    >>> args.symbols, args.out, args.handler is run_record_command
+    ('BTCUSDT,ETHUSDT', 'l.csv', True)
+    """
     p = subparsers.add_parser(
         "record-liquidations",
         help="record Binance liquidation (forceOrder) events to a CSV",
@@ -346,19 +358,28 @@ def add_record_parser(subparsers: Any) -> argparse.ArgumentParser:
         ),
     )
     p.add_argument(
-        "--symbols", default="BTCUSDT,ETHUSDT", help="comma-separated symbols (default BTCUSDT,ETHUSDT)"
+        "--symbols", default="BTCUSDT,ETHUSDT", help="comma-separated symbols (default: BTCUSDT,ETHUSDT)"
     )
-    p.add_argument("--out", default="liquidations.csv", help="CSV to append to (default liquidations.csv)")
-    p.add_argument("--url", default=DEFAULT_STREAM_URL, help=argparse.SUPPRESS)
+    p.add_argument("--out", default="liquidations.csv", help="CSV to append to (default: liquidations.csv)")
+    p.add_argument(
+        "--url",
+        default=DEFAULT_STREAM_URL,
+        help="futures stream host; the /market route is appended (default: %(default)s)",
+    )
     p.add_argument("--max-events", type=int, default=None, help="stop after this many events")
     p.add_argument("--quiet", action="store_true", help="do not print each event")
-    p.set_defaults(func=run_record_command)
-    return p
+    p.set_defaults(handler=run_record_command)
 
 
 def run_record_command(args: argparse.Namespace) -> int:
-    """Run the recorder from parsed arguments; returns the process exit code."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    """Run the recorder from parsed arguments; returns the process exit code (0 also after Ctrl-C)."""
+    out: TextIO = getattr(args, "stdout", None) or sys.stdout
+    err: TextIO = getattr(args, "stderr", None) or sys.stderr
+    if not args.quiet:
+        handler = logging.StreamHandler(err)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
 
     def show(row: dict[str, str]) -> None:
         if not args.quiet:
@@ -366,11 +387,14 @@ def run_record_command(args: argparse.Namespace) -> int:
             qty = float(row["filled_accumulated_qty"])
             usd = float(row["avg_price"]) * qty
             print(
-                f"{row['time_utc']} {row['symbol']:<10} {side:<5} {qty:>12g} @ {row['avg_price']:>12} ≈ {usd:,.0f} USD",
+                f"{row['time_utc']} {row['symbol']:<10} {side:<5} {qty:>12g} @ {row['avg_price']:>12}"
+                f" ≈ {usd:,.0f} USD",
+                file=out,
                 flush=True,
             )
 
     symbols = [s for s in str(args.symbols).split(",") if s.strip()]
+    print(f"Recording {', '.join(symbols)} liquidations to {args.out}; Ctrl-C stops.", file=err, flush=True)
     try:
         stats = asyncio.run(
             record_liquidations(
@@ -378,10 +402,7 @@ def run_record_command(args: argparse.Namespace) -> int:
             )
         )
     except KeyboardInterrupt:
-        print(f"\nStopped. Rows are in {args.out}; gaps in {gaps_path_for(args.out)}.", flush=True)
+        print(f"Stopped. Rows are in {args.out}; gaps in {gaps_path_for(args.out)}.", file=err, flush=True)
         return 0
-    except DataValidationError as err:
-        print(f"error: {err}", flush=True)
-        return 2
-    print(f"Recorded {stats.events} events to {args.out} ({stats.gaps} gaps logged).", flush=True)
+    print(f"Recorded {stats.events} events to {args.out} ({stats.gaps} gaps logged).", file=err, flush=True)
     return 0

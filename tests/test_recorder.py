@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import io
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +28,7 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 import liq._recorder as rec
+from liq._cli import main
 from liq._errors import DataValidationError
 from liq._liquidations import load_gaps, load_liquidations
 
@@ -215,3 +223,92 @@ def test_unreachable_host_backs_off_and_stops(tmp_path: Path) -> None:
     assert stats.events == 0 and stats.connections == 0
     assert len(stats.errors) >= 2
     assert out.read_text().splitlines() == [",".join(rec.RECORDER_COLUMNS)]
+
+
+class _ThreadedServer:
+    """The scripted loopback server on its own event loop in a thread (for code that calls asyncio.run)."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.url = ""
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        server = _Server(self.script)
+        async with serve(server.handler, "127.0.0.1", 0) as ws_server:
+            port = next(iter(ws_server.sockets)).getsockname()[1]
+            self.url = f"ws://127.0.0.1:{port}/"
+            self._ready.set()
+            await self._stop.wait()
+
+    def __enter__(self) -> _ThreadedServer:
+        self._thread.start()
+        assert self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._loop is not None and self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+
+async def _three_events_then_hold(conn: ServerConnection, n: int) -> None:
+    for i in range(3):
+        await conn.send(_event(i))
+    await _hold(conn)
+
+
+def test_cli_subcommand_records(tmp_path: Path) -> None:
+    out_path = tmp_path / "cli.csv"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with _ThreadedServer(_three_events_then_hold) as server:
+        argv = ["record-liquidations", "--symbols", "BTCUSDT", "--out", str(out_path)]
+        code = main([*argv, "--url", server.url, "--max-events", "3"], stdout=stdout, stderr=stderr)
+    assert code == 0
+    assert len(load_liquidations(out_path)) == 3
+    assert stdout.getvalue().count("BTCUSDT") == 3
+    assert "Recorded 3 events" in stderr.getvalue()
+
+
+def test_ctrl_c_in_a_real_process_keeps_every_row(tmp_path: Path) -> None:
+    out_path = tmp_path / "sigint.csv"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    with _ThreadedServer(_three_events_then_hold) as server:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "liq",
+                "record-liquidations",
+                "--symbols",
+                "BTCUSDT",
+                "--out",
+                str(out_path),
+            ]
+            + ["--url", server.url, "--quiet"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if out_path.exists() and len(out_path.read_text().splitlines()) == 4:
+                    break
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert "Stopped." in err.decode()
+    events = load_liquidations(out_path)
+    assert len(events) == 3
+    assert out_path.read_text().endswith("\n")  # no half-written row
