@@ -22,22 +22,15 @@ from liq._chart_payload import (
     payload_nbytes,
     quantise,
 )
+from tests.apps import chart_data
 
-SAMPLE = Path(__file__).resolve().parents[1] / "liq" / "data" / "BTCUSDT_5m_2024-11-20_2025-01-05.csv.gz"
 ONE_MB = 1_000_000
-
-
-def sample_candles() -> pd.DataFrame:
-    raw = pd.read_csv(SAMPLE)
-    out = pd.DataFrame({"open_time": pd.to_datetime(raw["open_time_ms"], unit="ms", utc=True)})
-    for col in ("open", "high", "low", "close", "volume"):
-        out[col] = raw[col].astype(float)
-    return out
 
 
 @functools.lru_cache(maxsize=1)
 def real_estimate() -> liq.Estimate:
-    return liq.estimate(sample_candles(), symbol="BTCUSDT")
+    """``liq.estimate`` on the real built-in BTCUSDT sample (45 days of 5m candles)."""
+    return chart_data.sample_estimate()
 
 
 def synthetic(n_candles: int = 240, n_bins: int = 90, seed: int = 7) -> SimpleNamespace:

@@ -159,6 +159,7 @@ class HeatmapRenderer {
     const ts = chart.timeScale();
     const k = hm.bars_per_col;
     const edges = hm.price_edges;
+    const started = performance.now();
     target.useBitmapCoordinateSpace((scope) => {
       const ctx = scope.context;
       const hr = scope.horizontalPixelRatio;
@@ -208,6 +209,8 @@ class HeatmapRenderer {
       ctx.restore();
       src.onPainted();
     });
+    src.drawTimes.push(performance.now() - started);
+    if (src.drawTimes.length > 200) src.drawTimes.shift();
   }
 }
 
@@ -230,6 +233,7 @@ class HeatmapPrimitive {
     this.chart = null;
     this.series = null;
     this.levelPrices = [];
+    this.drawTimes = []; // ms per heatmap draw, newest last (benchmark)
     this._requestUpdate = null;
     this._views = [new HeatmapPaneView(this)];
     this.onPainted = onPainted;
@@ -386,6 +390,7 @@ class ChartView {
       priceToY: (p) => this.candles.priceToCoordinate(p),
       paneSize: () => this.chart.paneSize(0),
       theme: () => ({ ...this.theme }),
+      drawTimes: () => this.heat.drawTimes.slice(),
     };
   }
 
