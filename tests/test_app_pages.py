@@ -102,8 +102,8 @@ def test_default_page_renders_on_sample_quickly_with_auto_source() -> None:
     m = _metrics(at)
     assert set(m) >= {
         "Last price",
-        "Nearest long level below (est.)",
-        "Nearest short level above (est.)",
+        "Long level below (est.)",
+        "Short level above (est.)",
         "Asymmetry ±5 % (est.)",
     }
     levels = _levels(at)

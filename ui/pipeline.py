@@ -117,14 +117,16 @@ def load_view(sb: SidebarResult) -> View:
     model = (
         "open interest (OI) model" if est.model == "oi" else "volume model (no open-interest history here)"
     )
-    sb.model_slot.caption(f"Model in use: **{model}**.")
+    sb.model_slot.caption(" ".join([f"Model in use: **{model}**.", *est.notes]))
     return view
 
 
 def source_messages(view: View) -> None:
     """The active source and every fallback, always visible."""
-    for fb in view.fallbacks:
-        st.warning(fb.reason, icon=":material/warning:")
+    if len(view.fallbacks) == 1:
+        st.warning(view.fallbacks[0].reason, icon=":material/warning:")
+    elif view.fallbacks:
+        st.warning("\n".join(f"- {fb.reason}" for fb in view.fallbacks), icon=":material/warning:")
     label = SOURCE_LABELS.get(view.data.source, view.data.source)
     if view.fallbacks and view.data.note and view.data.note in view.fallbacks[-1].reason:
         st.caption(f"**Active source: {label}** (described above).")
@@ -132,8 +134,6 @@ def source_messages(view: View) -> None:
         st.info(f"**Active source: {label}.** {view.data.note}", icon=":material/info:")
     else:
         st.caption(f"**Active source: {label}.** {view.data.note}")
-    for note in view.est.notes:
-        st.caption(note)
 
 
 def refresh(view: View) -> View:

@@ -108,12 +108,13 @@ def asymmetry_gauge(asymmetry: float) -> alt.LayerChart:
 
 def metrics_row(summary: liq.Summary) -> None:
     """Last price, nearest levels, USD within ±1/2/5 % per side, asymmetry gauge and reading."""
-    c1, c2, c3, c4 = st.columns(4)
+    row = st.container(horizontal=True, gap="medium", key="header_metrics")
+    c1, c2, c3, c4 = (row.container(width="stretch") for _ in range(4))
     c1.metric("Last price", fmt_price(summary.last_price))
     below, above = summary.nearest_below, summary.nearest_above
     if below is not None:
         c2.metric(
-            "Nearest long level below (est.)",
+            "Long level below (est.)",
             fmt_price(below.price),
             delta=f"{below.distance_pct:+.2f} % · {fmt_usd(below.notional_usd)}",
             delta_color="off",
@@ -121,12 +122,10 @@ def metrics_row(summary: liq.Summary) -> None:
             "it is, and the estimated USD that would be force-sold there.",
         )
     else:
-        c2.metric(
-            "Nearest long level below (est.)", "none", help="No significant long level below the price."
-        )
+        c2.metric("Long level below (est.)", "none", help="No significant long level below the price.")
     if above is not None:
         c3.metric(
-            "Nearest short level above (est.)",
+            "Short level above (est.)",
             fmt_price(above.price),
             delta=f"{above.distance_pct:+.2f} % · {fmt_usd(above.notional_usd)}",
             delta_color="off",
@@ -134,9 +133,7 @@ def metrics_row(summary: liq.Summary) -> None:
             "it is, and the estimated USD that would be force-bought there.",
         )
     else:
-        c3.metric(
-            "Nearest short level above (est.)", "none", help="No significant short level above the price."
-        )
+        c3.metric("Short level above (est.)", "none", help="No significant short level above the price.")
     asym = summary.asymmetry
     c4.metric(
         "Asymmetry ±5 % (est.)",
@@ -144,8 +141,7 @@ def metrics_row(summary: liq.Summary) -> None:
         help="(shorts above − longs below) ÷ (shorts above + longs below), counting estimated USD within 5 % "
         "of price. +1: only shorts above (upward pull); −1: only longs below (downward pull).",
     )
-    with c4:
-        st.altair_chart(asymmetry_gauge(asym), width="stretch")
+    c4.altair_chart(asymmetry_gauge(asym), width="stretch")
 
     d1, d2 = st.columns([3, 2])
     rows = []
@@ -267,7 +263,7 @@ def levels_panel(est: liq.Estimate, click: object = None, *, key: str = "levels"
         return ["background-color: rgba(240,185,11,0.35); font-weight: 600" if on else "" for _ in r]
 
     styled = shown.style.apply(highlight, axis=1) if hit is not None else shown
-    st.dataframe(
+    st.container(key=f"{key}_panel").dataframe(
         styled,
         hide_index=True,
         width="stretch",

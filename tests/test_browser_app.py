@@ -1,0 +1,328 @@
+"""Real-browser test of the app: ``streamlit run app.py`` on a loopback port, driven by headless Chromium.
+
+The server runs in a subprocess whose sockets can only reach loopback (a ``sitecustomize`` written to a
+temporary folder makes every other host fail like an offline machine), so the default "Auto" source falls
+back to the built-in sample and no test reaches the internet.
+
+Set ``LIQ_SCREENSHOTS_DIR=docs`` to also write the README screenshots (1280 px and phone width).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PAGES = {
+    "": "Liq. Heatmap & Levels",
+    "liquidation_heatmap": "Liquidation Heatmap",
+    "model_check": "Model check",
+}
+LOAD_TIMEOUT_MS = 180_000
+
+_OFFLINE_SITECUSTOMIZE = '''
+"""Written by tests/test_browser_app.py: this Python process can reach loopback only (offline machine)."""
+import socket
+
+_LOOPBACK = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "ip6-localhost"}
+_real_getaddrinfo = socket.getaddrinfo
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _is_loopback(host):
+    return host is None or str(host) in _LOOPBACK or str(host).startswith("127.")
+
+
+def _getaddrinfo(host, *args, **kwargs):
+    if not _is_loopback(host):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+def _connect(self, address):
+    if isinstance(address, tuple) and not _is_loopback(address[0]):
+        raise ConnectionRefusedError(111, "Connection refused")
+    return _real_connect(self, address)
+
+
+def _connect_ex(self, address):
+    if isinstance(address, tuple) and not _is_loopback(address[0]):
+        return 111
+    return _real_connect_ex(self, address)
+
+
+socket.getaddrinfo = _getaddrinfo
+socket.socket.connect = _connect
+socket.socket.connect_ex = _connect_ex
+'''
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
+    tmp = tmp_path_factory.mktemp("app_server")
+    (tmp / "sitecustomize.py").write_text(_OFFLINE_SITECUSTOMIZE, encoding="utf-8")
+    port = _free_port()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp), str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["LIQ_CACHE_DIR"] = str(tmp / "cache")
+    log = open(tmp / "streamlit.log", "w", encoding="utf-8")  # closed in teardown
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:  # loopback only
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail(
+                    "streamlit did not start:\n" + (tmp / "streamlit.log").read_text(encoding="utf-8")
+                )
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _wait_idle(page: object, *, settle_s: float = 1.5) -> None:
+    """Wait until the app's script has stopped running (Streamlit's running indicator is gone)."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=LOAD_TIMEOUT_MS)  # type: ignore[attr-defined]
+    deadline = time.monotonic() + LOAD_TIMEOUT_MS / 1000
+    quiet_since = None
+    while time.monotonic() < deadline:
+        running = page.locator('[data-testid="stStatusWidget"]').count()  # type: ignore[attr-defined]
+        stale = page.locator('[data-stale="true"]').count()  # type: ignore[attr-defined]
+        if running == 0 and stale == 0:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= settle_s:
+                return
+        else:
+            quiet_since = None
+        time.sleep(0.25)
+    raise AssertionError("the app kept running")
+
+
+def _open(browser: object, url: str, width: int = 1280, height: int = 1000) -> object:
+    page = browser.new_page(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+    page.goto(url)
+    _wait_idle(page)
+    return page
+
+
+def _painted_pixels(page: object) -> int:
+    """Non-transparent pixels across the chart component's canvases."""
+    return int(
+        page.locator('[data-testid="liq-chart"] canvas').evaluate_all(  # type: ignore[attr-defined]
+            """els => els.reduce((n, c) => {
+                 const ctx = c.getContext('2d');
+                 if (!ctx || !c.width || !c.height) return n;
+                 const d = ctx.getImageData(0, 0, c.width, c.height).data;
+                 let k = 0;
+                 for (let i = 3; i < d.length; i += 16) if (d[i] > 0) k++;
+                 return n + k;
+               }, 0)"""
+        )
+    )
+
+
+def _wait_chart(page: object) -> None:
+    page.wait_for_selector('[data-testid="liq-chart"] canvas', timeout=LOAD_TIMEOUT_MS)  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 30
+    while _painted_pixels(page) == 0 and time.monotonic() < deadline:
+        time.sleep(0.25)
+
+
+def _common_checks(page: object, title: str) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()  # type: ignore[attr-defined]
+    assert "Liquidation Tools" in nav
+    assert page.locator("h1").first.inner_text().strip().startswith(title)  # type: ignore[attr-defined]
+
+
+def test_default_page(server: str, browser: object) -> None:
+    page = _open(browser, server + "/")
+    try:
+        _common_checks(page, "Liq. Heatmap & Levels")
+        _wait_chart(page)
+        assert _painted_pixels(page) > 1000, "the chart did not paint"
+        rows = page.locator(".st-key-levels_panel [role=row]").count()  # type: ignore[attr-defined]
+        assert rows >= 2, "the levels table has no rows"  # header + at least one level
+        assert page.locator('[data-testid="stMetric"]').count() >= 4  # type: ignore[attr-defined]
+        text = page.locator('[data-testid="stMain"]').inner_text()  # type: ignore[attr-defined]
+        assert "Built-in sample" in text
+        assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 1  # type: ignore[attr-defined]
+    finally:
+        page.close()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", ["liquidation_heatmap", "model_check"])
+def test_other_pages(server: str, browser: object, path: str) -> None:
+    page = _open(browser, f"{server}/{path}")
+    try:
+        _common_checks(page, PAGES[path])
+        assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 1  # type: ignore[attr-defined]
+        if path == "liquidation_heatmap":
+            _wait_chart(page)
+            assert _painted_pixels(page) > 1000
+        else:
+            assert page.locator('[data-testid="stMetric"]').count() >= 3  # type: ignore[attr-defined]
+            assert page.locator('[data-testid="stDataFrame"] [role=row]').count() >= 5  # type: ignore[attr-defined]
+    finally:
+        page.close()  # type: ignore[attr-defined]
+
+
+def _pick(page: object, key: str, option: str) -> None:
+    """Choose ``option`` in the sidebar selectbox with widget key ``key``."""
+    page.locator(f".st-key-{key} button[aria-haspopup=listbox]").click()  # type: ignore[attr-defined]
+    page.get_by_role("option", name=option, exact=True).click()  # type: ignore[attr-defined]
+    _wait_idle(page)
+
+
+def _selected(page: object, key: str) -> str:
+    return str(page.locator(f".st-key-{key} input[role=combobox]").input_value()).strip()  # type: ignore[attr-defined]
+
+
+def test_share_link_restores_settings(server: str, browser: object) -> None:
+    page = _open(browser, server + "/")
+    try:
+        _pick(page, "sb_symbol", "ETHUSDT")
+        _pick(page, "sb_interval", "1h")
+        _pick(page, "sb_range", "14d")
+        assert "iv=1h" in page.url  # type: ignore[attr-defined]
+        page.locator(".st-key-sb_share button").click()  # type: ignore[attr-defined]
+        _wait_idle(page)
+        link = page.locator('[data-testid="stSidebar"] [data-testid="stCode"] code').inner_text().strip()  # type: ignore[attr-defined]
+        assert link.startswith(server)
+        for part in (
+            "sym=ETHUSDT",
+            "iv=1h",
+            "range=14d",
+            "src=auto",
+            "w=",
+            "bins=",
+            "sig=",
+            "thr=",
+            "decay=",
+        ):
+            assert part in link, part
+    finally:
+        page.close()  # type: ignore[attr-defined]
+
+    # a new browser session opens the link
+    other = browser.new_context(viewport={"width": 1280, "height": 1000})  # type: ignore[attr-defined]
+    try:
+        page = other.new_page()
+        page.goto(link)
+        _wait_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert _selected(page, "sb_symbol") == "ETHUSDT"
+        assert _selected(page, "sb_interval") == "1h"
+        assert _selected(page, "sb_range") == "14d"
+        assert "ETHUSDT · 1h · last 14d" in page.locator('[data-testid="stMain"]').inner_text()
+        # switching pages keeps the settings (Streamlit drops the query string; the app restores it)
+        page.locator('[data-testid="stSidebarNav"] a', has_text="Liquidation Heatmap").click()
+        _wait_idle(page)
+        assert "liquidation_heatmap" in page.url
+        assert "sym=ETHUSDT" in page.url and "iv=1h" in page.url and "range=14d" in page.url
+        assert _selected(page, "sb_interval") == "1h"
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        other.close()
+
+
+def test_screenshots(server: str, browser: object) -> None:
+    """Write the README screenshots when LIQ_SCREENSHOTS_DIR is set (the layout is checked at both widths)."""
+    out = os.environ.get("LIQ_SCREENSHOTS_DIR")
+    shots = [
+        ("screenshot_app.png", "/", 1280, 1500),
+        ("screenshot_heatmap.png", "/liquidation_heatmap", 1280, 1450),
+        ("screenshot_phone.png", "/", 390, 1700),
+    ]
+    for name, path, width, height in shots:
+        page = _open(browser, server + path, width=width, height=height)
+        try:
+            _wait_chart(page)
+            assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
+            # nothing wider than the viewport: the layout fits phones too
+            overflow = page.evaluate(  # type: ignore[attr-defined]
+                "() => document.querySelector('[data-testid=\"stMain\"]').scrollWidth - window.innerWidth"
+            )
+            assert overflow <= 1, f"{name}: content is {overflow}px wider than the viewport"
+            if out:
+                time.sleep(1.0)
+                page.screenshot(path=str(Path(out) / name))  # type: ignore[attr-defined]
+        finally:
+            page.close()  # type: ignore[attr-defined]
