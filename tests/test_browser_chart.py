@@ -50,8 +50,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_chart_page(page: Path = PAGE) -> Iterator[str]:
-    """``streamlit run`` the page on a free loopback port; yields its URL and stops the server afterwards."""
+def serve_chart_page(page: Path = PAGE, *extra_args: str) -> Iterator[str]:
+    """``streamlit run`` the page on a free loopback port; yields its URL and stops the server afterwards.
+
+    ``extra_args`` are more ``streamlit run`` options, e.g. ``"--theme.base=light"``.
+    """
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     cmd = [
@@ -66,6 +69,7 @@ def serve_chart_page(page: Path = PAGE) -> Iterator[str]:
         "--server.fileWatcherType=none",
         "--browser.gatherUsageStats=false",
         "--global.developmentMode=false",
+        *extra_args,
     ]
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
