@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import math
 import threading
@@ -94,6 +95,31 @@ def _binance() -> tuple[Any, type[Exception], type[Exception]]:
     return Client, BinanceAPIException, BinanceRequestException
 
 
+def _thread_has_no_event_loop() -> bool:
+    """True in a worker thread (e.g. Streamlit's script thread) that has no asyncio event loop yet."""
+    if threading.current_thread() is threading.main_thread():
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            asyncio.get_event_loop()
+    except RuntimeError:
+        return True
+    return False
+
+
+def _discard_event_loop(client: Any) -> None:
+    """Close the event loop python-binance's constructor made for this thread.
+
+    The REST calls used here are synchronous and never touch it; left open, it would leak a socket pair
+    when the thread ends.
+    """
+    loop = getattr(client, "loop", None)
+    if isinstance(loop, asyncio.AbstractEventLoop) and not loop.is_running() and not loop.is_closed():
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Bounded backoff for HTTP 429/418 (rate limit / IP ban) and 5xx answers.
@@ -157,9 +183,12 @@ class BinanceLive:
     ) -> None:
         client_cls, self._api_exc, self._request_exc = _binance()
         if client is None:
+            fresh_thread = _thread_has_no_event_loop()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
                 client = client_cls(ping=False, requests_params={"timeout": timeout_s})
+            if fresh_thread:
+                _discard_event_loop(client)
         self.client = client
         self.timeout_s = timeout_s
         self.retry = retry if retry is not None else RetryPolicy()

@@ -417,3 +417,24 @@ def test_range_in_the_future_is_no_data(rsps: responses.RequestsMock) -> None:
     with pytest.raises(NoDataError, match="future"):
         load_live("BTCUSDT", "5m", NOW + timedelta(days=2), NOW + timedelta(days=3), now=NOW)
     assert len(rsps.calls) == 0
+
+
+def test_worker_thread_leaves_no_event_loop_behind(rsps: responses.RequestsMock) -> None:
+    """Streamlit runs pages in worker threads: python-binance's constructor must not leak an event loop there."""
+    import gc
+    import threading
+    import warnings
+
+    FakeBinance(rsps)
+    results: list[object] = []
+
+    def work() -> None:
+        results.append(load_live("BTCUSDT", "4h", dt(2024, 12, 1), dt(2024, 12, 3), now=NOW))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+        gc.collect()
+    assert len(results) == 1
