@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from ui import check, sidebar
+from ui import check, nav, sidebar
 
+nav.require_entrypoint()
 sb = sidebar.render(show_market=False)
 st.title("Model check")
 st.caption(

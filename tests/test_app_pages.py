@@ -146,7 +146,7 @@ def test_model_check_page_builtin_recordings() -> None:
     at.switch_page("pages/model_check.py").run()
     _no_exception(at)
     m = _metrics(at)
-    assert "Longs: information beyond move × volume" in m
+    assert "Longs: edge over baseline" in m
     assert m["Recorded events used"] == "2,463"
     assert any(
         isinstance(df.value, pd.DataFrame) and "Longs 95 % interval" in df.value.columns

@@ -212,6 +212,17 @@ def _common_checks(page: object, title: str) -> None:
     assert page.locator("h1").first.inner_text().strip().startswith(title)  # type: ignore[attr-defined]
 
 
+def test_deep_link_first_on_a_fresh_server(server: str, browser: object) -> None:
+    """The first visitor of a fresh server opens a page other than the default one (a shared link)."""
+    page = _open(browser, f"{server}/liquidation_heatmap?sym=ETHUSDT&iv=15m")
+    try:
+        _common_checks(page, "Liquidation Heatmap")
+        assert _selected(page, "sb_symbol") == "ETHUSDT"
+        assert _selected(page, "sb_interval") == "15m"
+    finally:
+        page.close()  # type: ignore[attr-defined]
+
+
 def test_default_page(server: str, browser: object) -> None:
     page = _open(browser, server + "/")
     try:

@@ -122,7 +122,7 @@ def _fmt_metric(metric: str, value: float) -> str:
         return render.fmt_usd(value)
     if metric in ("zone_hit_share", "zone_cover_share"):
         return f"{value * 100:.1f} %"
-    if metric == "location_lift":
+    if metric.endswith("lift"):
         return f"{value:.2f}×"
     return f"{value:+.2f}"
 
@@ -164,13 +164,13 @@ def scatter(per_candle: pd.DataFrame, side: str) -> alt.Chart:
             x=alt.X(
                 "predicted_usd:Q",
                 title="Model: swept USD in the candle (estimate)",
-                scale=alt.Scale(type="symlog", constant=1e4),
+                scale=alt.Scale(type="sqrt"),
                 axis=alt.Axis(format="$~s"),
             ),
             y=alt.Y(
                 "realised_usd:Q",
                 title="Recorded liquidations USD",
-                scale=alt.Scale(type="symlog", constant=1e3),
+                scale=alt.Scale(type="sqrt"),
                 axis=alt.Axis(format="$~s"),
             ),
             tooltip=[
@@ -185,47 +185,44 @@ def scatter(per_candle: pd.DataFrame, side: str) -> alt.Chart:
     )
 
 
-def timeseries(per_candle: pd.DataFrame, window: int | None) -> alt.Chart:
+def timeseries(per_candle: pd.DataFrame, window: int | None, side: str) -> alt.Chart:
+    """Model and recording over time for one side, each scaled to its own maximum."""
     d = per_candle if window is None else per_candle[per_candle["window"] == window]
-    # scale the two series to their own maximum per side so they can share one axis
-    long_form = []
-    for side in ("long", "short"):
-        part = d[d["side"] == side]
-        for col, name in (("predicted_usd", "Model (estimate)"), ("realised_usd", "Recorded")):
-            top = float(part[col].max()) if len(part) else 0.0
-            long_form.append(
-                pd.DataFrame(
-                    {
-                        "open_time": part["open_time"],
-                        "window": part["window"],
-                        "side": side,
-                        "series": name,
-                        "usd": part[col],
-                        "share": part[col] / top if top > 0 else 0.0,
-                    }
-                )
+    part = d[d["side"] == side]
+    frames = []
+    for col, name in (("predicted_usd", "Model (estimate)"), ("realised_usd", "Recorded")):
+        top = float(part[col].max()) if len(part) else 0.0
+        frames.append(
+            pd.DataFrame(
+                {
+                    "open_time": part["open_time"],
+                    "window": part["window"],
+                    "series": name,
+                    "usd": part[col],
+                    "share": part[col] / top if top > 0 else 0.0,
+                }
             )
-    frame = pd.concat(long_form, ignore_index=True)
+        )
+    frame = pd.concat(frames, ignore_index=True)
     return (
         alt.Chart(frame)
         .mark_line(point=alt.OverlayMarkDef(size=12), strokeWidth=1.5)
         .encode(
             x=alt.X("open_time:T", title="Time (UTC)"),
-            y=alt.Y("share:Q", title="Share of its own maximum", axis=alt.Axis(format="%")),
+            y=alt.Y("share:Q", title="Share of own maximum", axis=alt.Axis(format="%")),
             color=alt.Color(
                 "series:N",
                 scale=alt.Scale(domain=["Model (estimate)", "Recorded"], range=["#f0b90b", "#9aa4b2"]),
-                legend=alt.Legend(orient="top", title=None),
+                legend=alt.Legend(title=None),
             ),
             detail="window:N",
-            row=alt.Row("side:N", title=None),
             tooltip=[
                 alt.Tooltip("open_time:T", title="Candle (UTC)", format="%Y-%m-%d %H:%M"),
                 alt.Tooltip("series:N"),
                 alt.Tooltip("usd:Q", title="USD", format="$,.0f"),
             ],
         )
-        .properties(height=180, width="container")
+        .properties(height=220)
     )
 
 
@@ -264,7 +261,7 @@ def show_check(check: object, config: liq.ModelConfig) -> None:
     for col, side in ((c1, "long"), (c2, "short")):
         v = float(head.get(side, math.nan))
         col.metric(
-            f"{side.capitalize()}s: information beyond move × volume",
+            f"{side.capitalize()}s: edge over baseline",
             f"{v:+.2f}" if math.isfinite(v) else "n/a",
             delta=ci(side),
             delta_color="off",
@@ -298,7 +295,10 @@ def show_check(check: object, config: liq.ModelConfig) -> None:
         int(windows.sort_values("n_events", ascending=False)["window"].iloc[0]) if len(windows) else None
     )
     pick = st.selectbox("Window", options, index=options.index(busiest), format_func=wlabel, key="mc_window")
-    st.altair_chart(timeseries(per, pick), width="stretch")
+    st.markdown("**Long liquidations**")
+    st.altair_chart(timeseries(per, pick, "long"), width="stretch")
+    st.markdown("**Short liquidations**")
+    st.altair_chart(timeseries(per, pick, "short"), width="stretch")
     st.caption("Each series is divided by its own maximum so both fit one axis; hover for the USD values.")
 
     with st.expander("Model settings used for this check"):
