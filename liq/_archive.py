@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -105,10 +106,12 @@ class ArchiveCache:
     Examples
     --------
     >>> import tempfile
-    >>> cache = ArchiveCache(Path(tempfile.mkdtemp()), max_bytes=10)
-    >>> cache.put("a.zip", b"12345678"); cache.put("b.zip", b"123456")
-    >>> cache.get("a.zip") is None, cache.get("b.zip")
-    (True, b'123456')
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     cache = ArchiveCache(Path(folder), max_bytes=10)
+    ...     cache.put("a.zip", b"12345678")
+    ...     cache.put("b.zip", b"123456")
+    ...     print(cache.get("a.zip"), cache.get("b.zip"))
+    None b'123456'
     """
 
     folder: Path
@@ -130,7 +133,9 @@ class ArchiveCache:
         path = self._path(name)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(path.suffix + ".part")
+            tmp = path.with_name(
+                f".{path.name}.{os.getpid()}.{threading.get_ident()}.part"
+            )  # unique per writer
             tmp.write_bytes(payload)
             os.replace(tmp, path)
         except OSError:
@@ -248,7 +253,9 @@ def _parse_metrics(table: pd.DataFrame, name: str) -> pd.DataFrame:
     body.columns = header
     try:
         times = pd.DatetimeIndex(pd.to_datetime(body["create_time"], utc=True)).as_unit("ns")
-        usd = body["sum_open_interest_value"].astype(np.float64).to_numpy()
+        usd = pd.to_numeric(body["sum_open_interest_value"], errors="coerce").to_numpy(
+            np.float64
+        )  # blanks -> NaN
     except (TypeError, ValueError):
         raise SourceError(
             f"The archive file {name} holds values that cannot be read; it may be damaged."
