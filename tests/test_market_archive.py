@@ -243,3 +243,17 @@ def test_today_minus_one_is_the_last_day(rsps: responses.RequestsMock, tmp_path:
     serve_archive(rsps, "BTCUSDT", DAYS)
     data = load_archive("BTCUSDT", "5m", now - timedelta(days=3), now, now=now, cache_dir=tmp_path)
     assert data.candles["open_time"].iloc[-1].date() == date(2024, 12, 4)
+
+
+def test_blank_open_interest_cells_are_skipped(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    day = DAYS[0]
+    with zipfile.ZipFile(io.BytesIO(metrics_zip("BTCUSDT", day))) as zf:
+        text = zf.read(zf.namelist()[0]).decode()
+    lines = text.splitlines()
+    fields = lines[5].split(",")
+    fields[3] = ""
+    lines[5] = ",".join(fields)
+    rsps.add(responses.GET, kline_url("BTCUSDT", "5m", day), body=kline_zip("BTCUSDT", day))
+    rsps.add(responses.GET, metrics_url("BTCUSDT", day), body=_zip("m.csv", "\n".join(lines) + "\n"))
+    data = load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
+    assert data.open_interest is not None and len(data.open_interest) == 287
