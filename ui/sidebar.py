@@ -356,9 +356,15 @@ def render(*, show_market: bool = True) -> SidebarResult:
     )
 
 
+def _show_share() -> None:
+    st.session_state["_liq_show_share"] = True
+
+
 def _share_button(s: Settings) -> None:
-    if st.button("Share this view", icon=":material/link:", key="sb_share", width="stretch"):
-        st.session_state["_liq_show_share"] = True
+    # A callback (not the button's return value) so the request survives any rerun of this run.
+    st.button(
+        "Share this view", icon=":material/link:", key="sb_share", width="stretch", on_click=_show_share
+    )
     if st.session_state.get("_liq_show_share"):
         url = state.share_url(s)
         st.caption("Copy this link: it opens this page with every setting above.")
