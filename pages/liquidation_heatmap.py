@@ -20,14 +20,16 @@ def body() -> None:
     chart.show(v, levels=False, key="density_chart")
     st.subheader("Still picture (Altair)")
     st.caption(
-        "The same estimate, coarser (at most about 15,000 cells) and easy to share: use the ⋯ menu at the top "
-        "right of the chart to save it as PNG or SVG. Hover a cell for its estimated long and short USD."
+        "The same estimate, coarser (at most about 15,000 cells) and easy to share. Hover a cell for its "
+        "estimated long and short USD. To save it: hover the chart and use its toolbar's **Download as PNG**, or "
+        "download the interactive HTML below, whose ⋯ menu saves PNG or SVG."
     )
     picture = render.heatmap_chart(v.est, colour_threshold=s.colour_threshold)
     if picture is None:
         st.info("No estimated liquidations above the colour threshold: lower it in Model settings.")
     else:
         st.altair_chart(picture, width="stretch")
+        render.chart_html_download(picture, f"{v.data.symbol}_{v.data.interval}_liquidation_heatmap_estimate")
     render.how_to_read()
 
 

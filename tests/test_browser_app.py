@@ -229,12 +229,23 @@ def test_default_page(server: str, browser: object) -> None:
         _common_checks(page, "Liq. Heatmap & Levels")
         _wait_chart(page)
         assert _painted_pixels(page) > 1000, "the chart did not paint"
-        rows = page.locator(".st-key-levels_panel [role=row]").count()  # type: ignore[attr-defined]
+        panel = page.locator(".st-key-levels_panel")  # type: ignore[attr-defined]
+        panel.scroll_into_view_if_needed()
+        page.wait_for_selector(".st-key-levels_panel [role=row] >> nth=1", state="attached", timeout=30_000)  # type: ignore[attr-defined]
+        rows = panel.locator("[role=row]").count()
         assert rows >= 2, "the levels table has no rows"  # header + at least one level
         assert page.locator('[data-testid="stMetric"]').count() >= 4  # type: ignore[attr-defined]
         text = page.locator('[data-testid="stMain"]').inner_text()  # type: ignore[attr-defined]
         assert "Built-in sample" in text
         assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 1  # type: ignore[attr-defined]
+        # a click on the chart's price pane highlights the nearest level in the table
+        chart = page.locator('[data-testid="liq-chart"]').first  # type: ignore[attr-defined]
+        chart.scroll_into_view_if_needed()
+        box = chart.bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.35)  # type: ignore[attr-defined]
+        page.wait_for_selector("text=Chart click at", timeout=60_000)  # type: ignore[attr-defined]
+        _wait_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
     finally:
         page.close()  # type: ignore[attr-defined]
 
@@ -248,6 +259,11 @@ def test_other_pages(server: str, browser: object, path: str) -> None:
         if path == "liquidation_heatmap":
             _wait_chart(page)
             assert _painted_pixels(page) > 1000
+            # the still picture downloads as a standalone HTML file with Vega's export menu
+            with page.expect_download(timeout=60_000) as info:  # type: ignore[attr-defined]
+                page.get_by_role("button", name="Download as interactive HTML").click()  # type: ignore[attr-defined]
+            html = Path(info.value.path()).read_text(encoding="utf-8")
+            assert "vegaEmbed" in html and '"export": true' in html
         else:
             assert page.locator('[data-testid="stMetric"]').count() >= 3  # type: ignore[attr-defined]
             assert page.locator('[data-testid="stDataFrame"] [role=row]').count() >= 5  # type: ignore[attr-defined]

@@ -582,6 +582,33 @@ def heatmap_chart(
     )
 
 
+def chart_html_download(chart: alt.TopLevelMixin, name: str) -> None:
+    """Offer an Altair chart as a standalone HTML file; its ⋯ menu exports PNG and SVG.
+
+    Streamlit's own chart toolbar offers PNG only, so SVG comes from this file (opening it loads the Vega
+    libraries from their public CDN, in the user's browser).
+    """
+
+    def build() -> bytes:  # runs only when the button is clicked (the file is a few MB)
+        with alt.data_transformers.enable("default", max_rows=None):  # the cells are already pre-binned
+            html = chart.properties(width=1100).to_html(
+                embed_options={
+                    "actions": {"export": True, "source": False, "compiled": False, "editor": False}
+                }
+            )
+        return html.encode("utf-8")
+
+    st.download_button(
+        "Download as interactive HTML (PNG / SVG export inside)",
+        build,
+        file_name=f"{name}.html",
+        mime="text/html",
+        icon=":material/download:",
+        key=f"html_{name}",
+        on_click="ignore",
+    )
+
+
 # --- help --------------------------------------------------------------------------------------------------
 def how_to_read(*, expanded: bool = False, extra: Sequence[str] = ()) -> None:
     """The "How to read this" expander, in plain words."""
