@@ -336,7 +336,7 @@ def test_screenshots(server: str, browser: object) -> None:
     shots = [
         ("screenshot_app.png", "/", 1280, 1500),
         ("screenshot_heatmap.png", "/liquidation_heatmap", 1280, 1450),
-        ("screenshot_phone.png", "/", 390, 1700),
+        ("screenshot_phone.png", "/", 390, 2000),
     ]
     for name, path, width, height in shots:
         page = _open(browser, server + path, width=width, height=height)

@@ -529,7 +529,8 @@ def heatmap_chart(
     frame = heatmap_frame(est, max_cells=max_cells, colour_threshold=colour_threshold)
     if len(frame) == 0:
         return None
-    top = float(frame["total_usd"].max())
+    # top colour at the 99th percentile (clamped) so one extreme cell does not darken the rest
+    top = float(np.quantile(frame["total_usd"], 0.99)) or float(frame["total_usd"].max())
     cells = (
         alt.Chart(frame)
         .mark_rect()
@@ -541,7 +542,7 @@ def heatmap_chart(
             color=alt.Color(
                 "total_usd:Q",
                 title="Est. USD",
-                scale=alt.Scale(scheme="viridis", domain=[0, top]),
+                scale=alt.Scale(scheme="viridis", domain=[0, top], clamp=True),
                 legend=alt.Legend(format="$~s", orient="right", gradientLength=220),
             ),
             tooltip=[
