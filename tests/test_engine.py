@@ -264,9 +264,9 @@ def test_estimate_never_mutates_the_callers_frame() -> None:
 
 def test_config_validation_messages() -> None:
     with pytest.raises(DataValidationError, match="add up to 0"):
-        ModelConfig(tier_weights=(0, 0, 0, 0, 0))
+        ModelConfig(tier_weights=(0, 0, 0, 0, 0, 0))
     with pytest.raises(DataValidationError, match="zero or positive"):
-        ModelConfig(tier_weights=(-1, 1, 1, 1, 1))
+        ModelConfig(tier_weights=(-1, 1, 1, 1, 1, 1))
     with pytest.raises(DataValidationError, match="one weight per tier"):
         ModelConfig(tier_weights=(1, 1))
     assert ModelConfig.preset("High leverage").leverage_tiers == (25.0, 50.0, 100.0)
@@ -460,3 +460,5 @@ def test_public_api_is_reexported() -> None:
     for name in ("estimate", "Estimate", "Heatmap", "ModelConfig", "liquidation_price", "Summary", "Level"):
         assert hasattr(liq, name)
     assert math.isclose(liq.ModelConfig().weights()[25.0], 0.30)
+    assert liq.ModelConfig().leverage_tiers == (5.0, 10.0, 25.0, 50.0, 100.0, 125.0)
+    assert math.isclose(sum(liq.ModelConfig().weights().values()), 1.0)
