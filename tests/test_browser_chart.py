@@ -249,21 +249,38 @@ def test_level_labels_are_present(chart: tuple[Any, Any, dict[str, Any]]) -> Non
 def test_click_returns_time_and_price_to_python(chart: tuple[Any, Any, dict[str, Any]]) -> None:
     page, root, payload = chart
     hm = payload["heatmap"]
-    col, row = hm["cols"] // 2, None
+    box = root.locator(".liq-chart").bounding_box()
+    assert box is not None
+    # Zoom in first: the rerun that the click causes must keep the view (same data, same chart).
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.4)
+    for _ in range(3):
+        page.mouse.wheel(0, -240)
+        page.wait_for_timeout(100)
+    page.wait_for_function(
+        "e => { const r = e.liqApi.visibleLogicalRange(); return r && r.to - r.from < 1000; }",
+        arg=root.element_handle(),
+        timeout=PAINT_TIMEOUT_MS,
+    )
+    before = root.evaluate("e => e.liqApi.visibleLogicalRange()")
+    k = hm["bars_per_col"]
+    col = int((before["from"] + before["to"]) / 2 / k)
     lo, hi = root.evaluate("e => e.liqApi.visiblePriceRange()")
     edges = np.asarray(hm["price_edges"])
     centres = (edges[:-1] + edges[1:]) / 2
     row = int(np.argmin(np.abs(centres - (lo + hi) / 2)))
     pt = root.evaluate(f"e => e.liqApi.cellCenter({col}, {row})")
-    box = root.locator(".liq-chart").bounding_box()
-    assert pt is not None and box is not None
+    assert pt is not None
     page.mouse.click(box["x"] + pt["x"], box["y"] + pt["y"])
     shown = page.get_by_text("CLICKED {", exact=False)
     shown.wait_for(timeout=PAINT_TIMEOUT_MS)
     value = json.loads(shown.inner_text().split("CLICKED", 1)[1])
     assert set(value) == {"time", "price"}
-    k = hm["bars_per_col"]
     bar_times = payload["candles"]["time"]
     assert value["time"] in bar_times
     assert abs(bar_times.index(value["time"]) - ((col + 0.5) * k - 0.5)) <= k
     assert abs(value["price"] - pt["price"]) <= 2 * (edges[1] - edges[0])
+    # The rerun reused the chart and kept the zoom.
+    after = root.evaluate("e => e.liqApi.visibleLogicalRange()")
+    assert after == pytest.approx(before)
+    assert root.evaluate("e => e.liqApi.charts()") == 1
+    assert root.get_attribute("data-error") is None

@@ -350,6 +350,8 @@ class ChartView {
     root.querySelector(".liq-png").addEventListener("click", () => this.downloadPng());
 
     const container = root.querySelector(".liq-chart");
+    ChartView.created = (ChartView.created || 0) + 1;
+    this.chartsCreated = ChartView.created;
     this.chart = LWC.createChart(container, {
       autoSize: true,
       layout: { attributionLogo: false, panes: { separatorColor: "rgba(128,128,128,0.25)" } },
@@ -391,6 +393,8 @@ class ChartView {
       paneSize: () => this.chart.paneSize(0),
       theme: () => ({ ...this.theme }),
       drawTimes: () => this.heat.drawTimes.slice(),
+      visibleLogicalRange: () => this.chart.timeScale().getVisibleLogicalRange(),
+      charts: () => this.chartsCreated,
     };
   }
 
