@@ -293,22 +293,21 @@ function readTheme(parentElement) {
 const CSS_TEXT = `
 .liq-root { position: relative; width: 100%; font: 12px/1.35 var(--st-font, sans-serif);
   color: var(--st-text-color, #fafafa); }
-.liq-chart { position: absolute; inset: 0 0 18px 0; }
-.liq-readout { position: absolute; left: 8px; top: 6px; z-index: 3; pointer-events: none;
-  padding: 3px 7px; border-radius: 4px; white-space: nowrap; font-variant-numeric: tabular-nums;
-  background: color-mix(in srgb, var(--st-background-color, #0e1117) 78%, transparent); }
+.liq-head { position: absolute; left: 0; right: 0; top: 0; height: 26px; display: flex; gap: 12px;
+  align-items: center; justify-content: space-between; }
+.liq-chart { position: absolute; left: 0; right: 0; top: 28px; bottom: 18px; }
+.liq-readout { flex: 1 1 auto; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  font-variant-numeric: tabular-nums; }
 .liq-readout b { font-weight: 600; }
 .liq-readout .l { color: var(--liq-long); } .liq-readout .s { color: var(--liq-short); }
-.liq-legend { position: absolute; right: 78px; top: 6px; z-index: 3; display: flex; align-items: center;
-  gap: 6px; padding: 3px 7px; border-radius: 4px; pointer-events: none; font-variant-numeric: tabular-nums;
-  background: color-mix(in srgb, var(--st-background-color, #0e1117) 78%, transparent); }
+.liq-tools { flex: 0 0 auto; display: flex; align-items: center; gap: 10px; }
+.liq-legend { display: flex; align-items: center; gap: 6px; font-variant-numeric: tabular-nums; }
 .liq-legend .bar { width: 120px; height: 9px; border-radius: 2px; }
 .liq-foot { position: absolute; left: 0; right: 0; bottom: 0; height: 18px; display: flex;
   justify-content: space-between; align-items: center; font-size: 11px; opacity: 0.75; }
 .liq-foot a { color: inherit; }
-.liq-png { position: absolute; right: 8px; top: 6px; z-index: 3; cursor: pointer; font: inherit;
-  color: inherit; background: transparent; border: 1px solid color-mix(in srgb, currentColor 35%, transparent);
-  border-radius: 4px; padding: 1px 8px; }
+.liq-png { cursor: pointer; font: inherit; color: inherit; background: transparent;
+  border: 1px solid color-mix(in srgb, currentColor 35%, transparent); border-radius: 4px; padding: 1px 8px; }
 .liq-png:hover { border-color: var(--st-primary-color, #f0b90b); }
 `;
 
@@ -332,10 +331,14 @@ class ChartView {
     root.className = "liq-root";
     root.setAttribute("data-testid", "liq-chart");
     root.innerHTML = `
+      <div class="liq-head">
+        <div class="liq-readout"></div>
+        <div class="liq-tools">
+          <div class="liq-legend"><span class="lo"></span><span class="bar"></span><span class="hi"></span></div>
+          <button class="liq-png" type="button" title="Download the chart as PNG">PNG</button>
+        </div>
+      </div>
       <div class="liq-chart"></div>
-      <div class="liq-readout"></div>
-      <div class="liq-legend"><span class="lo"></span><span class="bar"></span><span class="hi"></span></div>
-      <button class="liq-png" type="button" title="Download the chart as PNG">PNG</button>
       <div class="liq-foot"><span class="note"></span>
         <a href="https://www.tradingview.com/" target="_blank" rel="noopener">Charting by TradingView Lightweight Charts™</a>
       </div>`;
@@ -616,7 +619,8 @@ class ChartView {
     const shot = this.chart.takeScreenshot(true, false);
     const p = this.payload;
     const out = document.createElement("canvas");
-    const pad = Math.round(22 * (shot.height / Math.max(1, this.chart.paneSize(0).height + 60)));
+    const ratio = shot.width / Math.max(1, this.root.querySelector(".liq-chart").clientWidth);
+    const pad = Math.round(24 * ratio);
     out.width = shot.width;
     out.height = shot.height + pad;
     const ctx = out.getContext("2d");
@@ -630,7 +634,8 @@ class ChartView {
     ctx.textBaseline = "middle";
     const y = shot.height + pad / 2;
     const hm = p.heatmap;
-    ctx.fillText(`${p.title || ""}  estimated liquidation heatmap  ·  colour: $0 → ${hm.color_max_label}`, 8, y);
+    const lo = hm.threshold_usd > 0 ? fmtUsd(hm.threshold_usd) : "$0";
+    ctx.fillText(`${p.title || ""}  estimated liquidation heatmap  ·  colour: ${lo} → ${hm.color_max_label}`, 8, y);
     const barX = Math.round(out.width * 0.5);
     const barW = Math.round(out.width * 0.12);
     const grad = ctx.createLinearGradient(barX, 0, barX + barW, 0);
