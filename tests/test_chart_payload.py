@@ -297,3 +297,47 @@ def test_colour_scale_is_absolute_usd() -> None:
     assert fixed["color_max_usd"] == 5e6 and fixed["color_max_label"] == "$5.0M"
     auto = build_chart_payload(est)["heatmap"]
     assert 0 < auto["color_max_usd"] <= auto["max_usd"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the Python wrapper (liq_chart): runs in Streamlit's AppTest; the browser side is in test_browser_chart.py
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _wrapper_app() -> None:
+    import streamlit as st
+
+    import liq
+    from liq_chart import liq_chart
+    from tests.apps import chart_data
+
+    payload = liq.build_chart_payload(chart_data.sample_estimate(48))
+    st.write("RESULT", repr(liq_chart(payload=payload, key="c")))
+    try:
+        liq_chart(payload=payload, threshold=0.1)
+    except TypeError as err:
+        st.write("TYPEERROR", str(err))
+
+
+def test_liq_chart_returns_none_before_any_click_and_rejects_mixed_arguments() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_wrapper_app, default_timeout=120).run()
+    assert not at.exception
+    texts = [m.value for m in at.markdown]
+    assert "RESULT None" in texts
+    assert any(t.startswith("TYPEERROR pass payload options") for t in texts)
+
+
+def test_component_code_is_the_vendored_build_then_our_module() -> None:
+    import liq_chart
+
+    js = liq_chart._module_js()
+    assert js.lstrip().startswith("/*!") and "TradingView Lightweight Charts" in js[:300]
+    assert f"v{liq_chart.LIGHTWEIGHT_CHARTS_VERSION}" in js[:300]
+    assert "window.LightweightCharts" in js
+    assert js.index("window.LightweightCharts=") < js.index("export default function liqChart")
+    # Nothing is fetched at run time: no CDN hosts, no script tags, no dynamic imports, no fetch().
+    low = js.lower()
+    for needle in ("unpkg.com", "jsdelivr", "cdnjs", "cdn.", "<script", "import(", "fetch("):
+        assert needle not in low, needle
