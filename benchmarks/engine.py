@@ -37,10 +37,13 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
 
     n = 43_200
-    cfg = liq.ModelConfig(time_columns=1000, price_bins=500)
+    # the setting: 5 leverage tiers (the "Classic 5-100x" preset) x 2 sides, 1000 x 500 grid
+    cfg = liq.ModelConfig.preset("Classic 5-100x", time_columns=1000, price_bins=500)
+    default_cfg = liq.ModelConfig(time_columns=1000, price_bins=500)
     candles = one_minute_walk(4 * n)
     base = candles.iloc[:n]
     t_main = _median_ms(lambda: liq.estimate(base, config=cfg, symbol="BTCUSDT"), args.repeats)
+    t_default = _median_ms(lambda: liq.estimate(base, config=default_cfg, symbol="BTCUSDT"), args.repeats)
     t_4x = _median_ms(lambda: liq.estimate(candles, config=cfg, symbol="BTCUSDT"), max(3, args.repeats // 3))
 
     m = args.oracle_candles
@@ -57,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"  median            {t_main:8.1f} ms   target <= {TARGET_MEDIAN_MS:.0f} ms   {'OK' if t_main <= TARGET_MEDIAN_MS else 'MISSED'}"
     )
+    print(f"  default config ({len(default_cfg.leverage_tiers)} tiers): {t_default:.1f} ms")
     print(f"  4x candles        {t_4x:8.1f} ms   growth x{growth:.2f} for 4x data (linear = x4.0)")
     print(
         f"oracle (plain loops) on {m:,} candles: {t_oracle_small:,.0f} ms; scaled to {n:,}: {t_oracle_scaled:,.0f} ms"

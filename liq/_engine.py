@@ -267,10 +267,13 @@ def _multipliers(
         swept_vals = []
         for s in sides:
             hit = s.swept_at < t
+            if d == 1.0:
+                swept_vals.append(np.where(hit, s.notional, 0.0))
+                continue
             age = np.where(hit, s.swept_at, t - 1) - s.created  # decay steps until the sweep or the end
             kept = s.notional * np.exp(age * logd)
             swept_vals.append(np.where(hit, kept, 0.0))
-            decayed[0] += float((s.notional - kept).sum()) if d < 1.0 else 0.0
+            decayed[0] += float((s.notional - kept).sum())  # only the total is used
         return big_l, closed, decayed, swept_vals
 
     # OI model with closures: sequential over candles (closure fractions depend on what is alive).
@@ -481,12 +484,17 @@ def estimate(
 
     grids = []
     ends = []
+    alive_sets = []
     for s in (longs, shorts):
         b = bins_of(s.price)
         grids.append(_grid(s, big_l, col_of, col_end, b, n_cols, n_bins))
         alive = s.swept_at >= t
-        value_end = np.where(alive, s.notional * np.exp(big_l[t - 1] - big_l[s.created]), 0.0)
+        value_end = np.where(alive, s.notional, 0.0)
+        if big_l.any():
+            value_end *= np.exp(big_l[t - 1] - big_l[s.created])
         ends.append((b, value_end))
+        ia = np.flatnonzero(value_end > 0)  # the positions alive at the last candle, compacted once
+        alive_sets.append((s.price[ia], value_end[ia], s.created[ia], b[ia], s.tier[ia]))
     times = c["open_time"].to_numpy(dtype="datetime64[ns]")[np.searchsorted(col_of, np.arange(n_cols))]
     heat = Heatmap(times=times, price_edges=edges, long_usd=grids[0], short_usd=grids[1])
 
@@ -515,10 +523,10 @@ def estimate(
     # profile by tier at the last candle
     lev = np.asarray(cfg.leverage_tiers)
     prof_frames = []
-    for name, s, (b, v) in zip(("long", "short"), (longs, shorts), ends, strict=True):
-        ok = (v > 0) & (b >= 0) & (b < n_bins)
+    for name, (_, v, _, b, tier) in zip(("long", "short"), alive_sets, strict=True):
+        ok = (b >= 0) & (b < n_bins)
         k = len(lev)
-        agg = np.bincount(b[ok] * k + s.tier[ok], weights=v[ok], minlength=n_bins * k).reshape(n_bins, k)
+        agg = np.bincount(b[ok] * k + tier[ok], weights=v[ok], minlength=n_bins * k).reshape(n_bins, k)
         bi, ti = np.nonzero(agg)
         prof_frames.append(
             pd.DataFrame(
@@ -536,10 +544,7 @@ def estimate(
     last_price = float(c["close"].iloc[-1])
     levels, zones = build_levels(
         edges=edges,
-        sides={
-            name: (s.price, v, s.created)
-            for name, s, (_, v) in zip(("long", "short"), (longs, shorts), ends, strict=True)
-        },
+        sides={name: a[:3] for name, a in zip(("long", "short"), alive_sets, strict=True)},
         low=c["low"].to_numpy(),
         high=c["high"].to_numpy(),
         open_time=open_time,
@@ -549,10 +554,10 @@ def estimate(
     summary = build_summary(
         last_price=last_price,
         levels=levels,
-        long_prices=longs.price,
-        long_usd=ends[0][1],
-        short_prices=shorts.price,
-        short_usd=ends[1][1],
+        long_prices=alive_sets[0][0],
+        long_usd=alive_sets[0][1],
+        short_prices=alive_sets[1][0],
+        short_usd=alive_sets[1][1],
     )
     added = float(longs.notional.sum() + shorts.notional.sum())
     alive_total = float(ends[0][1].sum() + ends[1][1].sum())
