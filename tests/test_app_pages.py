@@ -189,7 +189,8 @@ def test_changing_pair_interval_range_model_changes_outputs() -> None:
 
     at.selectbox(key="sb_preset").set_value("high").run()
     _no_exception(at)
-    assert at.query_params["w"] == "25:0.461538,50:0.307692,100:0.230769"
+    assert at.query_params["w"] == state.encode_weights(state._preset_weights("high"))
+    assert at.query_params["preset"] == "high"
     high = _levels(at)
     at.selectbox(key="sb_preset").set_value("all").run()
     assert not _levels(at).equals(high)
@@ -356,3 +357,50 @@ def test_altair_heatmap_stays_under_the_cell_budget() -> None:
     assert frame["total_usd"].max() > 0
     assert render.heatmap_chart(est) is not None
     assert render.liquidation_map_chart(est) is not None
+
+
+def _apply_editor_edits() -> None:
+    """AppTest script: feed one set of tier-table edits through the editor's callback and show the result."""
+    import streamlit as st
+
+    from ui import sidebar, state
+
+    state.load()
+    st.session_state["_liq_weights_base"] = [[5.0, 0.1], [10.0, 0.25], [25.0, 0.3]]
+    st.session_state["edits"] = st.session_state["_edits_under_test"]
+    sidebar._on_weights_edit("edits")
+    st.write(repr(state.load().weights), state.load().preset)
+    for problem in st.session_state["_liq_weight_problems"]:
+        st.warning(problem)
+
+
+@pytest.mark.parametrize(
+    ("edits", "weights", "problem"),
+    [
+        ({"edited_rows": {0: {"Weight": 0.5}}}, ((5.0, 0.5), (10.0, 0.25), (25.0, 0.3)), None),
+        ({"deleted_rows": [0, 2]}, ((10.0, 0.25),), None),
+        (
+            {"added_rows": [{"Leverage (x)": 75.0, "Weight": 0.2}]},
+            ((5.0, 0.1), (10.0, 0.25), (25.0, 0.3), (75.0, 0.2)),
+            None,
+        ),
+        (
+            {"added_rows": [{"Leverage (x)": 75.0}]},
+            ((5.0, 0.1), (10.0, 0.25), (25.0, 0.3)),
+            "Row 4 needs both",
+        ),
+        ({"edited_rows": {1: {"Weight": -1.0}}}, ((5.0, 0.1), (10.0, -1.0), (25.0, 0.3)), None),
+        ({"deleted_rows": [0, 1, 2]}, None, "The table is empty"),
+    ],
+)
+def test_tier_table_edits_are_applied(edits: dict, weights: tuple | None, problem: str | None) -> None:
+    at = AppTest.from_function(_apply_editor_edits, default_timeout=TIMEOUT)
+    at.session_state["_edits_under_test"] = edits
+    at.run()
+    _no_exception(at)
+    shown = str(at.markdown[0].value)
+    if weights is not None:
+        assert shown.startswith(repr(weights))
+        assert shown.endswith("custom")
+    problems = " ".join(_texts(at, "warning"))
+    assert (problem in problems) if problem else not problems

@@ -330,6 +330,60 @@ def test_share_link_restores_settings(server: str, browser: object) -> None:
         other.close()
 
 
+def _edit_weight(page: object, row: int, value: str) -> None:
+    """Type ``value`` into the Weight cell of ``row`` of the sidebar's tier-weight editor.
+
+    Retried a few times: right after the expander opens, the grid may still be laying out and miss the
+    first double-click. Success shows in the URL, which mirrors the weights.
+    """
+    before = page.url  # type: ignore[attr-defined]
+    for _ in range(5):
+        grid = page.locator('[class*="st-key-sb_weights_v"] canvas[data-testid="data-grid-canvas"]').first  # type: ignore[attr-defined]
+        if not grid.is_visible():  # the Model settings expander is closed (or was re-rendered closed)
+            page.locator('[data-testid="stSidebar"] summary', has_text="Model settings").click()  # type: ignore[attr-defined]
+        grid.wait_for(state="visible", timeout=30_000)
+        grid.scroll_into_view_if_needed()
+        time.sleep(1.0)  # let the sidebar finish scrolling before measuring
+        box = grid.bounding_box()
+        page.mouse.dblclick(box["x"] + box["width"] - 30, box["y"] + 35 * (row + 1) + 17)  # type: ignore[attr-defined]
+        time.sleep(0.5)
+        page.keyboard.press("Control+A")  # type: ignore[attr-defined]
+        page.keyboard.type(value)  # type: ignore[attr-defined]
+        page.keyboard.press("Enter")  # type: ignore[attr-defined]
+        time.sleep(0.5)
+        _wait_idle(page)
+        if page.url != before:  # type: ignore[attr-defined]
+            return
+        page.keyboard.press("Escape")  # type: ignore[attr-defined]
+    raise AssertionError("the tier-weight edit did not register")
+
+
+def test_tier_weight_editor(server: str, browser: object) -> None:
+    page = _open(browser, server + "/?src=sample")
+    try:
+        sidebar = page.locator('[data-testid="stSidebar"]')  # type: ignore[attr-defined]
+        used = sidebar.get_by_text("Weights used:")
+        before = used.inner_text()
+        _edit_weight(page, 0, "0.5")  # 5x: 0.10 -> 0.50, so every share changes after renormalising
+        deadline = time.monotonic() + 60
+        while used.inner_text() == before and time.monotonic() < deadline:
+            time.sleep(0.25)
+        assert used.inner_text() != before
+        assert "preset=custom" in page.url and "5%3A0.5" in page.url  # type: ignore[attr-defined]
+        assert _selected(page, "sb_preset") == "Custom"
+        # a fresh session from the current link, then a negative weight: refused with an explanation
+        page.goto(page.url)  # type: ignore[attr-defined]
+        _wait_idle(page)
+        assert _selected(page, "sb_preset") == "Custom"
+        _edit_weight(page, 0, "-1")
+        sidebar.get_by_text("weights must be zero or positive").first.wait_for(timeout=60_000)
+        main = page.locator('[data-testid="stMain"]').inner_text()  # type: ignore[attr-defined]
+        assert "weights must be zero or positive" in main
+        assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
+    finally:
+        page.close()  # type: ignore[attr-defined]
+
+
 def test_screenshots(server: str, browser: object) -> None:
     """Write the README screenshots when LIQ_SCREENSHOTS_DIR is set (the layout is checked at both widths)."""
     out = os.environ.get("LIQ_SCREENSHOTS_DIR")

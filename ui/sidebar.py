@@ -168,10 +168,16 @@ def _weights_editor(s: Settings) -> None:
         args=(key,),
         column_config={
             _LEV_COL: st.column_config.NumberColumn(
-                _LEV_COL, help="Leverage of a group of new positions (above 1x, at most 125x)", format="%gx"
+                _LEV_COL,
+                help="Leverage of a group of new positions (above 1x, at most 125x)",
+                format="%gx",
+                width="small",
             ),
             _W_COL: st.column_config.NumberColumn(
-                _W_COL, help="Relative share of new positions at this leverage (0 or more)", format="%.3f"
+                _W_COL,
+                help="Relative share of new positions at this leverage (0 or more)",
+                format="%.3f",
+                width="small",
             ),
         },
     )
