@@ -404,3 +404,22 @@ def test_tier_table_edits_are_applied(edits: dict, weights: tuple | None, proble
         assert shown.endswith("custom")
     problems = " ".join(_texts(at, "warning"))
     assert (problem in problems) if problem else not problems
+
+
+def test_live_refresh_runs_as_a_fragment_offline() -> None:
+    at = _app(live="1")
+    at.run()
+    _no_exception(at)
+    assert at.toggle(key="sb_live").value is True
+    assert at.query_params["live"] == "1"
+    assert len(_levels(at)) > 0  # the body ran (inside the timed fragment) on the sample
+
+
+@pytest.mark.parametrize("source", ["live", "archive"])
+def test_named_source_offline_gives_a_message_not_a_traceback(source: str) -> None:
+    at = _app(src=source)
+    at.run()
+    _no_exception(at)
+    errors = " ".join(_texts(at, "error"))
+    assert "Binance" in errors
+    assert not at.metric  # nothing half-drawn below the message

@@ -384,6 +384,38 @@ def test_tier_weight_editor(server: str, browser: object) -> None:
         page.close()  # type: ignore[attr-defined]
 
 
+def _binance_kline_csv(n: int = 600) -> bytes:
+    """Real sample candles written in Binance's headerless 12-column kline CSV layout."""
+    import pandas as pd
+
+    raw = pd.read_csv(ROOT / "liq" / "data" / "BTCUSDT_5m_2024-11-20_2025-01-05.csv.gz").tail(n)
+    lines = []
+    for r in raw.itertuples(index=False):
+        quote = r.volume * r.close
+        lines.append(
+            f"{r.open_time_ms},{r.open},{r.high},{r.low},{r.close},{r.volume},{r.open_time_ms + 299_999},"
+            f"{quote:.4f},100,{r.volume / 2:.4f},{quote / 2:.4f},0"
+        )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_upload_source(server: str, browser: object, tmp_path: Path) -> None:
+    klines = tmp_path / "BTCUSDT-5m.csv"
+    klines.write_bytes(_binance_kline_csv())
+    page = _open(browser, server + "/?src=upload")
+    try:
+        assert "Upload a klines CSV" in page.locator('[data-testid="stMain"]').inner_text()  # type: ignore[attr-defined]
+        page.locator(".st-key-sb_up_klines input[type=file]").set_input_files(str(klines))  # type: ignore[attr-defined]
+        page.get_by_text("Active source: Your upload").wait_for(timeout=LOAD_TIMEOUT_MS)  # type: ignore[attr-defined]
+        _wait_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
+        assert page.locator('[data-testid="stMetric"]').count() >= 4  # type: ignore[attr-defined]
+        _wait_chart(page)
+        assert _painted_pixels(page) > 1000
+    finally:
+        page.close()  # type: ignore[attr-defined]
+
+
 def test_screenshots(server: str, browser: object) -> None:
     """Write the README screenshots when LIQ_SCREENSHOTS_DIR is set (the layout is checked at both widths)."""
     out = os.environ.get("LIQ_SCREENSHOTS_DIR")
