@@ -340,7 +340,7 @@ def test_altair_heatmap_stays_under_the_cell_budget() -> None:
     from datetime import datetime, timezone
 
     import liq
-    from liq._market import load_market_data
+    from liq import load_market_data
     from ui import render
 
     data = load_market_data(

@@ -20,8 +20,7 @@ import pandas as pd
 import streamlit as st
 
 import liq
-from liq._market import LoadResult, MarketData, load_market_data
-from liq._sample import sample_symbols
+from liq import LoadResult, MarketData, load_market_data, sample_symbols
 
 try:  # used only to let progress messages reach an st.status created outside a cached function
     from streamlit.runtime.caching.cached_message_replay import in_cached_function as _in_cached_function
@@ -171,9 +170,7 @@ def _digest(data: bytes | None) -> str:
 @st.cache_data(ttl=timedelta(hours=1), max_entries=8, show_spinner=False)
 def parse_upload(klines: bytes, oi: bytes | None, symbol: str) -> MarketData:
     """Parse an uploaded kline CSV (and optional open-interest CSV) into ``MarketData``."""
-    from liq._upload import load_upload
-
-    return load_upload(klines, oi, symbol=symbol)
+    return liq.load_upload(klines, oi, symbol=symbol)
 
 
 # --- model check --------------------------------------------------------------------------------------------
@@ -191,10 +188,8 @@ def recording(rec_id: str) -> pd.DataFrame:
     """A built-in liquidation recording, read with ``liq.load_liquidations``."""
     from pathlib import Path
 
-    from liq._liquidations import load_liquidations
-
     path = Path(liq.__file__).resolve().parent / "data" / BUILTIN_RECORDINGS[rec_id][0]
-    return load_liquidations(path)
+    return liq.load_liquidations(path)
 
 
 @st.cache_data(ttl=timedelta(hours=1), max_entries=4, show_spinner=False)
@@ -202,9 +197,7 @@ def recording_upload(data: bytes) -> pd.DataFrame:
     """An uploaded liquidation recording (CSV, optionally gzip-compressed)."""
     import io
 
-    from liq._liquidations import load_liquidations
-
-    return load_liquidations(io.BytesIO(data))
+    return liq.load_liquidations(io.BytesIO(data))
 
 
 @st.cache_data(ttl=timedelta(hours=1), max_entries=8, show_spinner=False)
@@ -217,9 +210,7 @@ def model_check(
     _events: pd.DataFrame,
 ) -> Any:
     """``liq.model_check`` cached on (candles fingerprint, config, recording id, symbol)."""
-    from liq._model_check import model_check as _check
-
-    return _check(_candles, _events, config, symbol=symbol)
+    return liq.model_check(_candles, _events, config, symbol=symbol)
 
 
 @st.cache_data(ttl=timedelta(minutes=30), max_entries=12, show_spinner=False)
@@ -227,6 +218,4 @@ def chart_payload(
     key: DataKey, config: liq.ModelConfig, threshold: float, max_levels: int, _est: liq.Estimate
 ) -> dict[str, Any]:
     """The chart component's payload, cached on (data fingerprint, config, colour threshold, level count)."""
-    from liq._chart_payload import build_chart_payload
-
-    return build_chart_payload(_est, threshold=float(threshold), max_levels=int(max_levels))
+    return liq.build_chart_payload(_est, threshold=float(threshold), max_levels=int(max_levels))

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 import liq
-from liq._market import MarketData
+from liq import MarketData
 from ui import cache, render
 
 __all__ = ["Recording", "check_for", "pick_recording", "show_check"]

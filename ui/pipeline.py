@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 import streamlit as st
 
 import liq
-from liq._market import Fallback, MarketData
+from liq import Fallback, MarketData
 from ui import cache, render, state
 from ui.sidebar import SidebarResult
 
