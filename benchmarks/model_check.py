@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from liq import ModelConfig, load_liquidations, model_check, recording_windows
-from liq._config import HIGH_LEVERAGE_WEIGHTS
+from liq._config import CLASSIC_LEVERAGE_WEIGHTS, HIGH_LEVERAGE_WEIGHTS
 from liq._model_check import _partial_rows
 
 DATA = Path(__file__).resolve().parents[1] / "liq" / "data"
@@ -119,6 +119,7 @@ TIER_SETS: dict[str, dict[float, float]] = {
     "only50": {50: 1.0},
     "only100": {100: 1.0},
     "with125": {5: 0.10, 10: 0.25, 25: 0.30, 50: 0.20, 100: 0.10, 125: 0.05},
+    "classic": dict(CLASSIC_LEVERAGE_WEIGHTS),
     "dense": {
         5: 0.10,
         10: 0.25,
