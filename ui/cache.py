@@ -137,7 +137,7 @@ def data_key(md: MarketData, extra: str = "") -> DataKey:
     return (md.symbol, md.interval, md.source, len(c), first, last, sums, oi_part, extra)
 
 
-@st.cache_data(ttl=timedelta(minutes=30), max_entries=12, show_spinner=False)
+@st.cache_data(ttl=timedelta(minutes=30), max_entries=8, show_spinner=False)
 def estimate(key: DataKey, config: liq.ModelConfig, _data: MarketData) -> liq.Estimate:
     """``liq.estimate`` cached on (data fingerprint, config). ``_data`` is not hashed (see ``key``)."""
     return liq.estimate(

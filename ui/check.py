@@ -165,13 +165,13 @@ def scatter(per_candle: pd.DataFrame, side: str) -> alt.Chart:
                 "predicted_usd:Q",
                 title="Model: swept USD in the candle (estimate)",
                 scale=alt.Scale(type="sqrt"),
-                axis=alt.Axis(format="$~s"),
+                axis=alt.Axis(format="$~s", labelExpr=render.BILLIONS),
             ),
             y=alt.Y(
                 "realised_usd:Q",
                 title="Recorded liquidations USD",
                 scale=alt.Scale(type="sqrt"),
-                axis=alt.Axis(format="$~s"),
+                axis=alt.Axis(format="$~s", labelExpr=render.BILLIONS),
             ),
             tooltip=[
                 alt.Tooltip("open_time:T", title="Candle (UTC)", format="%Y-%m-%d %H:%M"),

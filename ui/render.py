@@ -40,6 +40,8 @@ ESTIMATE_NOTE = (
 LONG_COLOUR = "#f6465d"  # longs are liquidated below price: drawn in the "down" colour
 SHORT_COLOUR = "#0ecb81"  # shorts are liquidated above price: drawn in the "up" colour
 PRICE_COLOUR = "#f0b90b"
+#: Vega label expression: SI "G" (giga) reads as "B" (billion) for money.
+BILLIONS = "replace(datum.label, 'G', 'B')"
 
 
 # --- formatting --------------------------------------------------------------------------------------------
@@ -378,7 +380,11 @@ def liquidation_map_chart(est: liq.Estimate, window_pct: float = 10.0) -> alt.La
         .encode(
             x=x,
             x2="bin_high:Q",
-            y=alt.Y("sum(notional_usd):Q", title="Est. USD per price bin", axis=alt.Axis(format="$~s")),
+            y=alt.Y(
+                "sum(notional_usd):Q",
+                title="Est. USD per price bin",
+                axis=alt.Axis(format="$~s", labelExpr=BILLIONS),
+            ),
             color=alt.Color(
                 "tier:N",
                 title="Leverage",
@@ -401,7 +407,11 @@ def liquidation_map_chart(est: liq.Estimate, window_pct: float = 10.0) -> alt.La
         .mark_line(strokeWidth=2, interpolate="step-after")
         .encode(
             x=alt.X("mid:Q", scale=alt.Scale(domain=[lo, hi], nice=False)),
-            y=alt.Y("cum:Q", title="Cumulative est. USD", axis=alt.Axis(format="$~s", orient="right")),
+            y=alt.Y(
+                "cum:Q",
+                title="Cumulative est. USD",
+                axis=alt.Axis(format="$~s", orient="right", labelExpr=BILLIONS),
+            ),
             color=alt.Color(
                 "curve:N",
                 title=None,
@@ -543,7 +553,7 @@ def heatmap_chart(
                 "total_usd:Q",
                 title="Est. USD",
                 scale=alt.Scale(scheme="viridis", domain=[0, top], clamp=True),
-                legend=alt.Legend(format="$~s", orient="right", gradientLength=220),
+                legend=alt.Legend(format="$~s", orient="right", gradientLength=220, labelExpr=BILLIONS),
             ),
             tooltip=[
                 alt.Tooltip("t0:T", title="From (UTC)", format="%Y-%m-%d %H:%M"),
