@@ -423,3 +423,34 @@ def test_named_source_offline_gives_a_message_not_a_traceback(source: str) -> No
     errors = " ".join(_texts(at, "error"))
     assert "Binance" in errors
     assert not at.metric  # nothing half-drawn below the message
+
+
+def test_live_source_with_refresh_and_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in for live Binance (sample candles labelled live): progress steps, then the timed refresh."""
+    import dataclasses
+
+    import liq
+    from ui import cache
+
+    real = liq.load_market_data
+    calls: list[str] = []
+
+    def fake_live(symbol, interval, start, end, source="auto", *, progress=None, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(source)
+        if progress is not None:
+            progress("Fetching klines 1/1 pages…")
+        res = real(symbol, interval, start, end, "sample")
+        data = dataclasses.replace(res.data, source="live", note="Live Binance USD-M (test stand-in).")
+        return liq.LoadResult(data, [])
+
+    monkeypatch.setattr(cache, "load_market_data", fake_live)
+    at = _app(src="live", live="1")
+    at.run()
+    _no_exception(at)
+    assert "live" in calls
+    assert any("Active source: Live Binance" in c for c in _texts(at, "caption"))
+    assert any(c.startswith("Live: updated") for c in _texts(at, "caption"))
+    assert len(_levels(at)) > 0
+    # a second run hits the caches (no traceback from replaying the progress messages)
+    at.run()
+    _no_exception(at)
