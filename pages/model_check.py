@@ -19,7 +19,8 @@ if sb.config is None:
 rec = check.pick_recording()
 if rec is None:
     st.stop()
-result = check.check_for(rec, sb.config)
+config = sb.settings.model_config(5)  # the check runs on 5-minute candles
+result = check.check_for(rec, config)
 if result is None:
     st.stop()
-check.show_check(result, sb.config)
+check.show_check(result, config)

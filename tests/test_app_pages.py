@@ -454,3 +454,10 @@ def test_live_source_with_refresh_and_progress(monkeypatch: pytest.MonkeyPatch) 
     # a second run hits the caches (no traceback from replaying the progress messages)
     at.run()
     _no_exception(at)
+
+
+def test_decay_hours_convert_to_candles_of_the_data() -> None:
+    s = state.Settings(interval="5m", decay_hours=2.0)
+    assert s.model_config().decay_half_life_candles == pytest.approx(24.0)
+    assert s.model_config(60).decay_half_life_candles == pytest.approx(2.0)
+    assert state.Settings().model_config().decay_half_life_candles is None

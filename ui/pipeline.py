@@ -100,6 +100,8 @@ def load_view(sb: SidebarResult) -> View:
             _fail(err, status)
             raise  # unreachable: st.stop() raises
         n = len(data.candles)
+        if data.interval != s.interval and data.interval in state.INTERVALS:
+            config = s.model_config(state.INTERVALS[data.interval])  # decay in candles of the data's interval
         status.write(f"{n:,} candles from {SOURCE_LABELS.get(data.source, data.source)}.")
         status.update(label=f"Estimating liquidation levels on {n:,} candles…")
         try:

@@ -96,15 +96,17 @@ class Settings:
     def range(self) -> timedelta:
         return RANGES[self.range_key]
 
-    def model_config(self) -> liq.ModelConfig:
-        """The engine config these settings describe.
+    def model_config(self, candle_minutes: int | None = None) -> liq.ModelConfig:
+        """The engine config these settings describe, for candles of ``candle_minutes`` (default: the interval).
 
+        The decay half-life is set in hours and converted to candles, so it needs the length of the candles
+        actually used (an upload, the sample or the model check may use another interval than the picker's).
         Raises :class:`liq.DataValidationError` (with a message for the user) when a setting is invalid,
         for example tier weights that add up to zero.
         """
         decay = None
         if self.decay_hours > 0:
-            decay = self.decay_hours * 60.0 / self.interval_minutes
+            decay = self.decay_hours * 60.0 / (candle_minutes or self.interval_minutes)
         return liq.ModelConfig(
             leverage_tiers=tuple(lev for lev, _ in self.weights),
             tier_weights=tuple(w for _, w in self.weights),
