@@ -70,6 +70,12 @@ def fmt_price(p: float | None) -> str:
     return f"{p:.6g}"
 
 
+def price_format(price: float) -> str:
+    """printf format for prices of this size: 2 decimals for BTC-like prices, more for cheap coins."""
+    p = abs(float(price)) if math.isfinite(float(price)) else 1.0
+    return "%.2f" if p >= 100 else "%.4f" if p >= 1 else "%.6f"
+
+
 def show_error(err: BaseException, *, level: str = "error") -> None:
     """Show an error from ``liq`` as a message (never a traceback)."""
     text = str(err) or err.__class__.__name__
@@ -265,6 +271,7 @@ def levels_panel(est: liq.Estimate, click: object = None, *, key: str = "levels"
         return ["background-color: rgba(240,185,11,0.35); font-weight: 600" if on else "" for _ in r]
 
     styled = shown.style.apply(highlight, axis=1) if hit is not None else shown
+    pf = price_format(est.last_price)
     st.container(key=f"{key}_panel").dataframe(
         styled,
         hide_index=True,
@@ -272,13 +279,13 @@ def levels_panel(est: liq.Estimate, click: object = None, *, key: str = "levels"
         height=min(420, 38 + 35 * len(shown)),
         key=f"{key}_table",
         column_config={
-            "Price": st.column_config.NumberColumn("Price", format="%.2f", help="Estimated level price"),
+            "Price": st.column_config.NumberColumn("Price", format=pf, help="Estimated level price"),
             "Est. USD": st.column_config.NumberColumn(
                 "Est. USD", format="compact", help="Estimated notional that would be liquidated there (USD)"
             ),
             "Distance %": st.column_config.NumberColumn("Distance %", format="%+.2f %%"),
-            "Zone low": st.column_config.NumberColumn("Zone low", format="%.2f"),
-            "Zone high": st.column_config.NumberColumn("Zone high", format="%.2f"),
+            "Zone low": st.column_config.NumberColumn("Zone low", format=pf),
+            "Zone high": st.column_config.NumberColumn("Zone high", format=pf),
             "Approaches survived": st.column_config.NumberColumn(
                 "Approaches survived",
                 help="How many times price came close without touching it: a level that survives approaches "
@@ -340,7 +347,7 @@ def swept_list(est: liq.Estimate, *, limit: int = 15) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "Price": st.column_config.NumberColumn(format="%.2f"),
+            "Price": st.column_config.NumberColumn(format=price_format(est.last_price)),
             "Est. USD": st.column_config.NumberColumn(format="compact"),
         },
     )
