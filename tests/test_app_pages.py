@@ -461,3 +461,16 @@ def test_decay_hours_convert_to_candles_of_the_data() -> None:
     assert s.model_config().decay_half_life_candles == pytest.approx(24.0)
     assert s.model_config(60).decay_half_life_candles == pytest.approx(2.0)
     assert state.Settings().model_config().decay_half_life_candles is None
+
+
+@pytest.mark.parametrize("key", [k for k in state.PRESETS if k != "custom"])
+def test_every_leverage_preset_is_offered_and_round_trips(key: str) -> None:
+    s, problems = state.decode({"preset": key})
+    assert problems == []
+    assert s.preset == key
+    assert state.preset_of(s.weights) == key
+    at = _app(preset=key)
+    at.run()
+    _no_exception(at)
+    assert at.selectbox(key="sb_preset").value == key
+    assert at.query_params["w"] == state.encode_weights(s.weights)

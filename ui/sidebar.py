@@ -85,11 +85,7 @@ def _reset_editor(weights: tuple[tuple[float, float], ...]) -> None:
     st.session_state[_EDITOR_VERSION] = st.session_state.get(_EDITOR_VERSION, 0) + 1
 
 
-def _preset_of(weights: tuple[tuple[float, float], ...]) -> str:
-    for key in ("all", "high"):
-        if tuple(sorted(weights)) == state._preset_weights(key):
-            return key
-    return "custom"
+_preset_of = state.preset_of
 
 
 def _on_preset() -> None:
@@ -280,7 +276,11 @@ def render(*, show_market: bool = True) -> SidebarResult:
                 format_func=PRESETS.__getitem__,
                 key="sb_preset",
                 on_change=_on_preset,
-                help="All: 5x to 100x. High leverage: 25x, 50x and 100x only. Edit the table for your own mix.",
+                help=" ".join(
+                    f"{name}: {', '.join(f'{lev:g}x' for lev in sorted(liq.LEVERAGE_PRESETS[name]))}."
+                    for name in liq.LEVERAGE_PRESETS
+                )
+                + " Custom: edit the table for your own mix.",
             )
             st.caption("Tier weights (share of new positions per leverage; renormalised to 100 %):")
             _weights_editor(s)

@@ -56,8 +56,16 @@ SOURCES: dict[str, str] = {
 }
 """Data sources, by the key that ``liq.load_market_data`` understands (``upload`` is handled in ``ui``)."""
 
-PRESETS: dict[str, str] = {"all": "All", "high": "High leverage", "custom": "Custom"}
-"""Leverage presets: URL key -> the name shown (and the name ``liq.LEVERAGE_PRESETS`` uses)."""
+
+def _slug(name: str) -> str:
+    """URL key of a preset name: ``"High leverage"`` -> ``"high"``, ``"Classic 5-100x"`` -> ``"classic-5-100x"``."""
+    return {"All": "all", "High leverage": "high"}.get(name) or re.sub(
+        r"[^a-z0-9]+", "-", name.lower()
+    ).strip("-")
+
+
+PRESETS: dict[str, str] = {**{_slug(name): name for name in liq.LEVERAGE_PRESETS}, "custom": "Custom"}
+"""Leverage presets: URL key -> the name shown (and the name ``liq.LEVERAGE_PRESETS`` uses), plus Custom."""
 
 BIN_CHOICES: tuple[int, ...] = (100, 200, 300, 500, 800, 1000, 1500)
 """Price resolutions (number of price bins) offered."""
@@ -70,6 +78,12 @@ _SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,24}$")
 
 def _preset_weights(preset: str) -> tuple[tuple[float, float], ...]:
     return tuple(sorted((float(k), float(v)) for k, v in liq.LEVERAGE_PRESETS[PRESETS[preset]].items()))
+
+
+def preset_of(weights: tuple[tuple[float, float], ...]) -> str:
+    """The URL key of the preset whose weights these are, or ``"custom"``."""
+    ordered = tuple(sorted(weights))
+    return next((k for k in PRESETS if k != "custom" and _preset_weights(k) == ordered), "custom")
 
 
 @dataclass(frozen=True)
@@ -232,9 +246,7 @@ def decode(params: dict[str, str]) -> tuple[Settings, list[str]]:
         except ValueError as err:
             bad("w", v, str(err))
         else:
-            preset = next(
-                (k for k in ("all", "high") if _preset_weights(k) == tuple(sorted(weights))), "custom"
-            )
+            preset = preset_of(weights)
             s = replace(s, weights=weights, preset=preset)
     for name, field, lo, hi in (
         ("decay", "decay_hours", 0.0, 24.0 * 30),
