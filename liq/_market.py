@@ -253,7 +253,8 @@ def load_market_data(
     Raises
     ------
     InvalidSymbolError
-        The symbol does not exist (any source, including ``"auto"``; see the module docstring).
+        The symbol does not exist (any source, including ``"auto"``; see the module docstring). With
+        ``"auto"`` every other failure of live or the archive, expected or not, moves on to the next source.
     GeoBlockedError, NetworkError, RateLimitError, NoDataError, SourceError
         From a named source; from ``"auto"`` only when every source failed.
     DataValidationError
@@ -294,13 +295,13 @@ def load_market_data(
         return LoadResult(load_live(sym, iv, s, e, progress=progress, now=now_dt))
     except InvalidSymbolError:
         raise
-    except SourceError as exc:
+    except Exception as exc:  # auto must still show data when a source breaks unexpectedly
         failures.append(("live", _failure_text("live", exc)))
         _say(progress, "Live Binance unavailable; trying the Binance public archive…")
 
     try:
         data = load_archive(sym, iv, s, e, progress=progress, now=now_dt, cache_dir=cache_dir)
-    except SourceError as exc:
+    except Exception as exc:  # same: fall back to the built-in sample
         failures.append(("archive", _failure_text("archive", exc)))
         _say(progress, "Binance archive unavailable; using the built-in sample…")
     else:
@@ -323,9 +324,18 @@ def _fallbacks(failures: list[tuple[str, str]], showing: str) -> list[Fallback]:
     return out
 
 
-def _failure_text(source: str, exc: SourceError) -> str:
-    """One sentence saying which source failed and why, for the page to show."""
+def _failure_text(source: str, exc: Exception) -> str:
+    """One sentence saying which source failed and why, for the page to show.
+
+    Errors of our own types carry a message written for users. Anything else is a fault in a source (or a
+    library under it); ``auto`` still falls back, and the text names the error so it can be reported.
+    """
     if source == "live" and isinstance(exc, GeoBlockedError):
         return "Live Binance unavailable here (HTTP 451: restricted location)."
     name = "Live Binance" if source == "live" else "Binance public archive"
-    return f"{name} unavailable: {exc}"
+    if isinstance(exc, SourceError):
+        return f"{name} unavailable: {exc}"
+    return (
+        f"{name} failed unexpectedly ({type(exc).__name__}: {str(exc)[:200]}). This looks like a bug; "
+        "please report it."
+    )

@@ -18,8 +18,12 @@ _real_getaddrinfo = socket.getaddrinfo
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "ip6-localhost"}
 
 
-class NetworkBlocked(RuntimeError):
-    """Raised when a test tries to reach a host other than loopback."""
+class NetworkBlocked(BaseException):
+    """Raised when a test tries to reach a host other than loopback.
+
+    A BaseException, so no ``except Exception`` in the code under test (the auto source chain, for one) can
+    swallow it: an accidental network access always fails the test.
+    """
 
 
 def _is_loopback(address: object) -> bool:

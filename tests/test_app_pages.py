@@ -23,7 +23,7 @@ PAGES = ("pages/heatmap_levels.py", "pages/liquidation_heatmap.py", "pages/model
 def _offline_like_this_machine(monkeypatch: pytest.MonkeyPatch, _block_network: None) -> None:
     """Still no internet, but failing the way an offline machine does (DNS error, refused connection).
 
-    conftest's guard raises its own RuntimeError so that a test notices unmocked traffic; the app, like a
+    conftest's guard raises its own NetworkBlocked (a BaseException) so that a test notices unmocked traffic; the app, like a
     user's offline laptop, should instead meet the OS errors that the data sources translate into messages.
     """
     import socket

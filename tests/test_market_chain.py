@@ -195,3 +195,31 @@ def test_bad_symbol_text_raises_before_any_request(rsps: responses.RequestsMock)
 def test_fallback_reasons_are_json_friendly(rsps: responses.RequestsMock, tmp_path: Path) -> None:
     res = liq.load_market_data("BTCUSDT", "4h", START, END, now=NOW, cache_dir=tmp_path)
     json.dumps([f.__dict__ for f in res.fallbacks])
+
+
+def test_unexpected_error_in_a_source_still_falls_back(
+    rsps: responses.RequestsMock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault that is not one of our error types (a library bug, a changed payload) must not stop auto."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("openTime")
+
+    monkeypatch.setattr(live_mod, "load_live", broken)
+    serve_archive(rsps, "BTCUSDT", DAYS)
+    res = liq.load_market_data("BTCUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path)
+    assert res.data.source == "archive"
+    assert res.fallbacks[0].source == "live"
+    assert "failed unexpectedly (KeyError" in res.fallbacks[0].reason
+    assert "please report it" in res.fallbacks[0].reason
+
+
+def test_a_named_source_does_not_swallow_unexpected_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("openTime")
+
+    monkeypatch.setattr(live_mod, "load_live", broken)
+    with pytest.raises(KeyError):
+        liq.load_market_data("BTCUSDT", "5m", START, END, source="live", now=NOW, cache_dir=tmp_path)
