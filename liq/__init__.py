@@ -7,9 +7,10 @@ The public API is small and re-exported here; everything else lives in private m
 99397.59
 """
 
-# --- chart payload (issue 4) ---
+from ._binance_live import live_symbols
 from ._chart_payload import build_chart_payload, format_level_label, format_usd
 from ._config import (
+    CLASSIC_LEVERAGE_WEIGHTS,
     DEFAULT_LEVERAGE_WEIGHTS,
     HIGH_LEVERAGE_WEIGHTS,
     LEVERAGE_PRESETS,
@@ -30,17 +31,15 @@ from ._errors import (
 )
 from ._formula import liquidation_price
 from ._levels import Level, Summary
-
-# --- model check (issue 6) ---
 from ._liquidations import load_gaps, load_liquidations
-
-# --- market data (issue 3) ---
 from ._market import INTERVALS, Fallback, LoadResult, MarketData, load_market_data
 from ._model_check import ModelCheck, model_check, partial_spearman, recording_windows, spearman
 from ._sample import sample_symbols
 from ._upload import load_upload
 
 __all__ = [
+    "CLASSIC_LEVERAGE_WEIGHTS",
+    "live_symbols",
     "DEFAULT_LEVERAGE_WEIGHTS",
     "HIGH_LEVERAGE_WEIGHTS",
     "LEVERAGE_PRESETS",

@@ -505,3 +505,14 @@ def load_live(
         f"({len(candles)} candles). {oi_note}"
     )
     return MarketData(candles=candles, open_interest=oi, symbol=sym, interval=iv, source="live", note=note)
+
+
+def live_symbols(*, timeout_s: float = 5.0) -> tuple[str, ...]:
+    """Sorted Binance USDⓈ-M perpetual symbols that are trading now (from exchange info, cached an hour).
+
+    Raises
+    ------
+    GeoBlockedError, NetworkError, RateLimitError, SourceError
+        When live Binance cannot be reached from here.
+    """
+    return tuple(sorted(BinanceLive(timeout_s=timeout_s).perpetual_symbols()))

@@ -15,6 +15,7 @@ import pytest
 import requests
 import responses
 
+import liq
 from liq import _binance_live as live_mod
 from liq._binance_live import KLINES_PAGE_LIMIT, OI_PAGE_LIMIT, BinanceLive, RetryPolicy, load_live
 from liq._errors import (
@@ -236,6 +237,19 @@ def test_exchange_info_is_cached(rsps: responses.RequestsMock) -> None:
     load_live("ETHUSDT", "4h", dt(2024, 12, 1), dt(2024, 12, 3), now=NOW)
     info_calls = [c for c in rsps.calls if c.request.url.startswith(EXCHANGE_INFO_URL)]
     assert len(info_calls) == 1
+
+
+def test_live_symbols_lists_trading_perpetuals(rsps: responses.RequestsMock) -> None:
+    FakeBinance(rsps)
+    symbols = liq.live_symbols()
+    assert "BTCUSDT" in symbols and "ETHUSDT" in symbols
+    assert list(symbols) == sorted(symbols)
+
+
+def test_live_symbols_geo_blocked(rsps: responses.RequestsMock) -> None:
+    rsps.add(responses.GET, EXCHANGE_INFO_URL, json=api_json("error_451.json"), status=451)
+    with pytest.raises(liq.GeoBlockedError):
+        liq.live_symbols()
 
 
 def test_exchange_info_cache_expires(rsps: responses.RequestsMock) -> None:

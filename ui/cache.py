@@ -155,9 +155,7 @@ def symbol_list(source: str) -> tuple[tuple[str, ...], str]:
     if source not in ("auto", "live"):
         return sample, "sample"
     try:
-        from liq._binance_live import BinanceLive
-
-        symbols = tuple(sorted(BinanceLive(timeout_s=5.0).perpetual_symbols()))
+        symbols = liq.live_symbols(timeout_s=5.0)
     except Exception:  # any failure (offline, 451, blocked): the sample's symbols are still a valid choice
         return sample, "sample"
     return (symbols or sample), ("live" if symbols else "sample")
