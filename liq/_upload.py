@@ -30,6 +30,7 @@ import pandas as pd
 
 from ._errors import DataValidationError
 from ._market import INTERVAL_MS, MarketData, check_symbol
+from ._validate import check_candle_values
 
 __all__ = [
     "MAX_UPLOAD_BYTES",
@@ -336,40 +337,7 @@ def read_candles_csv(source: CsvSource, *, max_bytes: int = MAX_UPLOAD_BYTES) ->
         if name in index:
             out[name] = _parse_numbers(cells(name), lines, name, what, optional=True)
     _check_order(ns, lines, "open_time", what)
-    o, h, lo, c, v = (out[k].to_numpy() for k in _REQUIRED[1:])
-    for name, arr in (("open", o), ("high", h), ("low", lo), ("close", c)):
-        bad = arr <= 0
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataValidationError(
-                f"The {what}: '{name}' must be above zero; it is {arr[i]:g} at line {lines[i]}."
-            )
-    checks = (
-        (h < lo, "high is below low", "Check the column order (open, high, low, close)."),
-        (h < np.maximum(o, c), "high is below open or close", "high must be the candle's highest price."),
-        (lo > np.minimum(o, c), "low is above open or close", "low must be the candle's lowest price."),
-        (v < 0, "'volume' is negative", "Volumes are zero or positive."),
-    )
-    for mask, problem, fix in checks:
-        if mask.any():
-            i = int(np.argmax(mask))
-            raise DataValidationError(f"The {what}: {problem} at line {lines[i]}. {fix}")
-    for name in _OPTIONAL:
-        if name in out.columns:
-            arr = out[name].to_numpy()
-            bad = np.isfinite(arr) & (arr < 0)
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise DataValidationError(f"The {what}: '{name}' is negative at line {lines[i]}.")
-    if "taker_buy_volume" in out.columns:
-        tb = out["taker_buy_volume"].to_numpy()
-        bad = np.isfinite(tb) & (tb > v * (1 + 1e-9) + 1e-12)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataValidationError(
-                f"The {what}: 'taker_buy_volume' is larger than 'volume' at line {lines[i]}; it is a part of the "
-                "volume. Check the column order."
-            )
+    check_candle_values(out, lambda i: f"at line {lines[i]}", f"The {what}:")
     return out
 
 

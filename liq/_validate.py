@@ -5,12 +5,20 @@ The functions here return *new* frames; the caller's frame is never modified.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
 from ._errors import DataValidationError
 
-__all__ = ["MIN_CANDLES", "REQUIRED_CANDLE_COLUMNS", "validate_candles", "validate_open_interest"]
+__all__ = [
+    "MIN_CANDLES",
+    "REQUIRED_CANDLE_COLUMNS",
+    "check_candle_values",
+    "validate_candles",
+    "validate_open_interest",
+]
 
 #: Columns every candle frame must have.
 REQUIRED_CANDLE_COLUMNS = ("open_time", "open", "high", "low", "close", "volume")
@@ -70,6 +78,46 @@ def _check_sorted_unique(times: pd.Series, column: str, what: str) -> None:
             f"{what}: {column} is not sorted (row {i}, {times.iloc[i]}, is earlier than the row before). "
             f"Sort it first, e.g. df.sort_values('{column}')."
         )
+
+
+def check_candle_values(frame: pd.DataFrame, where: Callable[[int], str], prefix: str) -> None:
+    """Price and volume sanity of a parsed candle frame (float columns), shared by the engine and uploads.
+
+    ``where(i)`` names row ``i`` for the user ("at row 3 (open_time …)", "at line 5"); ``prefix`` starts
+    each message ("candles:", "The candles file:").
+    """
+    o, h, lo, c, v = (frame[k].to_numpy() for k in ("open", "high", "low", "close", "volume"))
+    for name, arr in (("open", o), ("high", h), ("low", lo), ("close", c)):
+        bad = arr <= 0
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataValidationError(f"{prefix} '{name}' must be above zero; it is {arr[i]:g} {where(i)}.")
+    checks = (
+        (h < lo, "high is below low", "Check the column order (open, high, low, close)."),
+        (h < np.maximum(o, c), "high is below open or close", "high must be the candle's highest price."),
+        (lo > np.minimum(o, c), "low is above open or close", "low must be the candle's lowest price."),
+        (v < 0, "'volume' is negative", "Volumes are zero or positive."),
+    )
+    for mask, problem, fix in checks:
+        if mask.any():
+            i = int(np.argmax(mask))
+            raise DataValidationError(f"{prefix} {problem} {where(i)}. {fix}")
+    for col in OPTIONAL_CANDLE_COLUMNS:
+        if col in frame.columns:
+            arr = frame[col].to_numpy()
+            bad = np.isfinite(arr) & (arr < 0)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise DataValidationError(f"{prefix} '{col}' is negative {where(i)}.")
+    if "taker_buy_volume" in frame.columns:
+        tb = frame["taker_buy_volume"].to_numpy()
+        bad = np.isfinite(tb) & (tb > v * (1 + 1e-9) + 1e-12)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataValidationError(
+                f"{prefix} 'taker_buy_volume' is larger than 'volume' {where(i)}; it is a part of the volume. "
+                "Check the column order."
+            )
 
 
 def validate_candles(candles: pd.DataFrame, *, min_candles: int = MIN_CANDLES) -> pd.DataFrame:
@@ -141,39 +189,7 @@ def validate_candles(candles: pd.DataFrame, *, min_candles: int = MIN_CANDLES) -
             raise DataValidationError(
                 f"candles: '{col}' is missing (NaN) at {_row_label(out, i)}. Fill or drop that candle."
             )
-    o, h, lo, c, v = (out[k].to_numpy() for k in ("open", "high", "low", "close", "volume"))
-    for name, arr in (("open", o), ("high", h), ("low", lo), ("close", c)):
-        bad = arr <= 0
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataValidationError(
-                f"candles: '{name}' must be positive; it is {arr[i]:g} at {_row_label(out, i)}."
-            )
-    checks = (
-        (h < lo, "high is below low", "Check the column order (open, high, low, close)."),
-        (h < np.maximum(o, c), "high is below open or close", "high must be the candle's highest price."),
-        (lo > np.minimum(o, c), "low is above open or close", "low must be the candle's lowest price."),
-        (v < 0, "volume is negative", "Volumes are zero or positive."),
-    )
-    for mask, what, fix in checks:
-        if mask.any():
-            i = int(np.argmax(mask))
-            raise DataValidationError(f"candles: {what} at {_row_label(out, i)}. {fix}")
-    for col in OPTIONAL_CANDLE_COLUMNS:
-        if col in out.columns:
-            arr = out[col].to_numpy()
-            bad = np.isfinite(arr) & (arr < 0)
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise DataValidationError(f"candles: '{col}' is negative at {_row_label(out, i)}.")
-    if "taker_buy_volume" in out.columns:
-        tb = out["taker_buy_volume"].to_numpy()
-        bad = np.isfinite(tb) & (tb > v * (1 + 1e-9) + 1e-12)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataValidationError(
-                f"candles: taker_buy_volume exceeds volume at {_row_label(out, i)}; it is part of the volume."
-            )
+    check_candle_values(out, lambda i: f"at {_row_label(out, i)}", "candles:")
     _check_sorted_unique(out["open_time"], "open_time", "candles")
     return out
 

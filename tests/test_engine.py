@@ -240,13 +240,13 @@ def _good(n: int = 12) -> pd.DataFrame:
         (lambda d: pd.concat([d.iloc[:3], d.iloc[2:]]), "duplicate open_time"),
         (lambda d: d.assign(close=[np.nan] + [100.0] * 11), "'close' is missing"),
         (lambda d: d.assign(low=[102.0] + [99.0] * 11), "high is below low"),
-        (lambda d: d.assign(open=[-1.0] + [100.0] * 11), "'open' must be positive"),
+        (lambda d: d.assign(open=[-1.0] + [100.0] * 11), "'open' must be above zero"),
         (lambda d: d.iloc[:3], "at least 10"),
         (lambda d: d.drop(columns="volume"), "missing column"),
         (lambda d: d.assign(open_time=np.arange(12)), "epoch milliseconds"),
-        (lambda d: d.assign(volume=[-5.0] + [1.0] * 11), "volume is negative"),
+        (lambda d: d.assign(volume=[-5.0] + [1.0] * 11), "'volume' is negative"),
         (lambda d: d.assign(high=["x"] + [101.0] * 11), "not a number"),
-        (lambda d: d.assign(volume=1.0, taker_buy_volume=2.0), "taker_buy_volume exceeds"),
+        (lambda d: d.assign(volume=1.0, taker_buy_volume=2.0), "'taker_buy_volume' is larger than 'volume'"),
     ],
 )
 def test_validation_messages(mutate, msg) -> None:
