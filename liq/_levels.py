@@ -129,15 +129,15 @@ def build_levels(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Levels and zones from alive positions per side: ``(exact price, alive USD, creation candle)``.
 
-    A bin is significant when its alive USD reaches ``config.significance`` × the largest bin of either
-    side. Contiguous significant bins form a zone; each zone splits into levels at clear valleys. A level's
+    A bin is significant when its alive USD reaches ``config.significance`` × the largest bin of its side
+    (each side gets its own levels, so a thin side still shows where its liquidations sit; the USD tells
+    which side is heavier). Contiguous significant bins form a zone; each zone splits into levels at clear valleys. A level's
     price is the USD-weighted mean of the exact liquidation prices in it (not a bin centre). Long levels
     lie below ``last_price`` and short levels above it.
     """
     n_bins = len(edges) - 1
     lo, hi = edges[0], edges[-1]
     per_side = {}
-    top = 0.0
     for name, (price, usd, created) in sides.items():
         b = np.floor((price - lo) / (hi - lo) * n_bins).astype(np.int64)
         # a position already through the last close (possible only for the last candle's own positions,
@@ -146,13 +146,13 @@ def build_levels(
         ok = (usd > 0) & (b >= 0) & (b < n_bins) & ~beyond
         prof = np.bincount(b[ok], weights=usd[ok], minlength=n_bins).astype(np.float64, copy=False)
         per_side[name] = (b[ok], price[ok], usd[ok], created[ok], prof)
-        top = max(top, float(prof.max(initial=0.0)))
     level_rows: list[dict[str, object]] = []
     zone_rows: list[dict[str, object]] = []
-    if top <= 0:
-        return _empty(LEVEL_COLUMNS), _empty(ZONE_COLUMNS)
-    thr = config.significance * top
     for name, (b, price, usd, created, prof) in per_side.items():
+        top = float(prof.max(initial=0.0))
+        if top <= 0:
+            continue
+        thr = config.significance * top
         pv = np.bincount(b, weights=usd * price, minlength=n_bins)
         pmin = np.full(n_bins, np.inf)
         pmax = np.full(n_bins, -np.inf)
