@@ -25,6 +25,7 @@ import requests
 
 from ._errors import NetworkError, NoDataError, SourceError
 from ._market import (
+    BINANCE_KLINE_COLUMNS,
     MarketData,
     ProgressFn,
     check_interval,
@@ -52,21 +53,6 @@ DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
 ARCHIVE_TIMEOUT_S = (5.0, 30.0)
 #: Most days one request may span (about two years), to keep downloads bounded.
 MAX_ARCHIVE_DAYS = 800
-
-_KLINE_COLUMNS = (
-    "open_time",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "close_time",
-    "quote_volume",
-    "count",
-    "taker_buy_volume",
-    "taker_buy_quote_volume",
-    "ignore",
-)
 
 
 def kline_url(symbol: str, interval: str, day: date) -> str:
@@ -234,7 +220,7 @@ def _parse_klines(table: pd.DataFrame, name: str) -> pd.DataFrame:
         if len(ms) and ms.max() > 10**14:  # microseconds in some newer files
             ms = ms // 1000
         out = pd.DataFrame({"open_time": ms_to_utc(ms)})
-        for i, col in enumerate(_KLINE_COLUMNS):
+        for i, col in enumerate(BINANCE_KLINE_COLUMNS):
             if col in ("open", "high", "low", "close", "volume", "quote_volume", "taker_buy_volume"):
                 out[col] = table.iloc[:, i].astype(np.float64).to_numpy()
     except (TypeError, ValueError):

@@ -28,6 +28,7 @@ import pandas as pd
 from ._errors import DataValidationError, GeoBlockedError, InvalidSymbolError, NoDataError, SourceError
 
 __all__ = [
+    "BINANCE_KLINE_COLUMNS",
     "CANDLE_COLUMNS",
     "INTERVALS",
     "INTERVAL_MS",
@@ -68,6 +69,22 @@ CANDLE_COLUMNS: tuple[str, ...] = (
     "volume",
     "quote_volume",
     "taker_buy_volume",
+)
+
+#: Binance's 12-column kline layout (REST arrays, archive CSVs, and the upload format without a header).
+BINANCE_KLINE_COLUMNS: tuple[str, ...] = (
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "close_time",
+    "quote_volume",
+    "count",
+    "taker_buy_volume",
+    "taker_buy_quote_volume",
+    "ignore",
 )
 
 SourceName = Literal["live", "archive", "sample", "upload"]

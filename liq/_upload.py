@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from ._errors import DataValidationError
-from ._market import INTERVAL_MS, MarketData, check_symbol
-from ._validate import check_candle_values
+from ._market import BINANCE_KLINE_COLUMNS, INTERVAL_MS, MarketData, check_symbol
+from ._validate import OPTIONAL_CANDLE_COLUMNS, REQUIRED_CANDLE_COLUMNS, check_candle_values
 
 __all__ = [
     "MAX_UPLOAD_BYTES",
@@ -48,22 +48,8 @@ MAX_UPLOAD_ROWS = 1_000_000
 #: Fewest candles accepted (the estimate needs some history).
 MIN_UPLOAD_CANDLES = 10
 
-BINANCE_KLINE_COLUMNS = (
-    "open_time",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "close_time",
-    "quote_volume",
-    "count",
-    "taker_buy_volume",
-    "taker_buy_quote_volume",
-    "ignore",
-)
-_REQUIRED = ("open_time", "open", "high", "low", "close", "volume")
-_OPTIONAL = ("quote_volume", "taker_buy_volume")
+_REQUIRED = REQUIRED_CANDLE_COLUMNS
+_OPTIONAL = OPTIONAL_CANDLE_COLUMNS
 _ALIASES = {"open_time_ms": "open_time", "opentime": "open_time"}
 _OI_TIME = ("time", "timestamp", "create_time")
 _OI_VALUE = ("open_interest_usd", "sumopeninterestvalue", "sum_open_interest_value")
