@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import DataValidationError, GeoBlockedError, InvalidSymbolError, NoDataError, SourceError
+from ._validate import OPTIONAL_CANDLE_COLUMNS, REQUIRED_CANDLE_COLUMNS
 
 __all__ = [
     "BINANCE_KLINE_COLUMNS",
@@ -60,16 +61,7 @@ INTERVAL_MS: dict[str, int] = {
 #: Values accepted by ``load_market_data(source=...)``.
 SOURCES: tuple[str, ...] = ("auto", "live", "archive", "sample")
 #: Engine candle columns, required first, then the optional ones.
-CANDLE_COLUMNS: tuple[str, ...] = (
-    "open_time",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "quote_volume",
-    "taker_buy_volume",
-)
+CANDLE_COLUMNS: tuple[str, ...] = REQUIRED_CANDLE_COLUMNS + OPTIONAL_CANDLE_COLUMNS
 
 #: Binance's 12-column kline layout (REST arrays, archive CSVs, and the upload format without a header).
 BINANCE_KLINE_COLUMNS: tuple[str, ...] = (
