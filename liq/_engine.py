@@ -252,19 +252,18 @@ def _positions(
 
 def _multipliers(
     t: int, d: float, doi: F64 | None, new_usd: F64, sides: tuple[_Side, _Side]
-) -> tuple[F64, F64, F64, list[F64]]:
-    """Log-multiplier ``L`` per candle, closed and decayed USD per candle, and each position's swept value.
+) -> tuple[F64, float, float, list[F64]]:
+    """Log-multiplier ``L`` per candle, total closed and decayed USD, and each position's swept value.
 
     A position created at ``c`` is worth ``N0·exp(L_τ − L_c)`` at the end of candle ``τ`` while alive. At
     its sweep candle ``u`` it is worth ``N0·exp(L_{u−1} + log d − L_c)`` (decay of step ``u`` applies, the
     closure of step ``u`` comes after the sweep).
     """
     logd = math.log(d)
-    closed = np.zeros(t)
-    decayed = np.zeros(t)
     if doi is None or not (doi < 0).any():
         big_l = np.arange(t, dtype=np.float64) * logd
         swept_vals = []
+        decayed_usd = 0.0
         for s in sides:
             hit = s.swept_at < t
             if d == 1.0:
@@ -273,8 +272,8 @@ def _multipliers(
             age = np.where(hit, s.swept_at, t - 1) - s.created  # decay steps until the sweep or the end
             kept = s.notional * np.exp(age * logd)
             swept_vals.append(np.where(hit, kept, 0.0))
-            decayed[0] += float((s.notional - kept).sum())  # only the total is used
-        return big_l, closed, decayed, swept_vals
+            decayed_usd += float((s.notional - kept).sum())
+        return big_l, 0.0, decayed_usd, swept_vals
 
     # OI model with closures: sequential over candles (closure fractions depend on what is alive).
     created = np.concatenate([s.created for s in sides])
@@ -284,6 +283,8 @@ def _multipliers(
     u_sorted = u[order]
     bounds = np.searchsorted(u_sorted, np.arange(t + 1), side="left")
     big_l = np.zeros(t)
+    closed = np.zeros(t)
+    decayed = np.zeros(t)
     swept_all = np.zeros(len(n0))
     alive = 0.0
     prev_l = 0.0
@@ -311,7 +312,7 @@ def _multipliers(
         prev_l = big_l[k]
         alive += new_usd[k]
     n_long = len(sides[0].notional)
-    return big_l, closed, decayed, [swept_all[:n_long], swept_all[n_long:]]
+    return big_l, float(closed.sum()), float(decayed.sum()), [swept_all[:n_long], swept_all[n_long:]]
 
 
 def _grid(side: _Side, big_l: F64, col_of: I64, col_end: I64, bin_idx: I64, n_cols: int, n_bins: int) -> F64:
@@ -342,9 +343,9 @@ def _grid(side: _Side, big_l: F64, col_of: I64, col_end: I64, bin_idx: I64, n_co
             a = np.maximum(cc[sel], j0) - j0
             b = np.minimum(cu[sel], j1) - j0
             bins = bin_idx[sel]
-            lc_sel = lc[sel]
         if ref != 0.0 or lc.any():
-            base = base * np.exp(np.minimum(ref - (lc if len(starts) == 2 else lc_sel), 700.0))
+            lc_used = lc if len(starts) == 2 else lc[sel]
+            base = base * np.exp(np.minimum(ref - lc_used, 700.0))
         size = (rows + 1) * n_bins
         diff = np.bincount(a * n_bins + bins, weights=base, minlength=size).astype(np.float64, copy=False)
         diff -= np.bincount(b * n_bins + bins, weights=base, minlength=size)
@@ -470,7 +471,9 @@ def estimate(
     longs = _positions(c, entry, long_new, cfg, symbol, "long")
     shorts = _positions(c, entry, short_new, cfg, symbol, "short")
     d = 1.0 if cfg.decay_half_life_candles is None else 2.0 ** (-1.0 / cfg.decay_half_life_candles)
-    big_l, closed, decayed, swept_vals = _multipliers(t, d, doi, long_new + short_new, (longs, shorts))
+    big_l, closed_usd, decayed_usd, swept_vals = _multipliers(
+        t, d, doi, long_new + short_new, (longs, shorts)
+    )
 
     # price grid
     lo = float(c["low"].min()) * (1.0 - cfg.price_pad_pct / 100.0)
@@ -566,8 +569,8 @@ def estimate(
         "added_usd": added,
         "alive_usd": alive_total,
         "swept_usd": float(spc["long_usd"].sum() + spc["short_usd"].sum()),
-        "closed_usd": float(closed.sum()),
-        "decayed_usd": float(decayed.sum()),
+        "closed_usd": closed_usd,
+        "decayed_usd": decayed_usd,
         "outside_grid_usd": max(alive_total - in_grid, 0.0),
     }
     if model == "volume":
