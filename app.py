@@ -12,13 +12,13 @@ st.set_page_config(
 pages = {
     "Liquidation Tools": [
         st.Page(
-            "pages/heatmap_levels.py",
+            "views/heatmap_levels.py",
             title="Liq. Heatmap & Levels",
             icon=":material/local_fire_department:",
             default=True,
         ),
-        st.Page("pages/liquidation_heatmap.py", title="Liquidation Heatmap", icon=":material/blur_on:"),
-        st.Page("pages/model_check.py", title="Model check", icon=":material/fact_check:"),
+        st.Page("views/liquidation_heatmap.py", title="Liquidation Heatmap", icon=":material/blur_on:"),
+        st.Page("views/model_check.py", title="Model check", icon=":material/fact_check:"),
     ]
 }
 st.navigation(pages).run()

@@ -16,7 +16,7 @@ from ui import state
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 180  # generous: a 2-core CI machine runs the engine and the model check's bootstrap here
-PAGES = ("pages/heatmap_levels.py", "pages/liquidation_heatmap.py", "pages/model_check.py")
+PAGES = ("views/heatmap_levels.py", "views/liquidation_heatmap.py", "views/model_check.py")
 
 
 @pytest.fixture(autouse=True)
@@ -133,7 +133,7 @@ def test_other_pages_render(page: str) -> None:
 def test_liquidation_heatmap_page_has_both_views() -> None:
     at = _app()
     at.run()
-    at.switch_page("pages/liquidation_heatmap.py").run()
+    at.switch_page("views/liquidation_heatmap.py").run()
     _no_exception(at)
     assert "Liquidation Heatmap" in _texts(at, "title")
     assert "Still picture (Altair)" in _texts(at, "subheader")
@@ -143,7 +143,7 @@ def test_liquidation_heatmap_page_has_both_views() -> None:
 def test_model_check_page_builtin_recordings() -> None:
     at = _app()
     at.run()
-    at.switch_page("pages/model_check.py").run()
+    at.switch_page("views/model_check.py").run()
     _no_exception(at)
     m = _metrics(at)
     assert "Longs: edge over baseline" in m
@@ -299,7 +299,7 @@ def test_bad_tier_weights_give_a_message(weights: str, expected: str) -> None:
     errors = " ".join(_texts(at, "error"))
     assert expected in errors
     assert "Model settings" in errors  # the page says where to fix it
-    at.switch_page("pages/model_check.py").run()
+    at.switch_page("views/model_check.py").run()
     _no_exception(at)
     assert expected in " ".join(_texts(at, "error"))
 

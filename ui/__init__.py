@@ -1,1 +1,1 @@
-"""Streamlit-aware helpers of the app (the only place besides pages/ and app.py that imports streamlit)."""
+"""Streamlit-aware helpers of the app (the only place besides views/ and app.py that imports streamlit)."""

@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from ui import chart, nav, pipeline, render, sidebar
+from ui import chart, pipeline, render, sidebar
 
-nav.require_entrypoint()
 sb = sidebar.render()
 s = sb.settings
 st.title("Liquidation Heatmap")

@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from ui import check, nav, sidebar
+from ui import check, sidebar
 
-nav.require_entrypoint()
 sb = sidebar.render(show_market=False)
 st.title("Model check")
 st.caption(
