@@ -7,8 +7,8 @@ The public API is small and re-exported here; everything else lives in private m
 99397.59
 """
 
-from ._binance_live import live_symbols
 from ._chart_payload import build_chart_payload, format_level_label, format_usd
+from ._check.recordings import load_gaps, load_liquidations
 from ._config import (
     CLASSIC_LEVERAGE_WEIGHTS,
     DEFAULT_LEVERAGE_WEIGHTS,
@@ -31,11 +31,12 @@ from ._errors import (
 )
 from ._formula import liquidation_price
 from ._levels import Level, Summary
-from ._liquidations import load_gaps, load_liquidations
-from ._market import INTERVALS, Fallback, LoadResult, MarketData, load_market_data
 from ._model_check import ModelCheck, model_check, partial_spearman, recording_windows, spearman
-from ._sample import sample_symbols
-from ._upload import load_upload
+from ._sources._common import INTERVALS, Fallback, LoadResult, MarketData
+from ._sources.chain import load_market_data
+from ._sources.live import live_symbols
+from ._sources.sample import sample_symbols
+from ._sources.upload import load_upload
 
 __all__ = [
     "CLASSIC_LEVERAGE_WEIGHTS",

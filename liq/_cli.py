@@ -27,9 +27,10 @@ from typing import Any, TextIO
 import numpy as np
 import pandas as pd
 
+from ._check.recorder import add_record_parser
 from ._errors import LiqError
-from ._market import INTERVALS, SOURCES, LoadResult, load_market_data, utc_now
-from ._recorder import add_record_parser
+from ._sources._common import INTERVALS, SOURCES, LoadResult, utc_now
+from ._sources.chain import load_market_data
 
 __all__ = ["COMMANDS", "build_parser", "main", "register_levels"]
 

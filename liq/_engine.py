@@ -32,7 +32,7 @@ from ._config import ModelConfig, bracket_for
 from ._errors import DataValidationError
 from ._formula import liquidation_price
 from ._levels import Summary, build_levels, build_summary
-from ._validate import validate_candles, validate_open_interest
+from ._sources.validate import validate_candles, validate_open_interest
 
 __all__ = ["Estimate", "Heatmap", "estimate"]
 

@@ -472,7 +472,7 @@ def model_check(
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from liq._liquidations import load_liquidations
+    >>> from liq._check.recordings import load_liquidations
     >>> t = pd.date_range("2024-12-01", periods=1200, freq="5min", tz="UTC")
     >>> px = 100 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.002, 1201)))
     >>> candles = pd.DataFrame({"open_time": t, "open": px[:-1], "close": px[1:], "volume": 1000.0,

@@ -14,7 +14,7 @@ import pandas as pd
 
 from liq import ModelConfig, liquidation_price
 from liq._config import bracket_for
-from liq._validate import validate_candles, validate_open_interest
+from liq._sources.validate import validate_candles, validate_open_interest
 
 MAX_CLOSE_FRACTION = 1.0 - 1e-12
 

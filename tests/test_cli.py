@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 import responses
 
-from liq import _binance_live as live_mod
 from liq import _cli
 from liq._cli import build_parser, main
+from liq._sources import live as live_mod
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 26, 12, tzinfo=timezone.utc)

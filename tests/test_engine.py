@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import liq
 from liq import DataValidationError, ModelConfig, estimate, liquidation_price
 from liq._engine import _entry_prices, _positions, first_touch
-from liq._validate import validate_candles
+from liq._sources.validate import validate_candles
 from tests.oracle import oracle_estimate
 
 # ---------------------------------------------------------------------------------------------------------

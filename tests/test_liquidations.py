@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+from liq._check.recordings import LIQUIDATION_COLUMNS, load_gaps, load_liquidations
 from liq._errors import DataValidationError
-from liq._liquidations import LIQUIDATION_COLUMNS, load_gaps, load_liquidations
 
 DEC = "BTCUSDT_liquidations_2024-12-04_2024-12-29.csv.gz"
 OCT = "BTCUSDT_ETHUSDT_liquidations_excerpt_2025-10-22.csv.gz"

@@ -13,8 +13,8 @@ import pytest
 import requests
 import responses
 
-from liq._archive import ArchiveCache, default_cache_dir, kline_url, load_archive, metrics_url
 from liq._errors import NetworkError, NoDataError, SourceError
+from liq._sources.archive import ArchiveCache, default_cache_dir, kline_url, load_archive, metrics_url
 from tests.test_market_live import kline_row, real_5m
 
 UTC = timezone.utc

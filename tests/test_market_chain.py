@@ -13,8 +13,9 @@ import requests
 import responses
 
 import liq
-from liq import _binance_live as live_mod
 from liq._errors import DataValidationError, GeoBlockedError, InvalidSymbolError, NetworkError, NoDataError
+from liq._sources import chain as chain_mod
+from liq._sources import live as live_mod
 from tests.test_market_archive import serve_archive
 from tests.test_market_live import EXCHANGE_INFO_URL, KLINES_URL, FakeBinance, api_json
 
@@ -205,7 +206,7 @@ def test_unexpected_error_in_a_source_still_falls_back(
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("openTime")
 
-    monkeypatch.setattr(live_mod, "load_live", broken)
+    monkeypatch.setattr(chain_mod, "load_live", broken)
     serve_archive(rsps, "BTCUSDT", DAYS)
     res = liq.load_market_data("BTCUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path)
     assert res.data.source == "archive"
@@ -220,6 +221,6 @@ def test_a_named_source_does_not_swallow_unexpected_errors(
     def broken(*args: object, **kwargs: object) -> None:
         raise KeyError("openTime")
 
-    monkeypatch.setattr(live_mod, "load_live", broken)
+    monkeypatch.setattr(chain_mod, "load_live", broken)
     with pytest.raises(KeyError):
         liq.load_market_data("BTCUSDT", "5m", START, END, source="live", now=NOW, cache_dir=tmp_path)

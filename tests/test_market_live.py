@@ -16,8 +16,6 @@ import requests
 import responses
 
 import liq
-from liq import _binance_live as live_mod
-from liq._binance_live import KLINES_PAGE_LIMIT, OI_PAGE_LIMIT, BinanceLive, RetryPolicy, load_live
 from liq._errors import (
     GeoBlockedError,
     InvalidSymbolError,
@@ -26,6 +24,8 @@ from liq._errors import (
     RateLimitError,
     SourceError,
 )
+from liq._sources import live as live_mod
+from liq._sources.live import KLINES_PAGE_LIMIT, OI_PAGE_LIMIT, BinanceLive, RetryPolicy, load_live
 
 ROOT = Path(__file__).resolve().parents[1]
 API = Path(__file__).parent / "data" / "api"

@@ -10,8 +10,8 @@ import pytest
 
 import liq
 from liq._errors import InvalidSymbolError
-from liq._sample import load_sample, sample_coverage
-from liq._validate import validate_candles
+from liq._sources.sample import load_sample, sample_coverage
+from liq._sources.validate import validate_candles
 
 UTC = timezone.utc
 

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
+from liq._check.recordings import load_liquidations
 from liq._config import ModelConfig
 from liq._errors import DataValidationError
-from liq._liquidations import load_liquidations
 from liq._model_check import (
     METRIC_LABELS,
     _partial_rows,

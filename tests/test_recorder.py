@@ -28,10 +28,10 @@ import pandas as pd
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
-import liq._recorder as rec
+import liq._check.recorder as rec
+from liq._check.recordings import load_gaps, load_liquidations
 from liq._cli import main
 from liq._errors import DataValidationError
-from liq._liquidations import load_gaps, load_liquidations
 
 EXAMPLE = json.loads((Path(__file__).parent / "data" / "ws_forceOrder.docexample.json").read_text())
 

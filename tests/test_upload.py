@@ -12,7 +12,7 @@ import pytest
 
 import liq
 from liq._errors import DataValidationError
-from liq._upload import read_candles_csv, read_open_interest_csv
+from liq._sources.upload import read_candles_csv, read_open_interest_csv
 from tests.test_market_live import kline_row, real_5m
 
 ENGINE_HEADER = "open_time,open,high,low,close,volume"

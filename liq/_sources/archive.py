@@ -23,15 +23,14 @@ import numpy as np
 import pandas as pd
 import requests
 
-from ._errors import NetworkError, NoDataError, SourceError
-from ._market import (
-    BINANCE_KLINE_COLUMNS,
+from .._errors import NetworkError, NoDataError, SourceError
+from ._common import (
     MarketData,
     ProgressFn,
     check_interval,
     check_range,
     check_symbol,
-    ms_to_utc,
+    kline_rows_frame,
     utc_now,
 )
 
@@ -216,18 +215,11 @@ def _parse_klines(table: pd.DataFrame, name: str) -> pd.DataFrame:
             f"The archive file {name} has {table.shape[1]} columns instead of 12; it is not a kline file."
         )
     try:
-        ms = table.iloc[:, 0].astype(np.int64).to_numpy()
-        if len(ms) and ms.max() > 10**14:  # microseconds in some newer files
-            ms = ms // 1000
-        out = pd.DataFrame({"open_time": ms_to_utc(ms)})
-        for i, col in enumerate(BINANCE_KLINE_COLUMNS):
-            if col in ("open", "high", "low", "close", "volume", "quote_volume", "taker_buy_volume"):
-                out[col] = table.iloc[:, i].astype(np.float64).to_numpy()
+        return kline_rows_frame(table.to_numpy())
     except (TypeError, ValueError):
         raise SourceError(
             f"The archive file {name} holds values that are not numbers; it may be damaged."
         ) from None
-    return out
 
 
 def _parse_metrics(table: pd.DataFrame, name: str) -> pd.DataFrame:

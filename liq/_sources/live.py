@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import requests
 
-from ._errors import (
+from .._errors import (
     GeoBlockedError,
     InvalidSymbolError,
     NetworkError,
@@ -36,13 +36,15 @@ from ._errors import (
     RateLimitError,
     SourceError,
 )
-from ._market import (
+from ._common import (
+    BINANCE_KLINE_COLUMNS,
     INTERVAL_MS,
     MarketData,
     ProgressFn,
     check_interval,
     check_range,
     check_symbol,
+    kline_rows_frame,
     ms_to_utc,
     utc_now,
 )
@@ -411,32 +413,19 @@ class BinanceLive:
         return frame, note
 
 
-_KLINE_FLOATS = {
-    "open": 1,
-    "high": 2,
-    "low": 3,
-    "close": 4,
-    "volume": 5,
-    "quote_volume": 7,
-    "taker_buy_volume": 9,
-}
-
-
 def _klines_frame(rows: list[list[Any]], start_ms: int, end_ms: int) -> pd.DataFrame:
     """Binance kline arrays (strings for prices) to engine columns, deduplicated and inside the range."""
     if not rows:
         return pd.DataFrame()
     try:
-        ms = np.array([int(r[0]) for r in rows], dtype=np.int64)
-        cols = {k: np.array([float(r[i]) for r in rows], dtype=np.float64) for k, i in _KLINE_FLOATS.items()}
+        frame = kline_rows_frame([r[: len(BINANCE_KLINE_COLUMNS)] for r in rows])
     except (TypeError, ValueError):
         raise SourceError(
             "Binance's candle data holds a value that is not a number; try again in a minute."
         ) from None
-    frame = pd.DataFrame({"open_time": ms_to_utc(ms), **cols})
+    ms = frame["open_time"].to_numpy("datetime64[ms]").astype(np.int64)
     keep = (ms >= start_ms) & (ms < end_ms)
-    frame = frame[keep].drop_duplicates("open_time").sort_values("open_time", ignore_index=True)
-    return frame
+    return frame[keep].drop_duplicates("open_time").sort_values("open_time", ignore_index=True)
 
 
 def load_live(

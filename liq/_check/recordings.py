@@ -26,7 +26,7 @@ from typing import IO, Union
 import numpy as np
 import pandas as pd
 
-from ._errors import DataValidationError
+from .._errors import DataValidationError
 
 __all__ = ["LIQUIDATION_COLUMNS", "load_gaps", "load_liquidations"]
 

@@ -28,9 +28,16 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from ._errors import DataValidationError
-from ._market import BINANCE_KLINE_COLUMNS, INTERVAL_MS, MarketData, check_symbol
-from ._validate import OPTIONAL_CANDLE_COLUMNS, REQUIRED_CANDLE_COLUMNS, check_candle_values
+from .._errors import DataValidationError
+from ._common import (
+    BINANCE_KLINE_COLUMNS,
+    INTERVAL_MS,
+    OPTIONAL_CANDLE_COLUMNS,
+    REQUIRED_CANDLE_COLUMNS,
+    MarketData,
+    check_symbol,
+)
+from .validate import check_candle_values
 
 __all__ = [
     "MAX_UPLOAD_BYTES",

@@ -17,8 +17,16 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from ._errors import InvalidSymbolError, NoDataError
-from ._market import INTERVAL_MS, MarketData, check_interval, check_range, check_symbol, ms_to_utc
+from .._errors import InvalidSymbolError, NoDataError
+from ._common import (
+    INTERVAL_MS,
+    MarketData,
+    check_interval,
+    check_range,
+    check_symbol,
+    ms_to_utc,
+    resample_ohlcv,
+)
 
 __all__ = ["SAMPLE_INTERVAL", "load_sample", "sample_coverage", "sample_symbols"]
 
@@ -95,22 +103,7 @@ def _resample(candles: pd.DataFrame, interval: str) -> pd.DataFrame:
     factor = step // _STEP_MS
     if factor == 1:
         return candles.reset_index(drop=True)
-    ms = candles["open_time"].to_numpy("datetime64[ms]").astype(np.int64)
-    bucket = ms // step * step
-    grouped = candles.assign(_bucket=bucket).groupby("_bucket", sort=True)
-    out = grouped.agg(
-        open=("open", "first"),
-        high=("high", "max"),
-        low=("low", "min"),
-        close=("close", "last"),
-        volume=("volume", "sum"),
-        _n=("open", "size"),
-    )
-    out = out[out["_n"] == factor]
-    result = pd.DataFrame({"open_time": ms_to_utc(out.index.to_numpy(np.int64))})
-    for col in ("open", "high", "low", "close", "volume"):
-        result[col] = out[col].to_numpy(np.float64)
-    return result
+    return resample_ohlcv(candles, step, complete=factor)
 
 
 def _fmt(ts: pd.Timestamp) -> str:

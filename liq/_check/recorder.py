@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._errors import DataValidationError
+from .._errors import DataValidationError
 
 __all__ = [
     "GAP_COLUMNS",

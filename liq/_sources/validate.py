@@ -10,22 +10,14 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ._errors import DataValidationError
+from .._errors import DataValidationError
+from ._common import MIN_CANDLES, OPTIONAL_CANDLE_COLUMNS, REQUIRED_CANDLE_COLUMNS
 
 __all__ = [
-    "MIN_CANDLES",
-    "REQUIRED_CANDLE_COLUMNS",
     "check_candle_values",
     "validate_candles",
     "validate_open_interest",
 ]
-
-#: Columns every candle frame must have.
-REQUIRED_CANDLE_COLUMNS = ("open_time", "open", "high", "low", "close", "volume")
-#: Optional candle columns the engine uses when present.
-OPTIONAL_CANDLE_COLUMNS = ("quote_volume", "taker_buy_volume")
-#: Fewest candles the engine accepts: fewer cannot show any sweep or approach.
-MIN_CANDLES = 10
 
 
 def _row_label(frame: pd.DataFrame, pos: int) -> str:
