@@ -1,0 +1,297 @@
+"""Binance leverage brackets: hand-computed cases, the whole-table side property, the loader's checks."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import liq
+from liq import DataValidationError
+from liq._brackets import (
+    BRACKET_COLUMNS,
+    BRACKETS_AS_OF,
+    BRACKETS_SOURCE,
+    FALLBACK_BRACKETS,
+    MmrBracket,
+    SymbolBrackets,
+    bracket_symbols,
+    bracket_table,
+    brackets_for,
+    load_brackets,
+)
+
+SHARED_TABLE = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+# --------------------------------------------------------------------------------------------------------------
+# Hand-computed cases
+
+
+def test_btcusdt_tier_1() -> None:
+    # Binance's BTCUSDT tier 1 (2024-10-24): 0-50,000 USD, 0.40 %, 125x, cum 0.
+    btc = brackets_for("BTCUSDT")
+    assert not btc.fallback and btc.note is None
+    b = btc.bracket_at(10_000)
+    assert (b.notional_floor_usd, b.notional_cap_usd, b.mmr, b.maint_amount_usd) == (0, 50_000, 0.004, 0)
+    assert btc.max_leverage(10_000) == 125
+    # 125x long at 100,000 with cum 0: (100,000 × (1 − 1/125)) / (1 − 0.004) = 99,200 / 0.996 = 99,598.3936
+    # 125x short:                      (100,000 × (1 + 1/125)) / (1 + 0.004) = 100,800 / 1.004 = 100,398.4064
+    assert liq.liquidation_price(100_000, 125, "long", b.mmr) == pytest.approx(99_598.3936, abs=1e-3)
+    assert liq.liquidation_price(100_000, 125, "short", b.mmr) == pytest.approx(100_398.4064, abs=1e-3)
+
+
+def test_btcusdt_tier_2_with_cum() -> None:
+    # Tier 2: 50,000-600,000 USD, 0.50 %, 100x; cum = 0 + 50,000 × (0.005 − 0.004) = 50 USD.
+    btc = brackets_for("btcusdt")
+    assert btc.bracket_at(50_000).mmr == 0.004  # the cap belongs to the lower bracket
+    b = btc.bracket_at(100_000)
+    assert (b.notional_floor_usd, b.notional_cap_usd, b.mmr, b.maint_amount_usd) == (
+        50_000,
+        600_000,
+        0.005,
+        50,
+    )
+    assert btc.max_leverage(100_000) == 100
+    # 1 BTC (100,000 USD) long at 100x: margin 1,000 USD. Liquidated where 1,000 − (100,000 − P) = 0.005·P − 50,
+    # i.e. 0.995·P = 98,950, P = 99,447.2362. Short: 1,000 − (P − 100,000) = 0.005·P − 50 -> 1.005·P = 101,050,
+    # P = 100,547.2637.
+    args = {"maint_amount_usd": b.maint_amount_usd, "quantity": 1.0}
+    assert liq.liquidation_price(100_000, 100, "long", b.mmr, **args) == pytest.approx(99_447.2362, abs=1e-3)
+    assert liq.liquidation_price(100_000, 100, "short", b.mmr, **args) == pytest.approx(
+        100_547.2637, abs=1e-3
+    )
+
+
+def test_fifty_x_altcoin() -> None:
+    # ALGOUSDT: 0-5,000 USD at 1.5 % and 50x; then 5,000-25,000 at 2.5 %, 20x, cum 5,000 × 0.01 = 50.
+    algo = brackets_for("ALGOUSDT")
+    assert algo.max_leverage(1_000) == 50
+    assert algo.bracket_at(1_000).mmr == 0.015
+    tier2 = algo.bracket_at(10_000)
+    assert (tier2.mmr, tier2.max_leverage, tier2.maint_amount_usd) == (0.025, 20, 50)
+    # 50x long at 0.20: 0.20 × 0.98 / 0.985 = 0.198985; a 100x long is impossible there: with 1.5 % maintenance a
+    # 100x long would liquidate above its entry, 0.20 × 0.99 / 0.985 = 0.201015.
+    assert liq.liquidation_price(0.20, 50, "long", 0.015) == pytest.approx(0.198985, abs=1e-6)
+    assert liq.liquidation_price(0.20, 100, "long", 0.015) > 0.20
+    # 10,000 USD long at 20x from 0.20 (50,000 ALGO) with cum 50:
+    # (0.20 × 0.95 − 50 / 50,000) / 0.975 = (0.19 − 0.001) / 0.975 = 0.193846
+    p = liq.liquidation_price(0.20, 20, "long", tier2.mmr, maint_amount_usd=50, quantity=50_000)
+    assert p == pytest.approx(0.193846, abs=1e-6)
+
+
+def test_unknown_symbol_gets_the_named_fallback_and_a_note() -> None:
+    sol = brackets_for(" solxusdt ")
+    assert sol.symbol == "SOLXUSDT"
+    assert sol.fallback and sol.brackets == FALLBACK_BRACKETS
+    assert sol.note is not None
+    assert sol.note.startswith(f"SOLXUSDT is not in Binance's bracket table of {BRACKETS_AS_OF};")
+    assert "generic small-cap schedule" in sol.note and "50x" in sol.note
+    assert sol.max_leverage(1_000) == 50
+
+
+def test_no_symbol_gets_the_fallback_and_says_why() -> None:
+    for symbol in (None, ""):
+        none = brackets_for(symbol)
+        assert none.fallback and none.brackets == FALLBACK_BRACKETS
+        assert none.note is not None and none.note.startswith("No symbol was given")
+
+
+def test_fallback_is_the_most_shared_real_schedule() -> None:
+    table = bracket_table()
+    sharing = [s for s, b in table.items() if b == FALLBACK_BRACKETS]
+    counts = sorted(
+        (sum(1 for other in table.values() if other == b) for b in set(table.values())), reverse=True
+    )
+    assert (
+        len(sharing) == counts[0] > counts[1]
+    )  # the fallback is a real schedule, shared by the most symbols
+    assert (
+        len(sharing) == 27 and "ALGOUSDT" not in sharing
+    )  # the docstring's figures, for the 2024-10-24 table
+    assert FALLBACK_BRACKETS[0] == MmrBracket(0.0, 5_000.0, 0.015, 50.0, 0.0)
+
+
+def test_metadata_and_listing() -> None:
+    assert BRACKETS_AS_OF == "2024-10-24"
+    assert "leverageBracket" in BRACKETS_SOURCE
+    symbols = bracket_symbols()
+    assert len(symbols) == 318 and list(symbols) == sorted(symbols)
+    assert set(symbols) == set(bracket_table())
+    assert {"BTCUSDT", "ETHUSDT", "SOLUSDT"} <= set(symbols)
+    with pytest.raises(TypeError):
+        bracket_table()["XUSDT"] = ()  # type: ignore[index]
+    assert sorted(s for s in symbols if bracket_table()[s][0].max_leverage == 125) == ["BTCUSDT", "ETHUSDT"]
+
+
+def test_bracket_lookup_edges() -> None:
+    btc = brackets_for("BTCUSDT")
+    assert btc.bracket_at(0).mmr == 0.004
+    assert btc.bracket_at(1e30) == btc.brackets[-1]  # above every cap: the last bracket
+    assert btc.bracket_index(np.array([0.0, 50_000.0, 50_000.01, 600_000.0])).tolist() == [0, 0, 1, 1]
+    for bad in (-1.0, math.nan, math.inf):
+        with pytest.raises(DataValidationError, match="notional"):
+            btc.bracket_at(bad)
+
+
+@pytest.mark.skipif(not SHARED_TABLE.is_dir(), reason="the shared data set is not here (a fresh clone)")
+def test_shipped_table_equals_the_shared_snapshot() -> None:
+    raw = json.loads((SHARED_TABLE / "binance_usdm_leverage_brackets_2024-10-24.json").read_text())
+    shipped = load_brackets()
+    assert (shipped.source, shipped.as_of, list(shipped.columns)) == (
+        raw["source"],
+        raw["as_of"],
+        raw["columns"],
+    )
+    assert {s: [list(map(float, _row(b))) for b in bs] for s, bs in shipped.symbols.items()} == raw["symbols"]
+
+
+def _row(b: MmrBracket) -> tuple[float, ...]:
+    return (b.notional_floor_usd, b.notional_cap_usd, b.mmr, b.max_leverage, b.maint_amount_usd)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The whole table: never a wrong-side liquidation
+
+
+def _every_bracket_at_max_leverage() -> dict[str, np.ndarray]:
+    """One row per symbol × bracket × notional (just above the floor, and at the cap) × side."""
+    cols: dict[str, list[Any]] = {k: [] for k in ("symbol", "mmr", "cum", "notional", "lev", "raw_lev")}
+    for symbol in bracket_symbols():
+        sb = brackets_for(symbol)
+        for b in sb.brackets:
+            for notional in (
+                b.notional_floor_usd + 1e-6 * (b.notional_cap_usd - b.notional_floor_usd),
+                b.notional_cap_usd,
+            ):
+                assert sb.bracket_at(notional) == b
+                cols["symbol"].append(symbol)
+                cols["mmr"].append(b.mmr)
+                cols["cum"].append(b.maint_amount_usd)
+                cols["notional"].append(notional)
+                cols["lev"].append(sb.max_leverage(notional))
+                cols["raw_lev"].append(b.max_leverage)
+    return {k: np.asarray(v) for k, v in cols.items()}
+
+
+def test_every_bracket_liquidates_on_the_right_side_at_its_max_leverage() -> None:
+    rows = _every_bracket_at_max_leverage()
+    assert len(set(rows["symbol"])) == 318 and len(rows["mmr"]) > 2 * 318 * 5
+    assert np.all(rows["mmr"] < 1 / rows["lev"])
+    # No row of the 2024-10-24 table needed lowering, so max_leverage() is Binance's own value everywhere.
+    assert np.array_equal(rows["lev"], rows["raw_lev"])
+    # liquidation_price takes leverage > 1; the 1x brackets are priced just above 1x, which is a *harder* case
+    # (the liquidation distance shrinks as leverage grows).
+    lev = np.maximum(rows["lev"], np.nextafter(1.0, 2.0))
+    entry = np.full(len(lev), 37.5)
+    quantity = rows["notional"] / entry
+    for side, sign in (("long", 1.0), ("short", -1.0)):
+        p = liq.liquidation_price(
+            entry, lev, side, rows["mmr"], maint_amount_usd=rows["cum"], quantity=quantity
+        )
+        wrong = sign * (entry - p) <= 0
+        assert not wrong.any(), f"{side}: wrong side for {sorted(set(rows['symbol'][wrong]))[:5]}"
+
+
+def test_max_leverage_is_lowered_when_a_row_breaks_the_side_rule(tmp_path: Path) -> None:
+    # 75x with 1.5 % maintenance would put a 75x long's liquidation above entry (1/75 = 1.33 % < 1.5 %).
+    path = _write(tmp_path, {"BADUSDT": [[0, 5000, 0.015, 75, 0], [5000, 10000, 0.02, 20, 25]]})
+    sb = SymbolBrackets("BADUSDT", load_brackets(path).symbols["BADUSDT"], False, None)
+    assert sb.bracket_at(1_000).max_leverage == 75  # Binance's number is kept as given ...
+    assert sb.max_leverage(1_000) == 66  # ... but the usable maximum is the largest L with 0.015 < 1/L
+    assert liq.liquidation_price(100.0, sb.max_leverage(1_000), "long", 0.015) < 100.0
+    assert sb.max_leverage(8_000) == 20
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The loader's checks
+
+
+def _doc(symbols: dict[str, Any], **over: Any) -> dict[str, Any]:
+    doc = {"source": "test", "as_of": "2030-01-01", "columns": list(BRACKET_COLUMNS), "symbols": symbols}
+    doc.update(over)
+    return doc
+
+
+def _write(tmp_path: Path, symbols: dict[str, Any], **over: Any) -> Path:
+    path = tmp_path / "brackets.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(_doc(symbols, **over)).encode()))
+    return path
+
+
+GOOD = [[0, 5000, 0.01, 50, 0], [5000, 20000, 0.02, 25, 50], [20000, 1e6, 0.05, 10, 650]]
+
+
+def test_a_small_valid_file_loads(tmp_path: Path) -> None:
+    table = load_brackets(_write(tmp_path, {"aaausdt": GOOD}))
+    assert (table.as_of, table.source, list(table.symbols)) == ("2030-01-01", "test", ["AAAUSDT"])
+    assert table.symbols["AAAUSDT"][2] == MmrBracket(20_000, 1e6, 0.05, 10, 650)
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps(_doc({"AAAUSDT": GOOD})))
+    assert load_brackets(plain) == table
+
+
+def _with(row: int, col: int, value: float) -> list[list[float]]:
+    rows = [list(r) for r in GOOD]
+    rows[row][col] = value
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("rows", "rule"),
+    [
+        (_with(2, 4, 700), "cum must equal"),
+        (_with(1, 0, 6000), "sorted and contiguous"),
+        (_with(0, 0, 100), "start at 0 USD"),
+        (_with(1, 2, 1.0), r"maintenance rate must be in \[0, 1\)"),
+        (_with(0, 2, -0.01), r"maintenance rate must be in \[0, 1\)"),
+        (_with(2, 3, 0.5), "maximum leverage must be at least 1"),
+        (_with(1, 1, 5000), "cap must be above the floor"),
+        (_with(0, 3, math.nan), "missing or not finite"),
+        ([[0, 5000, 0.01, 50]], "not 5 numbers"),
+        ([[0, 5000, 0.01, 50, 0], [5000, 9000]], "not 5 numbers"),
+        ([[0, 5000, "x", 50, 0]], "not 5 numbers"),
+        ([], "no brackets for BADUSDT"),
+    ],
+)
+def test_the_loader_refuses_a_corrupted_table(tmp_path: Path, rows: list[list[float]], rule: str) -> None:
+    path = _write(tmp_path, {"AAAUSDT": GOOD, "BADUSDT": rows})
+    with pytest.raises(DataValidationError, match=rule) as err:
+        load_brackets(path)
+    message = str(err.value)
+    assert "AAAUSDT" not in message
+    assert "BADUSDT" in message and str(path) in message
+
+
+def test_the_loader_lists_every_bad_symbol(tmp_path: Path) -> None:
+    bad = _with(2, 4, 1)
+    path = _write(tmp_path, {"AAAUSDT": GOOD, **{f"B{i}USDT": bad for i in range(7)}})
+    with pytest.raises(DataValidationError, match=r"B0USDT, B1USDT, B2USDT, B3USDT, B4USDT and 2 more"):
+        load_brackets(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x1f\x8b\x08\x00 truncated", "not valid"),
+        (b"{not json", "not valid"),
+        (json.dumps([1, 2]).encode(), "must be a JSON object"),
+        (json.dumps({"source": "x", "as_of": "y"}).encode(), "lacks the field"),
+        (json.dumps(_doc({"AAAUSDT": GOOD}, columns=["a", "b"])).encode(), "has columns"),
+        (json.dumps(_doc({})).encode(), "lists no symbols"),
+    ],
+)
+def test_the_loader_refuses_a_broken_file(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "broken.json.gz"
+    path.write_bytes(content)
+    with pytest.raises(DataValidationError, match=message):
+        load_brackets(path)
+
+
+def test_a_missing_file_says_so(tmp_path: Path) -> None:
+    with pytest.raises(DataValidationError, match="Could not read the bracket table"):
+        load_brackets(tmp_path / "nope.json.gz")
