@@ -1,0 +1,469 @@
+"""Server capacity benchmark: many simulated viewers on the app's own websocket protocol, no browsers.
+
+``python -m benchmarks.load [--sessions N] [--seconds S] [--scenario default|cycle] [--port P]`` (not run
+in CI). It starts ``streamlit run app.py`` itself (headless, 127.0.0.1, a free port unless ``--port``),
+waits for its health check, drives it with N concurrent sessions from this one process (asyncio; each
+session speaks Streamlit's ``BackMsg``/``ForwardMsg`` protocol, see ``benchmarks/_load_proto.py``) for a
+bounded time, and stops it at the end (also on Ctrl-C or an error).
+
+Scenarios:
+
+* ``default``: each viewer opens a page (``/``, ``/liquidation_heatmap``, ``/model_check``) from a share
+  link of its own (pair, range, preset, interval), then, after a think time, acts as a user would: picks
+  another pair, range, interval or leverage preset in the sidebar, switches page, reloads, or presses
+  "Share this view" and opens the link it shows in a new session. Source: the built-in sample
+  (``--source live`` uses a fake Binance on loopback instead).
+* ``cycle``: a few viewers cycle 30 symbols × 3 ranges on the live source, answered by a fake Binance on
+  127.0.0.1 (synthetic candles and open interest), so every step is new data; RSS is printed every 10 s
+  with its growth after the warm-up.
+
+Figures, printed against the targets of issue 12: errors (exception elements in the deltas, compile
+errors, reruns that failed or timed out, "Something unexpected went wrong" messages, and Traceback blocks
+in the server's log), p50/p95 of the time from sending ``rerun_script`` to ``script_finished``, reruns
+done, and the server's peak RSS (``/proc/<pid>/status`` of the server and its children).
+
+The server may reach nothing but loopback: a ``sitecustomize`` put on its path refuses other connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmarks._load_proto import (
+    FakeBinance,
+    ProtocolError,
+    Run,
+    Server,
+    Viewer,
+    fake_symbols,
+    loopback_only,
+    serve_app,
+)
+
+# Targets (issue 12, "Capacity, measured at the server").
+TARGET_SESSIONS = 50
+TARGET_SECONDS = 60
+TARGET_ERRORS = 0
+TARGET_P95_S = 1.5
+TARGET_RSS_MB = 600
+#: "Flat after warm-up": RSS may grow at most this much from the end of the warm-up to the end of the run.
+TARGET_GROWTH_MB = 50
+CYCLE_SYMBOLS = 30
+CYCLE_RANGES = ("1d", "3d", "7d")
+
+PAGES = (("/", 0.6), ("/liquidation_heatmap", 0.25), ("/model_check", 0.15))
+MARKET_PAGES = {"/", "/liquidation_heatmap"}
+#: What a share link in the wild holds: the app's public URL parameters (sym, iv, range, preset, src).
+LINK_SYMBOLS = ("BTCUSDT", "ETHUSDT")
+LINK_INTERVALS = ("5m", "15m", "1h", "4h")
+LINK_RANGES = ("12h", "1d", "3d", "7d", "14d")
+LINK_PRESETS = ("all", "high", "classic-5-100x")
+#: Sidebar widgets a user changes, by label; options come from the element (never hard-coded).
+CHANGES = ("Pair", "Range", "Interval", "Leverage preset")
+#: Never picked: they would leave the source under test ("Data source") or need a file ("Custom" weights).
+AVOID_OPTIONS = {"Custom", "Upload CSV", "upload"}
+UNEXPECTED = "Something unexpected went wrong"
+MAX_ACTIONS_PER_VIEWER = 10_000
+RSS_EVERY_S = 10.0
+
+
+@dataclass
+class Stats:
+    """Everything the viewers measured."""
+
+    reruns: list[tuple[str, float]] = field(default_factory=list)  # (kind, seconds)
+    errors: list[str] = field(default_factory=list)
+    error_alerts: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    titles_missing: int = 0
+    sessions_opened: int = 0
+
+    def record(self, kind: str, run: Run, viewer: Viewer) -> Run:
+        self.reruns.append((kind, run.seconds))
+        for ex in run.exceptions:
+            self.errors.append(f"exception element on {viewer.path}: {ex[:160]}")
+        for body in run.alerts(1):
+            short = body.split("\n", 1)[0][:140]
+            self.error_alerts[short] += 1
+            if UNEXPECTED in body:
+                self.errors.append(f"unexpected error shown on {viewer.path}: {short}")
+        title = viewer.page_title
+        if title and title not in run.texts():
+            self.titles_missing += 1
+        return run
+
+
+def _pct(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def share_link(rng: random.Random, source: str) -> dict[str, str]:
+    """A link as users paste them: a few of the app's parameters, not always all of them."""
+    q = {"sym": rng.choice(LINK_SYMBOLS), "range": rng.choice(LINK_RANGES)}
+    if rng.random() < 0.7:
+        q["preset"] = rng.choice(LINK_PRESETS)
+    if rng.random() < 0.6:
+        q["iv"] = rng.choice(LINK_INTERVALS)
+    q["src"] = source
+    return q
+
+
+class Driver:
+    def __init__(self, url: str, args: argparse.Namespace, stats: Stats) -> None:
+        self.url = url
+        self.args = args
+        self.stats = stats
+        self.deadline = 0.0
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    async def _guard(self, what: str, viewer: Viewer, step: Callable[[], Any]) -> Any:
+        try:
+            return await step()
+        except (ProtocolError, TimeoutError, OSError) as err:
+            self.stats.errors.append(f"{what} on {viewer.path} failed: {type(err).__name__}: {err}"[:300])
+            return None
+
+    async def think(self, rng: random.Random) -> bool:
+        """Wait like a user looking at the page; False when the time is up."""
+        lo, hi = self.args.think
+        wait = rng.uniform(lo, hi)
+        if wait >= self.left():
+            return False
+        await asyncio.sleep(wait)
+        return True
+
+    async def open(
+        self, viewer: Viewer, path: str, query: dict[str, str] | str, kind: str = "open"
+    ) -> Run | None:
+        self.stats.sessions_opened += 1
+        run = await self._guard(kind, viewer, lambda: viewer.open(path, query))
+        return None if run is None else self.stats.record(kind, run, viewer)
+
+    async def change(self, viewer: Viewer, rng: random.Random, label: str) -> Run | None:
+        assert viewer.last is not None
+        w = viewer.last.widget(label)
+        if w is None:
+            self.stats.skipped[f"{label} (not on {viewer.path})"] += 1
+            return None
+        current = w.proto.raw_value if w.kind == "selectbox" and w.proto.HasField("raw_value") else None
+        options = [o for o in w.options if o not in AVOID_OPTIONS and o != current]
+        if not options:
+            self.stats.skipped[f"{label} (no other option)"] += 1
+            return None
+        run = await self._guard(label, viewer, lambda: viewer.rerun([w.state(rng.choice(options))]))
+        return None if run is None else self.stats.record("change", run, viewer)
+
+    async def share(self, viewer: Viewer) -> Run | None:
+        assert viewer.last is not None
+        button = viewer.last.widget("Share this view")
+        if button is None:
+            self.stats.skipped["Share this view (no button)"] += 1
+            return None
+        run = await self._guard("share", viewer, lambda: viewer.rerun([button.state(True)]))
+        if run is None:
+            return None
+        self.stats.record("change", run, viewer)
+        links = [c.code_text for c in run.of_kind("code") if "?" in c.code_text]
+        if not links:
+            self.stats.skipped["Share this view (no link shown)"] += 1
+            return run
+        link = links[-1]
+        path, _, query = link.partition("?")
+        path = "/" + path.split("://", 1)[-1].partition("/")[2]
+        return await self.open(viewer, path, query, kind="open")  # pasted into a new tab
+
+    async def goto(self, viewer: Viewer, rng: random.Random) -> Run | None:
+        others = [p for p in viewer.pages if p and "/" + p != viewer.path] + (
+            [""] if viewer.path != "/" else []
+        )
+        if not others:
+            self.stats.skipped["page switch (no other page)"] += 1
+            return None
+        target = rng.choice(others)
+        run = await self._guard("page switch", viewer, lambda: viewer.goto("/" + target))
+        return None if run is None else self.stats.record("page", run, viewer)
+
+    # -- scenarios --
+    async def default_viewer(self, n: int) -> None:
+        rng = random.Random(self.args.seed * 1000 + n)
+        viewer = Viewer(self.url)
+        try:
+            await asyncio.sleep(rng.uniform(0, self.args.ramp))  # users do not all arrive in the same second
+            path = rng.choices([p for p, _ in PAGES], [w for _, w in PAGES])[0]
+            if await self.open(viewer, path, share_link(rng, self.args.source)) is None:
+                return
+            for _ in range(MAX_ACTIONS_PER_VIEWER):
+                if not await self.think(rng):
+                    break
+                if viewer.last is None or viewer._ws is None:
+                    break
+                roll = rng.random()
+                if roll < 0.62:
+                    labels = CHANGES if viewer.path in MARKET_PAGES else ("Leverage preset",)
+                    await self.change(viewer, rng, rng.choice(labels))
+                elif roll < 0.77:
+                    await self.goto(viewer, rng)
+                elif roll < 0.90:
+                    await self.share(viewer)
+                else:  # reload the tab: a new session on the current URL
+                    await self.open(viewer, viewer.path, viewer.query_string, kind="open")
+        finally:
+            await viewer.close()
+
+    async def cycle_viewer(self, n: int, symbols: Sequence[str]) -> None:
+        """Step through every (symbol, range) from an offset of its own, changing the sidebar like a user."""
+        rng = random.Random(self.args.seed * 1000 + n)
+        steps = [(s, r) for r in CYCLE_RANGES for s in symbols]
+        offset = (n * len(steps)) // max(1, self.args.sessions)
+        viewer = Viewer(self.url)
+        try:
+            await asyncio.sleep(n * 0.5)
+            sym, rng_key = steps[offset]
+            query = {"sym": sym, "range": rng_key, "src": self.args.source}
+            if await self.open(viewer, "/", query) is None:
+                return
+            for i in range(1, MAX_ACTIONS_PER_VIEWER):
+                if not await self.think(rng) or viewer.last is None:
+                    break
+                sym, rng_key = steps[(offset + i) % len(steps)]
+                for label, value in (("Range", rng_key), ("Pair", sym)):
+                    w = viewer.last.widget(label) if viewer.last else None
+                    if w is None:
+                        self.stats.skipped[f"{label} (not on {viewer.path})"] += 1
+                        continue
+                    if w.kind == "selectbox" and w.proto.HasField("raw_value") and w.proto.raw_value == value:
+                        continue
+                    run = await self._guard(
+                        label, viewer, lambda w=w, value=value: viewer.rerun([w.state(value)])
+                    )
+                    if run is None:
+                        return
+                    self.stats.record("change", run, viewer)
+        finally:
+            await viewer.close()
+
+    async def run(self, server: Server, symbols: Sequence[str]) -> None:
+        self.deadline = time.monotonic() + self.args.seconds
+        if self.args.scenario == "cycle":
+            tasks = [self.cycle_viewer(i, symbols) for i in range(self.args.sessions)]
+        else:
+            tasks = [self.default_viewer(i) for i in range(self.args.sessions)]
+        progress = asyncio.create_task(self._progress(server))
+        try:
+            # Bounded: every viewer stops at the deadline; a rerun in flight may finish up to its timeout.
+            await asyncio.wait_for(asyncio.gather(*tasks), self.args.seconds + 180)
+        except TimeoutError:
+            self.stats.errors.append("viewers did not stop within 180 s after the deadline")
+        finally:
+            progress.cancel()
+
+    async def _progress(self, server: Server) -> None:
+        t0 = time.monotonic()
+        while True:
+            await asyncio.sleep(RSS_EVERY_S)
+            print(
+                f"  {time.monotonic() - t0:4.0f} s: {len(self.stats.reruns):5d} reruns, "
+                f"{len(self.stats.errors)} errors, server RSS {server.rss_kb() / 1024:5.0f} MB",
+                flush=True,
+            )
+
+
+def _mark(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def _rss_at_marks(samples: Sequence[tuple[float, int]], every_s: float) -> list[tuple[float, float]]:
+    """RSS (MB) at 0, every_s, 2·every_s ... s of the run, from the poller's samples."""
+    if not samples:
+        return []
+    end = samples[-1][0]
+    out, mark, i = [], 0.0, 0
+    while mark <= end + 1e-9:
+        while i + 1 < len(samples) and samples[i + 1][0] <= mark:
+            i += 1
+        out.append((mark, samples[i][1] / 1024))
+        mark += every_s
+    return out
+
+
+def report(
+    args: argparse.Namespace, stats: Stats, server: Server, tracebacks: list[str], wall_s: float
+) -> None:
+    times = [s for _, s in stats.reruns]
+    p50, p95 = _pct(times, 0.50), _pct(times, 0.95)
+    errors = len(stats.errors) + len(tracebacks)
+    peak_mb = max(server.peak_rss_kb, server.hwm_last_kb) / 1024
+    print()
+    print(f"Results ({args.scenario}: {args.sessions} sessions, {args.seconds:g} s, source {args.source}):")
+    print(f"  {'figure':<42} {'measured':>14}   target")
+    print(
+        f"  {'sessions × seconds':<42} {f'{args.sessions} × {args.seconds:g} s':>14}   "
+        f"{TARGET_SESSIONS} × {TARGET_SECONDS} s (default scenario)"
+    )
+    print(f"  {'reruns done (sessions opened)':<42} {f'{len(times)} ({stats.sessions_opened})':>14}")
+    print(f"  {'reruns per second':<42} {len(times) / max(wall_s, 1e-9):>14.1f}")
+    print(f"  {'errors':<42} {errors:>14}   {TARGET_ERRORS}  {_mark(errors <= TARGET_ERRORS)}")
+    print(f"  {'  in the app (exceptions, failed reruns)':<42} {len(stats.errors):>14}")
+    print(f"  {'  Traceback blocks in the server log':<42} {len(tracebacks):>14}")
+    print(f"  {'rerun p50':<42} {p50:>12.2f} s")
+    print(f"  {'rerun p95':<42} {p95:>12.2f} s   ≤ {TARGET_P95_S} s  {_mark(p95 <= TARGET_P95_S)}")
+    for kind in ("open", "change", "page"):
+        k = [s for kd, s in stats.reruns if kd == kind]
+        if k:
+            print(
+                f"  {f'  {kind} ({len(k)}): p50 / p95 / max':<42} "
+                f"{f'{_pct(k, 0.5):.2f} / {_pct(k, 0.95):.2f} / {max(k):.2f}':>14} s"
+            )
+    print(
+        f"  {'server peak RSS (server + children)':<42} {peak_mb:>11.0f} MB   ≤ {TARGET_RSS_MB} MB  "
+        f"{_mark(peak_mb <= TARGET_RSS_MB)}"
+    )
+    marks = _rss_at_marks(server.samples, RSS_EVERY_S)
+    if marks:
+        print("  RSS every 10 s (MB): " + ", ".join(f"{t:.0f} s {mb:.0f}" for t, mb in marks))
+        warm = min(args.warmup, marks[-1][0])
+        at_warm = next(mb for t, mb in marks if t >= warm)
+        growth = marks[-1][1] - at_warm
+        target = (
+            f"≤ {TARGET_GROWTH_MB} MB  {_mark(growth <= TARGET_GROWTH_MB)}"
+            if args.scenario == "cycle"
+            else ""
+        )
+        print(f"  {f'RSS growth after the {warm:.0f} s warm-up':<42} {growth:>+11.0f} MB   {target}")
+    if stats.titles_missing:
+        print(f"  runs whose tree lacked the page's title: {stats.titles_missing}")
+    if stats.error_alerts:
+        print("  error messages shown (st.error), most common:")
+        for body, n in stats.error_alerts.most_common(5):
+            print(f"    {n:4d} × {body}")
+    if stats.skipped:
+        print("  actions skipped (widget not found or nothing to change):")
+        for what, n in stats.skipped.most_common(8):
+            print(f"    {n:4d} × {what}")
+    for e in stats.errors[:10]:
+        print(f"  error: {e}")
+    for tb in tracebacks[:3]:
+        print("  server traceback:\n    " + tb.replace("\n", "\n    ")[-1500:])
+    print(
+        "  (a 2-core machine shared with other work: the driver runs on the same cores; figures are indicative)"
+    )
+
+
+def _think(text: str) -> tuple[float, float]:
+    lo, _, hi = text.partition("-")
+    a, b = float(lo), float(hi or lo)
+    if not 0 <= a <= b:
+        raise argparse.ArgumentTypeError("think time is MIN-MAX seconds, 0 ≤ MIN ≤ MAX")
+    return a, b
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=None, help="concurrent viewers (default 50; cycle 4)")
+    parser.add_argument(
+        "--seconds", type=float, default=None, help="how long they act (default 60; cycle 180)"
+    )
+    parser.add_argument("--scenario", choices=("default", "cycle"), default="default")
+    parser.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
+    parser.add_argument(
+        "--source",
+        choices=("sample", "live"),
+        default=None,
+        help="data source in the links: the built-in sample, or live answered by a fake "
+        "Binance on loopback (default: sample; cycle: live)",
+    )
+    parser.add_argument(
+        "--think",
+        type=_think,
+        default=None,
+        help="seconds a user looks at the page between actions, MIN-MAX (default 5-15; cycle 1-2)",
+    )
+    parser.add_argument(
+        "--ramp", type=float, default=None, help="arrivals spread over this many seconds (default 10)"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=None, help="seconds counted as warm-up for the RSS growth"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    cycle = args.scenario == "cycle"
+    args.sessions = args.sessions or (4 if cycle else TARGET_SESSIONS)
+    args.seconds = args.seconds or (180.0 if cycle else float(TARGET_SECONDS))
+    args.source = args.source or ("live" if cycle else "sample")
+    args.think = args.think or ((1.0, 2.0) if cycle else (5.0, 15.0))
+    args.ramp = min(args.ramp if args.ramp is not None else 10.0, args.seconds / 4)
+    args.warmup = args.warmup if args.warmup is not None else (60.0 if cycle else args.seconds / 3)
+    if args.sessions < 1 or args.seconds <= 0:
+        parser.error("--sessions and --seconds must be positive")
+    return args
+
+
+async def _drive(server: Server, args: argparse.Namespace, stats: Stats, symbols: Sequence[str]) -> None:
+    await Driver(server.url, args, stats).run(server, symbols)
+
+
+def run(args: argparse.Namespace) -> tuple[Stats, list[str]]:
+    """Start the server (and the fake Binance when needed), drive it, stop it; print and return figures."""
+    stats = Stats()
+    symbols = fake_symbols(CYCLE_SYMBOLS)
+    fake = FakeBinance(symbols) if args.source == "live" else None
+    with fake or _Null(), loopback_only(fake.url if fake else "") as (pythonpath, env):
+        print(
+            f"Load benchmark: scenario {args.scenario}, {args.sessions} sessions for {args.seconds:g} s, "
+            f"think {args.think[0]:g}-{args.think[1]:g} s, source {args.source}"
+            + (f" (fake Binance on {fake.url}, {len(symbols)} symbols)" if fake else ""),
+            flush=True,
+        )
+        t_start = time.monotonic()
+        with serve_app(port=args.port, pythonpath=pythonpath, env=env) as server:
+            print(
+                f"  server pid {server.pid} on {server.url}, healthy after {time.monotonic() - t_start:.1f} s, "
+                f"RSS {server.rss_kb() / 1024:.0f} MB",
+                flush=True,
+            )
+            server.start_polling(0.5)
+            t0 = time.monotonic()
+            asyncio.run(_drive(server, args, stats, symbols))
+            wall = time.monotonic() - t0
+            time.sleep(1.0)  # let the server write what it logs about the last runs
+            server.hwm_last_kb = server.hwm_kb()
+            tracebacks = server.tracebacks()
+        report(args, stats, server, tracebacks, wall)
+        if fake:
+            print(f"  fake Binance answered {fake.requests} requests")
+    return stats, tracebacks
+
+
+class _Null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        run(args)
+    except KeyboardInterrupt:
+        print("interrupted; the server was stopped", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
