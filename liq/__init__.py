@@ -7,7 +7,8 @@ The public API is small and re-exported here; everything else lives in private m
 99397.59
 """
 
-from ._chart_payload import build_chart_payload, format_level_label, format_usd
+from ._chart_payload import build_chart_payload
+from ._format import format_level_label, format_usd
 from ._check.recordings import load_gaps, load_liquidations
 from ._config import (
     CLASSIC_LEVERAGE_WEIGHTS,

@@ -22,6 +22,11 @@ What goes over the wire, and why it is small:
 The colour scale is in absolute USD: ``color_max_usd`` is the total (long + short) USD that gets the
 top colour, and cells whose total is below ``threshold`` × the grid maximum are cleared (the
 "liquidity threshold" of common heatmap tools).
+
+Every number the browser shows as text (level labels, the last price, the colour-scale ends, the USD of a
+hovered cell, via one label per quantisation step) is written here by :mod:`liq._format`, and the side
+colours come from :mod:`liq._palette`. The payload never carries NaN or infinity: what cannot be drawn
+raises :class:`~liq.DataValidationError` with a plain message instead.
 """
 
 from __future__ import annotations
@@ -30,10 +35,15 @@ import base64
 import json
 import math
 import zlib
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+
+from ._errors import DataValidationError
+from ._format import format_level_label, format_price, format_usd, price_decimals, round_price
+from ._palette import SIDE_COLOURS
 
 __all__ = [
     "DEFAULT_MAX_CANDLES",
@@ -41,10 +51,9 @@ __all__ = [
     "DEFAULT_MAX_ROWS",
     "build_chart_payload",
     "decode_grid",
-    "format_level_label",
-    "format_price",
-    "format_usd",
+    "downsample_grid",
     "payload_nbytes",
+    "quantise",
 ]
 
 #: Defaults sized for a wide Streamlit page (~1,300 CSS px of plot width, ~450 px of price pane).
@@ -100,70 +109,6 @@ class _EstimateLike(Protocol):
 
 
 # --------------------------------------------------------------------------------------------------
-# Formatting
-# --------------------------------------------------------------------------------------------------
-
-
-def price_decimals(price: float) -> int:
-    """Decimals that show about five significant digits, none above 10,000.
-
-    >>> [price_decimals(p) for p in (94812.3, 3412.55, 245.3, 1.2345, 0.000123)]
-    [0, 1, 2, 4, 8]
-    """
-    p = abs(float(price))
-    if not math.isfinite(p) or p == 0:
-        return 2
-    return int(min(8, max(0, 4 - math.floor(math.log10(p)))))
-
-
-def format_price(price: float, decimals: int | None = None) -> str:
-    """A price with thousands separators.
-
-    >>> format_price(94812.4)
-    '94,812'
-    >>> format_price(3412.55)
-    '3,412.6'
-    """
-    d = price_decimals(price) if decimals is None else decimals
-    return f"{float(price):,.{d}f}"
-
-
-def format_usd(usd: float) -> str:
-    """Compact USD: one decimal below 100 units, none above.
-
-    >>> [format_usd(x) for x in (950, 12_400, 8_100_000, 12_449_999, 124_000_000, 2.5e9)]
-    ['$950', '$12.4K', '$8.1M', '$12.4M', '$124M', '$2.5B']
-    """
-    x = float(usd)
-    sign = "-" if x < 0 else ""
-    x = abs(x)
-    if not math.isfinite(x):
-        return "—"
-    for unit, div in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if x >= div * 0.9995:
-            v = x / div
-            if round(v, 1) >= 100:
-                return f"{sign}${v:,.0f}{unit}"
-            return f"{sign}${v:.1f}{unit}"
-    return f"{sign}${x:,.0f}"
-
-
-def format_level_label(side: str, price: float, notional_usd: float, decimals: int | None = None) -> str:
-    """The title of a level line: side letter, price, notional.
-
-    >>> format_level_label("long", 94812.2, 12.4e6)
-    'L 94,812 · $12.4M'
-    >>> format_level_label("short", 101220, 8.1e6)
-    'S 101,220 · $8.1M'
-    """
-    s = str(side).lower()
-    if s not in ("long", "short"):
-        raise ValueError(f"side must be 'long' or 'short', got {side!r}")
-    letter = "L" if s == "long" else "S"
-    return f"{letter} {format_price(price, decimals)} · {format_usd(notional_usd)}"
-
-
-# --------------------------------------------------------------------------------------------------
 # Grid helpers
 # --------------------------------------------------------------------------------------------------
 
@@ -189,7 +134,7 @@ def _bucket_candles(candles: pd.DataFrame, max_candles: int) -> tuple[pd.DataFra
     """Candles re-bucketed to a nice interval so that at most ``max_candles`` bars remain."""
     t = _to_utc_seconds(candles["open_time"])
     if len(t) == 0:
-        raise ValueError("the estimate has no candles to draw")
+        raise DataValidationError("The estimate has no candles, so there is no chart to draw.")
     diffs = np.diff(t)
     diffs = diffs[diffs > 0]
     base = int(np.median(diffs)) if len(diffs) else 60
@@ -289,16 +234,290 @@ def decode_grid(payload: dict[str, Any], side: str) -> np.ndarray:
 
 def payload_nbytes(payload: dict[str, Any]) -> int:
     """Size of the payload as JSON (what Streamlit sends to the browser)."""
-    return len(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
+    return len(json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8"))
 
 
 def _round_list(values: Any, decimals: int) -> list[float]:
     return [float(x) for x in np.round(np.asarray(values, dtype=np.float64), decimals)]
 
 
+def _code_labels(scale: float) -> list[str]:
+    """The USD text of every quantisation code of one side (the browser's hover readout shows these)."""
+    return [format_usd(code * scale) for code in range(_QMAX + 1)]
+
+
 # --------------------------------------------------------------------------------------------------
-# The payload
+# The payload, piece by piece
 # --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _GridOptions:
+    """The grid options of :func:`build_chart_payload` (see its parameters)."""
+
+    max_columns: int
+    max_rows: int
+    threshold: float
+    color_max_usd: float | None
+    color_quantile: float
+    compress: bool
+
+
+@dataclass(frozen=True)
+class _Bars:
+    """The candles as drawn: re-bucketed bars, their interval (seconds) and the price decimals."""
+
+    frame: pd.DataFrame
+    times_s: np.ndarray
+    interval_s: int
+    decimals: int
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """How the engine's price bins map onto the payload's rows."""
+
+    long_usd: np.ndarray  # (C, P') after trimming empty rows
+    short_usd: np.ndarray
+    factor: int  # engine bins per payload row
+    uniform: bool
+    edges: np.ndarray  # (rows + 1,) price edges of the payload rows
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """How the engine's columns map onto the payload's columns (each covers ``bars_per_col`` bars)."""
+
+    index: np.ndarray  # (C,) output column of each engine column, -1 = outside the bars
+    count: int
+    bars_per_col: int
+
+
+def _check_options(threshold: float, max_columns: int, max_rows: int, max_candles: int) -> None:
+    if not 0.0 <= float(threshold) < 1.0:
+        raise DataValidationError(
+            f"The colour threshold is a fraction of the densest cell, from 0 up to (not including) 1; "
+            f"got {float(threshold):g}."
+        )
+    if min(max_columns, max_rows, max_candles) < 1:
+        raise DataValidationError("max_columns, max_rows and max_candles must be at least 1.")
+
+
+def _bars(est: _EstimateLike, max_candles: int) -> _Bars:
+    last_price = float(est.last_price)
+    if not math.isfinite(last_price) or last_price <= 0:
+        raise DataValidationError("The estimate has no usable last price, so there is no chart to draw.")
+    frame, interval = _bucket_candles(est.candles, max_candles)
+    return _Bars(frame, frame["time"].to_numpy(dtype=np.int64), interval, price_decimals(last_price))
+
+
+def _rows(hm: _HeatmapLike, n_times: int, max_rows: int) -> _Rows:
+    long_usd = np.asarray(hm.long_usd, dtype=np.float64)
+    short_usd = np.asarray(hm.short_usd, dtype=np.float64)
+    edges = np.asarray(hm.price_edges, dtype=np.float64)
+    if long_usd.shape != short_usd.shape or long_usd.shape != (n_times, len(edges) - 1):
+        raise DataValidationError(
+            f"The heatmap's shapes disagree (long {long_usd.shape}, short {short_usd.shape}, {n_times} times, "
+            f"{len(edges)} price edges), so it cannot be drawn."
+        )
+    if not np.all(np.isfinite(edges)):
+        raise DataValidationError("The heatmap's price axis holds numbers too large to draw.")
+    # Trim price rows that are empty in every column (they would only cost bytes).
+    occupied = np.flatnonzero(long_usd.any(axis=0) | short_usd.any(axis=0))
+    lo, hi = (int(occupied[0]), int(occupied[-1]) + 1) if occupied.size else (0, len(edges) - 1)
+    long_usd, short_usd, edges = long_usd[:, lo:hi], short_usd[:, lo:hi], edges[lo : hi + 1]
+    p_in = len(edges) - 1
+    factor = max(1, math.ceil(p_in / max_rows))
+    n_rows = -(-p_in // factor)
+    steps = np.diff(edges)
+    uniform = bool(np.allclose(steps, steps.mean(), rtol=1e-6, atol=0)) if p_in else True
+    if uniform:
+        step = float(steps.mean()) * factor if p_in else 1.0
+        out_edges = edges[0] + step * np.arange(n_rows + 1)
+    else:
+        padded = np.concatenate([edges, np.full(n_rows * factor - p_in, edges[-1])])
+        out_edges = np.append(padded[::factor][:n_rows], edges[-1])
+    return _Rows(long_usd, short_usd, factor, uniform, out_edges)
+
+
+def _columns(bars: _Bars, col_t: np.ndarray, max_columns: int) -> _Columns:
+    n_bars = len(bars.times_s)
+    bars_per_col = max(1, math.ceil(n_bars / max_columns))
+    # Output column of every engine column: the bar that contains its start time, grouped.
+    bar_of_col = np.searchsorted(bars.times_s, col_t, side="right") - 1
+    in_range = (bar_of_col >= 0) & (col_t < bars.times_s[-1] + bars.interval_s)
+    index = np.where(in_range, bar_of_col // bars_per_col, -1).astype(np.int64)
+    return _Columns(index, -(-n_bars // bars_per_col), bars_per_col)
+
+
+def _clean(grid: np.ndarray) -> np.ndarray:
+    """A NaN, infinite or negative cell clears its output cell."""
+    return np.where(np.isfinite(grid) & (grid > 0), grid, 0.0)
+
+
+def _hold_gaps(long_m: np.ndarray, short_m: np.ndarray, counts: np.ndarray) -> None:
+    """Engine columns coarser than the bars leave gaps: a snapshot holds until the next one (in place)."""
+    if not (len(counts) and (counts == 0).any() and (counts > 0).any()):
+        return
+    filled = np.maximum.accumulate(np.where(counts > 0, np.arange(len(counts)), -1))
+    ok = filled >= 0
+    long_m[ok] = long_m[filled[ok]]
+    short_m[ok] = short_m[filled[ok]]
+
+
+def _colour_top(
+    total: np.ndarray, threshold_usd: float, color_max_usd: float | None, quantile: float
+) -> float:
+    if color_max_usd is None:
+        nonzero = total[total > 0]
+        top = float(np.quantile(nonzero, quantile)) if nonzero.size else 0.0
+    else:
+        top = float(color_max_usd)
+    grid_max = float(total.max()) if total.size else 0.0
+    top = max(top, threshold_usd, 1e-9 if grid_max > 0 else 0.0)
+    return top if math.isfinite(top) else grid_max
+
+
+def _heatmap(est: _EstimateLike, bars: _Bars, opts: _GridOptions) -> dict[str, Any]:
+    hm = est.heatmap
+    col_t = _to_utc_seconds(hm.times)
+    rows = _rows(hm, len(col_t), opts.max_rows)
+    cols = _columns(bars, col_t, opts.max_columns)
+    long_m, counts = downsample_grid(rows.long_usd, cols.index, cols.count, rows.factor)
+    short_m, _ = downsample_grid(rows.short_usd, cols.index, cols.count, rows.factor)
+    long_m, short_m = _clean(long_m), _clean(short_m)
+    _hold_gaps(long_m, short_m, counts)
+    total = long_m + short_m
+    grid_max = float(total.max()) if total.size else 0.0
+    if not math.isfinite(grid_max):
+        raise DataValidationError("The heatmap holds amounts too large to draw.")
+    threshold = float(opts.threshold)
+    threshold_usd = threshold * grid_max
+    if threshold_usd > 0:
+        clear = total < threshold_usd
+        long_m[clear] = 0.0
+        short_m[clear] = 0.0
+        total = long_m + short_m
+    q_long, long_scale = quantise(long_m)
+    q_short, short_scale = quantise(short_m)
+    color_top = _colour_top(total, threshold_usd, opts.color_max_usd, opts.color_quantile)
+    compress = opts.compress
+    return {
+        "cols": int(cols.count),
+        "rows": int(len(rows.edges) - 1),
+        "bars_per_col": int(cols.bars_per_col),
+        "uniform_rows": rows.uniform,
+        "price_edges": _round_list(rows.edges, bars.decimals + 2),
+        "encoding": "zlib+base64" if compress else "base64",
+        "long": _encode(q_long, compress),
+        "short": _encode(q_short, compress),
+        "long_scale": long_scale,
+        "short_scale": short_scale,
+        "long_labels": _code_labels(long_scale),
+        "short_labels": _code_labels(short_scale),
+        "max_usd": grid_max,
+        "threshold": threshold,
+        "threshold_usd": threshold_usd,
+        "threshold_label": format_usd(threshold_usd),
+        "color_max_usd": color_top,
+        "color_max_label": format_usd(color_top),
+    }
+
+
+def _finite_rows(frame: pd.DataFrame | None, columns: tuple[str, ...]) -> pd.DataFrame | None:
+    """The rows of ``frame`` whose ``columns`` are all finite numbers (None when nothing is left)."""
+    if frame is None or len(frame) == 0:
+        return None
+    ok = np.ones(len(frame), dtype=bool)
+    for column in columns:
+        ok &= np.isfinite(pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64))
+    kept = frame[ok]
+    return kept if len(kept) else None
+
+
+def _levels(est: _EstimateLike, decimals: int, max_levels: int) -> list[dict[str, Any]]:
+    lv = _finite_rows(est.levels, ("price", "notional_usd"))
+    if lv is None or max_levels <= 0:
+        return []
+    top = lv.sort_values("notional_usd", ascending=False).head(int(max_levels))
+    out = [
+        {
+            # Rounded like the label, so the line, its title and the axis label agree.
+            "price": round_price(price, decimals),
+            "side": str(side),
+            "notional_usd": float(notional),
+            "label": format_level_label(str(side), float(price), float(notional), decimals),
+        }
+        for price, side, notional in zip(
+            top["price"].to_numpy(dtype=np.float64),
+            top["side"].astype(str),
+            top["notional_usd"].to_numpy(dtype=np.float64),
+            strict=True,
+        )
+    ]
+    return sorted(out, key=lambda d: -d["price"])
+
+
+def _swept(est: _EstimateLike, bars: _Bars, max_swept: int) -> list[dict[str, Any]]:
+    sw = _finite_rows(est.swept, ("price", "notional_usd"))
+    if sw is None or max_swept <= 0:
+        return []
+    top = sw.sort_values("notional_usd", ascending=False).head(int(max_swept))
+    prices = top["price"].to_numpy(dtype=np.float64)
+    notionals = top["notional_usd"].to_numpy(dtype=np.float64)
+    sides = top["side"].astype(str).to_numpy()
+    bar_t = bars.times_s
+    seen: set[tuple[int, float]] = set()
+    out: list[dict[str, Any]] = []
+    for column in ("swept_first", "swept_last"):
+        if column not in top.columns:
+            continue
+        idx = np.clip(
+            np.searchsorted(bar_t, _to_utc_seconds(top[column]), side="right") - 1, 0, len(bar_t) - 1
+        )
+        for i, price, side, notional in zip(idx, prices, sides, notionals, strict=True):
+            key = (int(bar_t[i]), round_price(price, bars.decimals))
+            if key not in seen:
+                seen.add(key)
+                out.append(
+                    {"time": key[0], "price": key[1], "side": str(side), "notional_usd": float(notional)}
+                )
+    return sorted(out, key=lambda d: d["time"])
+
+
+def _candles(bars: _Bars) -> dict[str, list[Any]]:
+    frame, d = bars.frame, bars.decimals + 2
+    return {
+        "time": [int(x) for x in bars.times_s],
+        **{c: _round_list(frame[c], d) for c in ("open", "high", "low", "close")},
+        "volume": _round_list(frame["volume"], 3),
+    }
+
+
+def _non_finite_path(value: Any, path: str = "payload") -> str | None:
+    """Where the first NaN or infinite number sits in ``value`` (None when there is none)."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite_path(item, f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]")
+        if found:
+            return found
+    return None
+
+
+def _require_finite(payload: dict[str, Any]) -> None:
+    where = _non_finite_path(payload)
+    if where is not None:
+        raise DataValidationError(
+            "The chart cannot draw this data: some prices or amounts are too large or not numbers "
+            f"({where.split('[')[0]}). Check the candles, or pick another range or source."
+        )
 
 
 def build_chart_payload(
@@ -316,7 +535,7 @@ def build_chart_payload(
     compress: bool = True,
     title: str | None = None,
 ) -> dict[str, Any]:
-    """Everything the chart component needs, as plain JSON-able values.
+    """Everything the chart component needs, as plain JSON-able values (never NaN or infinity).
 
     Parameters
     ----------
@@ -332,6 +551,8 @@ def build_chart_payload(
     color_max_usd
         Total USD (long + short) of the top colour. ``None``: the ``color_quantile`` of the non-empty cells,
         so one extreme cell does not turn the rest of the map dark. Cells above it get the top colour.
+    color_quantile
+        See ``color_max_usd``.
     max_levels
         The largest levels (by notional) drawn as labelled price lines.
     max_swept
@@ -342,174 +563,62 @@ def build_chart_payload(
         farther ones are drawn but only seen after scrolling the price axis.
     compress
         Deflate the grid bytes before base64 (the browser inflates them); ``False`` sends plain base64.
+    title
+        Shown in the chart's header (default: the symbol).
+
+    Returns
+    -------
+    dict
+        JSON-able payload (``version`` 2): candles, heatmap, levels, swept markers, labels and colours.
+
+    Raises
+    ------
+    DataValidationError
+        An option is out of range, or the estimate holds nothing drawable (no candles, a last price or
+        amounts that are not finite numbers).
     """
-    if not 0.0 <= float(threshold) < 1.0:
-        raise ValueError(f"threshold is a fraction of the maximum in [0, 1), got {threshold!r}")
-    if max_columns < 1 or max_rows < 1 or max_candles < 1:
-        raise ValueError("max_columns, max_rows and max_candles must be positive")
-
-    bars, interval = _bucket_candles(est.candles, max_candles)
-    bar_t = bars["time"].to_numpy(dtype=np.int64)
-    n_bars = len(bar_t)
-    last_price = float(est.last_price)
-    decimals = price_decimals(last_price)
-
-    # ---- heatmap grid --------------------------------------------------------------------------
-    hm = est.heatmap
-    long_usd = np.asarray(hm.long_usd, dtype=np.float64)
-    short_usd = np.asarray(hm.short_usd, dtype=np.float64)
-    edges = np.asarray(hm.price_edges, dtype=np.float64)
-    col_t = _to_utc_seconds(hm.times)
-    if long_usd.shape != short_usd.shape or long_usd.shape != (len(col_t), len(edges) - 1):
-        raise ValueError(
-            f"heatmap shapes disagree: long {long_usd.shape}, short {short_usd.shape}, "
-            f"{len(col_t)} times, {len(edges)} price edges"
+    _check_options(threshold, max_columns, max_rows, max_candles)
+    # Overflow (prices near the float limit) turns into inf/NaN, which _require_finite reports plainly.
+    with np.errstate(over="ignore", invalid="ignore"):
+        payload = _payload(
+            est,
+            bars=_bars(est, max_candles),
+            opts=_GridOptions(max_columns, max_rows, threshold, color_max_usd, color_quantile, compress),
+            max_levels=max_levels,
+            max_swept=max_swept,
+            autoscale_pct=autoscale_pct,
+            title=title,
         )
-    # Trim price rows that are empty in every column (they would only cost bytes).
-    occupied = np.flatnonzero(long_usd.any(axis=0) | short_usd.any(axis=0))
-    if occupied.size:
-        lo_row, hi_row = int(occupied[0]), int(occupied[-1]) + 1
-    else:
-        lo_row, hi_row = 0, len(edges) - 1
-    long_usd, short_usd = long_usd[:, lo_row:hi_row], short_usd[:, lo_row:hi_row]
-    edges = edges[lo_row : hi_row + 1]
-    p_in = len(edges) - 1
+    _require_finite(payload)
+    return payload
 
-    row_factor = max(1, math.ceil(p_in / max_rows))
-    steps = np.diff(edges)
-    uniform = bool(np.allclose(steps, steps.mean(), rtol=1e-6, atol=0)) if p_in else True
-    n_rows = -(-p_in // row_factor)
-    if uniform:
-        step = float(steps.mean()) * row_factor if p_in else 1.0
-        out_edges = edges[0] + step * np.arange(n_rows + 1)
-    else:
-        padded = np.concatenate([edges, np.full(n_rows * row_factor - p_in, edges[-1])])
-        out_edges = np.append(padded[::row_factor][:n_rows], edges[-1])
 
-    bars_per_col = max(1, math.ceil(n_bars / max_columns))
-    n_cols = -(-n_bars // bars_per_col)
-    # Output column of every engine column: the bar that contains its start time, grouped.
-    bar_of_col = np.searchsorted(bar_t, col_t, side="right") - 1
-    in_range = (bar_of_col >= 0) & (col_t < bar_t[-1] + interval)
-    col_index = np.where(in_range, bar_of_col // bars_per_col, -1).astype(np.int64)
-
-    long_m, counts = downsample_grid(long_usd, col_index, n_cols, row_factor)
-    short_m, _ = downsample_grid(short_usd, col_index, n_cols, row_factor)
-    # Clean up on the small grid (a NaN or negative input cell clears its output cell).
-    long_m = np.where(np.isfinite(long_m) & (long_m > 0), long_m, 0.0)
-    short_m = np.where(np.isfinite(short_m) & (short_m > 0), short_m, 0.0)
-    # Engine columns coarser than the bars leave gaps: a snapshot holds until the next one.
-    if n_cols and (counts == 0).any() and (counts > 0).any():
-        filled = np.where(counts > 0, np.arange(n_cols), -1)
-        filled = np.maximum.accumulate(filled)
-        ok = filled >= 0
-        long_m[ok] = long_m[filled[ok]]
-        short_m[ok] = short_m[filled[ok]]
-
-    total = long_m + short_m
-    grid_max = float(total.max()) if total.size else 0.0
-    threshold_usd = float(threshold) * grid_max
-    if threshold_usd > 0:
-        clear = total < threshold_usd
-        long_m[clear] = 0.0
-        short_m[clear] = 0.0
-        total = long_m + short_m
-
-    q_long, long_scale = quantise(long_m)
-    q_short, short_scale = quantise(short_m)
-
-    if color_max_usd is None:
-        nonzero = total[total > 0]
-        color_top = float(np.quantile(nonzero, color_quantile)) if nonzero.size else 0.0
-    else:
-        color_top = float(color_max_usd)
-    color_top = max(color_top, threshold_usd, 1e-9 if grid_max > 0 else 0.0)
-
-    heatmap = {
-        "cols": int(n_cols),
-        "rows": int(n_rows),
-        "bars_per_col": int(bars_per_col),
-        "uniform_rows": uniform,
-        "price_edges": _round_list(out_edges, decimals + 2),
-        "encoding": "zlib+base64" if compress else "base64",
-        "long": _encode(q_long, compress),
-        "short": _encode(q_short, compress),
-        "long_scale": long_scale,
-        "short_scale": short_scale,
-        "max_usd": grid_max,
-        "threshold": float(threshold),
-        "threshold_usd": threshold_usd,
-        "color_max_usd": color_top,
-        "color_max_label": format_usd(color_top),
-    }
-
-    # ---- levels --------------------------------------------------------------------------------
-    levels_out: list[dict[str, Any]] = []
-    lv = est.levels
-    if lv is not None and len(lv) and max_levels > 0:
-        top = lv.sort_values("notional_usd", ascending=False).head(int(max_levels))
-        prices = top["price"].to_numpy(dtype=np.float64)
-        notionals = top["notional_usd"].to_numpy(dtype=np.float64)
-        for price, side, notional in zip(prices, top["side"].astype(str), notionals, strict=True):
-            levels_out.append(
-                {
-                    # Rounded like the label, so the line, its title and the axis label agree.
-                    "price": round(float(price), decimals),
-                    "side": side,
-                    "notional_usd": float(notional),
-                    "label": format_level_label(side, float(price), float(notional), decimals),
-                }
-            )
-        levels_out.sort(key=lambda d: -d["price"])
-
-    # ---- swept markers -------------------------------------------------------------------------
-    swept_out: list[dict[str, Any]] = []
-    sw = est.swept
-    if sw is not None and len(sw) and max_swept > 0:
-        top = sw.sort_values("notional_usd", ascending=False).head(int(max_swept))
-        prices = top["price"].to_numpy(dtype=np.float64)
-        notionals = top["notional_usd"].to_numpy(dtype=np.float64)
-        sides = top["side"].astype(str).to_numpy()
-        seen: set[tuple[int, float]] = set()
-        for column in ("swept_first", "swept_last"):
-            if column not in top.columns:
-                continue
-            t = _to_utc_seconds(top[column])
-            idx = np.clip(np.searchsorted(bar_t, t, side="right") - 1, 0, n_bars - 1)
-            for i, price, side, notional in zip(idx, prices, sides, notionals, strict=True):
-                key = (int(bar_t[i]), round(float(price), decimals))
-                if key in seen:
-                    continue
-                seen.add(key)
-                swept_out.append(
-                    {"time": key[0], "price": key[1], "side": str(side), "notional_usd": float(notional)}
-                )
-        swept_out.sort(key=lambda d: d["time"])
-
-    # ---- candles -------------------------------------------------------------------------------
-    candles = {
-        "time": [int(x) for x in bar_t],
-        "open": _round_list(bars["open"], decimals + 2),
-        "high": _round_list(bars["high"], decimals + 2),
-        "low": _round_list(bars["low"], decimals + 2),
-        "close": _round_list(bars["close"], decimals + 2),
-        "volume": _round_list(bars["volume"], 3),
-    }
-
-    symbol = est.symbol
+def _payload(
+    est: _EstimateLike,
+    *,
+    bars: _Bars,
+    opts: _GridOptions,
+    max_levels: int,
+    max_swept: int,
+    autoscale_pct: float,
+    title: str | None,
+) -> dict[str, Any]:
+    last_price = float(est.last_price)
+    levels = _levels(est, bars.decimals, max_levels)
     return {
-        "version": 1,
-        "symbol": symbol,
-        "title": title if title is not None else (symbol or ""),
-        "interval_s": int(interval),
-        "price_decimals": int(decimals),
+        "version": 2,
+        "symbol": est.symbol,
+        "title": title if title is not None else (est.symbol or ""),
+        "interval_s": int(bars.interval_s),
+        "price_decimals": int(bars.decimals),
         "last_price": last_price,
-        "last_price_label": format_price(last_price, decimals),
-        "candles": candles,
-        "heatmap": heatmap,
-        "levels": levels_out,
+        "last_price_label": format_price(last_price, bars.decimals),
+        "colours": dict(SIDE_COLOURS),
+        "candles": _candles(bars),
+        "heatmap": _heatmap(est, bars, opts),
+        "levels": levels,
         "autoscale_prices": [
-            lv["price"] for lv in levels_out if abs(lv["price"] / last_price - 1) * 100 <= autoscale_pct
+            lv["price"] for lv in levels if abs(lv["price"] / last_price - 1) * 100 <= autoscale_pct
         ],
-        "swept": swept_out,
+        "swept": _swept(est, bars, max_swept),
     }

@@ -16,12 +16,10 @@ from liq._chart_payload import (
     build_chart_payload,
     decode_grid,
     downsample_grid,
-    format_level_label,
-    format_price,
-    format_usd,
     payload_nbytes,
     quantise,
 )
+from liq._format import format_level_label, format_price, format_usd
 from tests.apps import chart_data
 
 ONE_MB = 1_000_000
@@ -218,38 +216,11 @@ def test_default_view_plus_the_component_code_is_under_1_mb() -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("side", "price", "usd", "label"),
-    [
-        ("long", 94_812.2, 12.4e6, "L 94,812 · $12.4M"),
-        ("short", 101_220, 8.1e6, "S 101,220 · $8.1M"),
-        ("long", 3_412.55, 950_000, "L 3,412.6 · $950K"),
-        ("short", 0.2345, 1.26e9, "S 0.23450 · $1.3B"),
-        ("Long", 100_000, 999, "L 100,000 · $999"),
-    ],
-)
-def test_level_labels(side: str, price: float, usd: float, label: str) -> None:
-    assert format_level_label(side, price, usd) == label
-
-
-def test_level_label_rejects_unknown_side() -> None:
-    with pytest.raises(ValueError, match="side"):
-        format_level_label("both", 1.0, 1.0)
-
-
-def test_usd_and_price_formatting_edges() -> None:
-    assert format_usd(0) == "$0"
-    assert format_usd(999_600) == "$1.0M"
-    assert format_usd(123_456_789) == "$123M"
-    assert format_price(94_812.7) == "94,813"
-    assert format_price(245.321) == "245.32"
-
-
 def test_payload_levels_are_labelled_largest_first_then_by_price() -> None:
     payload = build_chart_payload(synthetic(), max_levels=2)
     labels = [lv["label"] for lv in payload["levels"]]
-    assert labels == ["S 101,220 · $8.1M", "L 94,812 · $12.4M"]
-    assert payload["levels"][1]["price"] == 94_812  # rounded like its label
+    assert labels == ["S 101,220.00 · $8.1M", "L 94,812.20 · $12.4M"]
+    assert payload["levels"][1]["price"] == 94_812.2  # rounded like its label
 
 
 def test_real_levels_and_swept_markers() -> None:
@@ -286,9 +257,10 @@ def test_threshold_clears_low_density_cells() -> None:
     assert hm["color_max_usd"] >= hm["threshold_usd"]
 
 
-def test_threshold_must_be_a_fraction() -> None:
-    with pytest.raises(ValueError, match="threshold"):
-        build_chart_payload(synthetic(), threshold=1.5)
+@pytest.mark.parametrize("threshold", [1.5, 1.0, -0.1, float("nan")])
+def test_threshold_must_be_a_fraction(threshold: float) -> None:
+    with pytest.raises(liq.DataValidationError, match="colour threshold"):
+        build_chart_payload(synthetic(), threshold=threshold)
 
 
 def test_colour_scale_is_absolute_usd() -> None:
@@ -343,3 +315,76 @@ def test_component_code_is_the_vendored_build_then_our_module() -> None:
     hosts = ("unpkg" + ".com", "jsdelivr", "cdn" + "js")
     for needle in (*hosts, "cdn.", "<script", "import(", "fetch("):
         assert needle not in low, needle
+
+
+# ---------------------------------------------------------------------------------------------------------
+# what the browser shows as text, and data that cannot be drawn
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_labels_come_from_the_formatter_for_every_code() -> None:
+    payload = build_chart_payload(synthetic())
+    hm = payload["heatmap"]
+    for side in ("long", "short"):
+        labels, scale = hm[f"{side}_labels"], hm[f"{side}_scale"]
+        assert len(labels) == 256
+        assert labels[0] == "$0"
+        assert [labels[k] for k in (1, 100, 255)] == [format_usd(k * scale) for k in (1, 100, 255)]
+    assert hm["color_max_label"] == format_usd(hm["color_max_usd"])
+    assert hm["threshold_label"] == "$0"
+    assert payload["last_price_label"] == format_price(payload["last_price"])
+
+
+def test_side_colours_come_from_the_palette() -> None:
+    from liq._palette import SIDE_COLOURS
+
+    assert build_chart_payload(synthetic())["colours"] == dict(SIDE_COLOURS)
+
+
+def test_the_javascript_formats_no_usd_or_level_numbers() -> None:
+    js = (Path(__file__).resolve().parents[1] / "liq_chart" / "frontend" / "liq_chart.js").read_text()
+    assert "fmtUsd" not in js and "toFixed" not in js
+    for key in ("long_labels", "short_labels", "color_max_label", "threshold_label", "last_price_label"):
+        assert key in js, key
+
+
+def _with(est: SimpleNamespace, **changes: object) -> SimpleNamespace:
+    return SimpleNamespace(**{**vars(est), **changes})
+
+
+@pytest.mark.parametrize("last_price", [float("nan"), float("inf"), 0.0, -5.0])
+def test_unusable_last_price_is_a_clear_error(last_price: float) -> None:
+    with pytest.raises(liq.DataValidationError, match="last price"):
+        build_chart_payload(_with(synthetic(), last_price=last_price))
+
+
+def test_non_finite_levels_and_cells_are_left_out() -> None:
+    est = synthetic()
+    levels = est.levels.copy()
+    levels.loc[0, "price"] = float("nan")
+    levels.loc[1, "notional_usd"] = float("inf")
+    grid = est.heatmap.long_usd.copy()
+    grid[5, 5] = float("nan")
+    grid[6, 6] = float("inf")
+    heat = SimpleNamespace(**{**vars(est.heatmap), "long_usd": grid})
+    payload = build_chart_payload(_with(est, levels=levels, heatmap=heat))
+    assert [lv["price"] for lv in payload["levels"]] == [99_000.0]
+    assert np.all(np.isfinite(decode_grid(payload, "long")))
+    json.dumps(payload, allow_nan=False)  # raises on NaN or infinity
+
+
+def test_prices_too_large_to_draw_are_a_clear_error_not_nan() -> None:
+    est = synthetic()
+    candles = est.candles.copy()
+    for col in ("open", "high", "low", "close"):
+        candles[col] = candles[col] * 1e303
+    heat = SimpleNamespace(**{**vars(est.heatmap), "price_edges": est.heatmap.price_edges * 1e303})
+    huge = _with(est, candles=candles, heatmap=heat, last_price=float(candles["close"].iloc[-1]))
+    with pytest.raises(liq.DataValidationError, match="too large"):
+        build_chart_payload(huge)
+
+
+def test_empty_candles_are_a_clear_error() -> None:
+    est = synthetic()
+    with pytest.raises(liq.DataValidationError, match="no candles"):
+        build_chart_payload(_with(est, candles=est.candles.iloc[:0]))

@@ -53,27 +53,13 @@ function cssGradient() {
   return `linear-gradient(90deg, ${stops.join(", ")})`;
 }
 
-const SIDE_COLOURS = {
-  dark: { long: "#ff5c7a", short: "#4cc9f0" },
-  light: { long: "#d62246", short: "#0077b6" },
-};
+// Side colours come with the payload (liq/_palette.py); these only stand in before the first payload.
+const FALLBACK_SIDE_COLOURS = { long: "#f6465d", short: "#2d9cdb" };
 
 // ---- formatting --------------------------------------------------------------------------------------
-function fmtUsd(x) {
-  if (!Number.isFinite(x) || x <= 0) return "$0";
-  for (const [u, d] of [
-    ["B", 1e9],
-    ["M", 1e6],
-    ["K", 1e3],
-  ]) {
-    if (x >= d * 0.9995) {
-      const v = x / d;
-      return Math.round(v * 10) / 10 >= 100 ? `$${v.toFixed(0)}${u}` : `$${v.toFixed(1)}${u}`;
-    }
-  }
-  return `$${x.toFixed(0)}`;
-}
-
+// Every level, price label and USD amount is text written by Python (liq/_format.py) and sent in the
+// payload. The only numbers formatted here are the price axis and the price under the cursor, which follow
+// the same rule as liq._format.format_price: the payload's decimals, comma thousands separators.
 function fmtPrice(p, decimals) {
   return Number(p).toLocaleString("en-US", {
     minimumFractionDigits: decimals,
@@ -309,6 +295,9 @@ const CSS_TEXT = `
 .liq-png { cursor: pointer; font: inherit; color: inherit; background: transparent;
   border: 1px solid color-mix(in srgb, currentColor 35%, transparent); border-radius: 4px; padding: 1px 8px; }
 .liq-png:hover { border-color: var(--st-primary-color, #f0b90b); }
+.liq-problem { position: absolute; left: 0; right: 0; top: 28px; bottom: 18px; display: none;
+  align-items: center; justify-content: center; text-align: center; padding: 24px; font-size: 14px;
+  background: var(--st-background-color, #0e1117); }
 `;
 
 // ---- the chart view (one per mounted component) ----------------------------------------------------
@@ -339,6 +328,7 @@ class ChartView {
         </div>
       </div>
       <div class="liq-chart"></div>
+      <div class="liq-problem" role="alert"></div>
       <div class="liq-foot"><span class="note"></span>
         <a href="https://www.tradingview.com/" target="_blank" rel="noopener">Charting by TradingView Lightweight Charts™</a>
       </div>`;
@@ -349,6 +339,7 @@ class ChartView {
     this.readout = root.querySelector(".liq-readout");
     this.legend = root.querySelector(".liq-legend");
     this.note = root.querySelector(".liq-foot .note");
+    this.problem = root.querySelector(".liq-problem");
     root.querySelector(".liq-legend .bar").style.background = cssGradient();
     root.querySelector(".liq-png").addEventListener("click", () => this.downloadPng());
 
@@ -405,10 +396,7 @@ class ChartView {
     if (theme.key === this.themeKey) return;
     this.themeKey = theme.key;
     this.theme = theme;
-    const sides = theme.dark ? SIDE_COLOURS.dark : SIDE_COLOURS.light;
-    this.sideColours = sides;
-    this.root.style.setProperty("--liq-long", sides.long);
-    this.root.style.setProperty("--liq-short", sides.short);
+    this.applySideColours();
     const faint = theme.dark ? "rgba(255,255,255,0.10)" : "rgba(0,0,0,0.10)";
     this.chart.applyOptions({
       layout: {
@@ -440,6 +428,13 @@ class ChartView {
     }
   }
 
+  applySideColours() {
+    const sides = (this.payload && this.payload.colours) || FALLBACK_SIDE_COLOURS;
+    this.sideColours = sides;
+    this.root.style.setProperty("--liq-long", sides.long);
+    this.root.style.setProperty("--liq-short", sides.short);
+  }
+
   async update(payload, digest, height, setStateValue, parentElement) {
     this.setStateValue = setStateValue;
     this.root.style.height = `${height}px`;
@@ -458,10 +453,13 @@ class ChartView {
     this.viewKey = viewKey;
     grid.hm = payload.heatmap;
     this.grid = grid;
+    this.applySideColours();
 
     const d = payload.price_decimals;
     const minMove = Math.pow(10, -d);
-    this.candles.applyOptions({ priceFormat: { type: "price", precision: d, minMove } });
+    this.candles.applyOptions({
+      priceFormat: { type: "custom", minMove, formatter: (price) => fmtPrice(price, d) },
+    });
     const bars = new Array(c.time.length);
     for (let i = 0; i < c.time.length; i++) {
       bars[i] = { time: c.time[i], open: c.open[i], high: c.high[i], low: c.low[i], close: c.close[i] };
@@ -473,7 +471,7 @@ class ChartView {
     this.heat.setGrid(grid, c.time.length, payload.autoscale_prices || []);
 
     const hm = payload.heatmap;
-    this.legend.querySelector(".lo").textContent = hm.threshold_usd > 0 ? fmtUsd(hm.threshold_usd) : "$0";
+    this.legend.querySelector(".lo").textContent = hm.threshold_label;
     this.legend.querySelector(".hi").textContent = `≥ ${hm.color_max_label}`;
     this.legend.title = "Estimated liquidation notional (long + short) per cell, absolute USD";
     this.root.dataset.colorMax = hm.color_max_label;
@@ -520,14 +518,7 @@ class ChartView {
   }
 
   setSwept(payload) {
-    const faint = (side) =>
-      side === "long"
-        ? this.theme.dark
-          ? "rgba(255,92,122,0.3)"
-          : "rgba(214,34,70,0.3)"
-        : this.theme.dark
-          ? "rgba(76,201,240,0.3)"
-          : "rgba(0,119,182,0.3)";
+    const faint = (side) => `${side === "long" ? this.sideColours.long : this.sideColours.short}4d`; // 30 %
     this.markers.setMarkers(
       payload.swept.map((s) => ({
         time: s.time,
@@ -556,6 +547,7 @@ class ChartView {
     const col = Math.floor((logical + 0.5) / hm.bars_per_col);
     const e = hm.price_edges;
     if (col < 0 || col >= hm.cols || price < e[0] || price >= e[hm.rows]) return { long: 0, short: 0 };
+    // (codes, not USD: the labels for each code are in the payload)
     let lo = 0;
     let hi = hm.rows;
     while (hi - lo > 1) {
@@ -564,7 +556,7 @@ class ChartView {
       else hi = mid;
     }
     const i = col * hm.rows + lo;
-    return { long: this.grid.qLong[i] * hm.long_scale, short: this.grid.qShort[i] * hm.short_scale };
+    return { long: this.grid.qLong[i], short: this.grid.qShort[i] };
   }
 
   cellCenter(col, row) {
@@ -598,9 +590,11 @@ class ChartView {
     const price = this.candles.coordinateToPrice(param.point.y);
     if (price === null) return;
     const cell = this.cell(param.logical, price) || { long: 0, short: 0 };
+    const hm = p.heatmap;
     this.readout.innerHTML =
       `${fmtTime(t[bar])} · <b>${fmtPrice(price, p.price_decimals)}</b> · ` +
-      `<span class="l">Long ${fmtUsd(cell.long)}</span> · <span class="s">Short ${fmtUsd(cell.short)}</span>`;
+      `<span class="l">Long ${hm.long_labels[cell.long]}</span> · ` +
+      `<span class="s">Short ${hm.short_labels[cell.short]}</span>`;
   }
 
   onClick(param) {
@@ -610,7 +604,8 @@ class ChartView {
     const bar = Math.max(0, Math.min(t.length - 1, Math.round(param.logical)));
     const price = this.candles.coordinateToPrice(param.point.y);
     if (price === null || !this.setStateValue) return;
-    const value = { time: t[bar], price: Number(price.toFixed(p.price_decimals)) };
+    const scale = Math.pow(10, p.price_decimals);
+    const value = { time: t[bar], price: Math.round(price * scale) / scale };
     this.root.dataset.lastClick = JSON.stringify(value);
     this.setStateValue("click", value);
   }
@@ -634,8 +629,11 @@ class ChartView {
     ctx.textBaseline = "middle";
     const y = shot.height + pad / 2;
     const hm = p.heatmap;
-    const lo = hm.threshold_usd > 0 ? fmtUsd(hm.threshold_usd) : "$0";
-    ctx.fillText(`${p.title || ""}  estimated liquidation heatmap  ·  colour: ${lo} → ${hm.color_max_label}`, 8, y);
+    ctx.fillText(
+      `${p.title || ""}  estimated liquidation heatmap  ·  colour: ${hm.threshold_label} → ${hm.color_max_label}`,
+      8,
+      y
+    );
     const barX = Math.round(out.width * 0.5);
     const barW = Math.round(out.width * 0.12);
     const grad = ctx.createLinearGradient(barX, 0, barX + barW, 0);
@@ -661,6 +659,15 @@ class ChartView {
     }, "image/png");
   }
 
+  // A plain message instead of the chart (the reason goes to the browser console and data-error).
+  showProblem(err) {
+    this.root.dataset.error = String(err && err.message ? err.message : err);
+    this.problem.textContent =
+      "The chart could not be drawn in this browser. The levels and tables on this page are still " +
+      "correct; try reloading, or another browser.";
+    this.problem.style.display = "flex";
+  }
+
   destroy() {
     this.seq++;
     this.chart.remove();
@@ -680,7 +687,7 @@ export default function liqChart(component) {
   const height = data && data.height ? data.height : 560;
   const digest = data ? data.digest : null;
   view.update(payload, digest, height, setStateValue, parentElement).catch((err) => {
-    view.root.dataset.error = String(err && err.message ? err.message : err);
+    view.showProblem(err);
     window.console.error("liq_chart:", err);
   });
   return () => {

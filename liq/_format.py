@@ -1,0 +1,138 @@
+"""The one place that turns prices, USD amounts, percentages and levels into text.
+
+The app's header and tables, the chart's labels (the browser shows the text computed here), the CSV export
+and the command line all call these functions, so one level reads the same everywhere.
+
+Rules
+-----
+* **Prices** get a number of decimals that follows the size of the coin's price (:func:`price_decimals`):
+  2 from 100 up, 4 from 1 up, 6 below. Every price of one estimate uses the decimals of its last price, so a
+  level and its zone edges line up. Thousands are separated with commas.
+* **USD** amounts are compact with a capital unit: ``$950``, ``$1.5K``, ``$2.5M``, ``$124M``, ``$1.2B``.
+  One decimal below 100 units, none from 100 up.
+* **Percentages** are signed, with two decimals: ``+1.25 %``.
+* A missing or non-finite number reads ``–``.
+
+>>> format_level_label("long", 94_812.34, 12.4e6)
+'L 94,812.34 · $12.4M'
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._errors import DataValidationError
+
+__all__ = [
+    "MISSING",
+    "format_level_label",
+    "format_pct",
+    "format_price",
+    "format_usd",
+    "price_decimals",
+    "price_printf",
+    "round_price",
+]
+
+#: What a missing or non-finite number reads.
+MISSING = "–"
+
+#: (lowest price, decimals), largest first: the decimals of prices from that size up.
+_PRICE_DECIMALS: tuple[tuple[float, int], ...] = ((100.0, 2), (1.0, 4), (0.0, 6))
+#: (size, unit) of the compact USD style, largest first.
+_USD_UNITS: tuple[tuple[float, str], ...] = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def _finite(x: object) -> float | None:
+    try:
+        value = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def price_decimals(price: float) -> int:
+    """Decimals for prices of this size: 2 from 100 up, 4 from 1 up, 6 below (2 when not a number).
+
+    >>> [price_decimals(p) for p in (94_812.3, 245.3, 3.41, 0.2345, float("nan"))]
+    [2, 2, 4, 6, 2]
+    """
+    p = _finite(price)
+    if p is None:
+        return 2
+    size = abs(p)
+    return next(d for lowest, d in _PRICE_DECIMALS if size >= lowest)
+
+
+def round_price(price: float, decimals: int) -> float:
+    """``price`` rounded to ``decimals`` (the number a label shows, for exports and chart lines)."""
+    return round(float(price), int(decimals))
+
+
+def format_price(price: float | None, decimals: int | None = None) -> str:
+    """A price with thousands separators and ``decimals`` (default: from the price's own size).
+
+    >>> format_price(94_812.345), format_price(3_412.5), format_price(0.23456789), format_price(None)
+    ('94,812.35', '3,412.50', '0.234568', '–')
+    """
+    p = _finite(price)
+    if p is None:
+        return MISSING
+    d = price_decimals(p) if decimals is None else int(decimals)
+    return f"{p:,.{d}f}"
+
+
+def price_printf(price: float) -> str:
+    """printf format (for table columns) that writes prices like :func:`format_price` for this price size.
+
+    >>> price_printf(94_812.3), price_printf(0.5)
+    ('%,.2f', '%,.6f')
+    """
+    return f"%,.{price_decimals(price)}f"
+
+
+def format_usd(usd: float | None) -> str:
+    """Compact USD: one decimal below 100 units, none from 100 up.
+
+    >>> [format_usd(x) for x in (950, 1_500, 12_449_999, 124_000_000, 1.2e9, -2_500_000)]
+    ['$950', '$1.5K', '$12.4M', '$124M', '$1.2B', '-$2.5M']
+    >>> format_usd(999_600), format_usd(float("inf"))
+    ('$1.0M', '–')
+    """
+    x = _finite(usd)
+    if x is None:
+        return MISSING
+    sign = "-" if x < 0 else ""
+    size = abs(x)
+    for unit_size, unit in _USD_UNITS:
+        if size >= unit_size * 0.9995:  # 999,600 reads $1.0M, not $999.6K
+            v = size / unit_size
+            return f"{sign}${v:,.0f}{unit}" if round(v, 1) >= 100 else f"{sign}${v:.1f}{unit}"
+    return f"{sign}${size:,.0f}"
+
+
+def format_pct(pct: float | None, decimals: int = 2) -> str:
+    """A signed percentage: ``+1.25 %``.
+
+    >>> format_pct(1.254), format_pct(-0.5), format_pct(None)
+    ('+1.25 %', '-0.50 %', '–')
+    """
+    x = _finite(pct)
+    if x is None:
+        return MISSING
+    return f"{x:+.{int(decimals)}f} %"
+
+
+def format_level_label(side: str, price: float, notional_usd: float, decimals: int | None = None) -> str:
+    """The label of a level: side letter (L or S), price, estimated USD.
+
+    Raises :class:`~liq.DataValidationError` for a side other than ``"long"`` or ``"short"``.
+
+    >>> format_level_label("short", 101_220, 8.1e6)
+    'S 101,220.00 · $8.1M'
+    """
+    s = str(side).lower()
+    if s not in ("long", "short"):
+        raise DataValidationError(f"A level's side is 'long' or 'short', not {str(side)[:20]!r}.")
+    letter = "L" if s == "long" else "S"
+    return f"{letter} {format_price(price, decimals)} · {format_usd(notional_usd)}"
