@@ -1,0 +1,36 @@
+"""Smoke test of the load benchmark's protocol driver (``benchmarks/load.py``) against a real app server.
+
+Two simulated viewers act for about five seconds; the reruns must complete without errors and each page's
+element tree must hold the page's title, so a change in Streamlit's protocol or in the app cannot make the
+benchmark measure nothing without a failing test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from benchmarks import load
+from benchmarks._load_proto import Viewer, loopback_only, serve_app
+
+
+def test_two_viewers_rerun_and_see_the_page_title() -> None:
+    args = load.parse_args(["--sessions", "2", "--seconds", "5", "--think", "0.3-0.8", "--ramp", "0"])
+    stats = load.Stats()
+    with loopback_only() as (pythonpath, env), serve_app(pythonpath=pythonpath, env=env) as server:
+
+        async def drive() -> None:
+            async with Viewer(server.url) as viewer:
+                run = await viewer.open("/", {"sym": "ETHUSDT", "range": "1d", "src": "sample"})
+                assert viewer.page_title, "the server named no page (navigation messages not understood)"
+                assert viewer.page_title in run.texts()
+                assert run.widget("Pair") is not None, "the sidebar's Pair picker was not found by its label"
+                assert not run.exceptions
+            await load.Driver(server.url, args, stats).run(server, [])
+
+        asyncio.run(drive())
+        tracebacks = server.tracebacks()
+
+    assert len(stats.reruns) >= 4, stats
+    assert stats.titles_missing == 0
+    assert not stats.errors, stats.errors
+    assert not tracebacks, tracebacks[0]
