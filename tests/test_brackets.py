@@ -295,3 +295,278 @@ def test_the_loader_refuses_a_broken_file(tmp_path: Path, content: bytes, messag
 def test_a_missing_file_says_so(tmp_path: Path) -> None:
     with pytest.raises(DataValidationError, match="Could not read the bracket table"):
         load_brackets(tmp_path / "nope.json.gz")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# scripts/refresh_brackets.py against a mocked signed endpoint
+
+API = Path(__file__).parent / "data" / "api"
+FAPI = "https://fapi.binance.com/fapi/v1"
+BRACKETS_URL = f"{FAPI}/leverageBracket"
+EXCHANGE_INFO_URL = f"{FAPI}/exchangeInfo"
+KEY = "kEy-4f7c1d9e0b2a"
+SECRET = "sEcReT-9a8b7c6d5e"
+
+
+def _exchange_info() -> dict[str, Any]:
+    """The shipped exchangeInfo example (BTCUSDT, ETHUSDT perpetuals, a quarterly) plus a USDC perpetual."""
+    info = json.loads((API / "fapi_v1_exchangeInfo.json").read_text())
+    usdc = dict(info["symbols"][1], symbol="ETHUSDC", pair="ETHUSDC", quoteAsset="USDC", marginAsset="USDC")
+    info["symbols"].append(usdc)
+    return info
+
+
+def _binance_brackets(symbol: str, rows: tuple[MmrBracket, ...]) -> dict[str, Any]:
+    """One entry of Binance's leverageBracket answer (brackets listed highest first, to test the sorting)."""
+    brackets = [
+        {
+            "bracket": i + 1,
+            "initialLeverage": int(b.max_leverage),
+            "notionalCap": b.notional_cap_usd,
+            "notionalFloor": b.notional_floor_usd,
+            "maintMarginRatio": b.mmr,
+            "cum": b.maint_amount_usd,
+        }
+        for i, b in enumerate(rows)
+    ]
+    return {"symbol": symbol, "notionalCoef": 1.0, "brackets": brackets[::-1]}
+
+
+def _bracket_answer() -> list[dict[str, Any]]:
+    btc, eth = bracket_table()["BTCUSDT"], bracket_table()["ETHUSDT"]
+    return [
+        _binance_brackets("BTCUSDT", btc),
+        _binance_brackets("ETHUSDT", eth),
+        _binance_brackets("BTCUSDT_220325", btc),  # a quarterly: dropped
+        _binance_brackets("ETHUSDC", eth),  # USDC-quoted: dropped
+    ]
+
+
+@pytest.fixture
+def rsps() -> Any:
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BINANCE_API_KEY", KEY)
+    monkeypatch.setenv("BINANCE_API_SECRET", SECRET)
+
+
+def _no_secret_anywhere(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> str:
+    out, err = capsys.readouterr()
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    for secret in (KEY, SECRET):
+        assert secret not in out and secret not in err and secret not in logged
+    return out + err
+
+
+def _serve(rsps: Any, answer: Any = None, status: int = 200, **extra: Any) -> None:
+    import responses
+
+    rsps.add(responses.GET, EXCHANGE_INFO_URL, json=_exchange_info())
+    rsps.add(
+        responses.GET,
+        BRACKETS_URL,
+        json=_bracket_answer() if answer is None else answer,
+        status=status,
+        **extra,
+    )
+
+
+def test_refresh_writes_a_signed_checked_table(
+    rsps: Any,
+    keys: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import hashlib
+    import hmac
+    from datetime import datetime, timezone
+    from urllib.parse import parse_qsl, urlparse
+
+    from scripts import refresh_brackets
+
+    caplog.set_level("DEBUG")
+    _serve(rsps)
+    out = tmp_path / "new" / "brackets.json.gz"
+    assert refresh_brackets.main(["--out", str(out)], secrets={}) == refresh_brackets.EXIT_OK
+
+    table = load_brackets(out)  # round-trips through the loader's checks
+    assert table.as_of == datetime.now(timezone.utc).date().isoformat()
+    assert "leverageBracket" in table.source and list(table.columns) == list(BRACKET_COLUMNS)
+    assert dict(table.symbols) == {
+        "BTCUSDT": bracket_table()["BTCUSDT"],
+        "ETHUSDT": bracket_table()["ETHUSDT"],
+    }
+
+    (info_call,) = [c for c in rsps.calls if c.request.url.startswith(EXCHANGE_INFO_URL)]
+    (signed,) = [c for c in rsps.calls if c.request.url.startswith(BRACKETS_URL)]
+    assert "signature" not in info_call.request.url
+    assert signed.request.headers["X-MBX-APIKEY"] == KEY
+    query = urlparse(signed.request.url).query
+    params = dict(parse_qsl(query))
+    assert {"timestamp", "signature"} <= set(params)
+    unsigned = query.rsplit("&signature=", 1)[0]
+    assert params["signature"] == hmac.new(SECRET.encode(), unsigned.encode(), hashlib.sha256).hexdigest()
+    text = _no_secret_anywhere(capsys, caplog)
+    assert "2 USDT perpetuals" in text and f"Wrote {out}" in text
+
+
+def test_refresh_dry_run_reads_streamlit_secrets_and_writes_nothing(
+    rsps: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from scripts import refresh_brackets
+
+    monkeypatch.delenv("BINANCE_API_KEY", raising=False)
+    monkeypatch.delenv("BINANCE_API_SECRET", raising=False)
+    _serve(rsps)
+    out = tmp_path / "brackets.json.gz"
+    shipped = Path(liq.__file__).parent / "data" / "binance_usdm_leverage_brackets.json.gz"
+    out.write_bytes(shipped.read_bytes())
+    secrets = {"BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": SECRET}
+    assert refresh_brackets.main(["--out", str(out), "--dry-run"], secrets=secrets) == 0
+    assert out.read_bytes() == shipped.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["brackets.json.gz"]  # no temporary file left
+    (signed,) = [c for c in rsps.calls if c.request.url.startswith(BRACKETS_URL)]
+    assert signed.request.headers["X-MBX-APIKEY"] == KEY
+    text = _no_secret_anywhere(capsys, caplog)
+    assert f"Against the table of {BRACKETS_AS_OF}: 0 new, 316 gone, 0 changed." in text
+    assert "Dry run" in text
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."}),
+        (400, {"code": -1022, "msg": "Signature for this request is not valid."}),
+    ],
+)
+def test_refresh_with_a_refused_key(
+    rsps: Any,
+    keys: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    body: dict[str, Any],
+) -> None:
+    from scripts import refresh_brackets
+
+    _serve(rsps, body, status=status)
+    out = tmp_path / "brackets.json.gz"
+    assert refresh_brackets.main(["--out", str(out)], secrets={}) == refresh_brackets.EXIT_BAD_KEY
+    assert not out.exists()
+    text = _no_secret_anywhere(capsys, caplog)
+    assert "Binance refused the API key" in text and "BINANCE_API_SECRET" in text
+    assert "Traceback" not in text
+
+
+def test_refresh_without_a_key(
+    rsps: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from scripts import refresh_brackets
+
+    monkeypatch.delenv("BINANCE_API_KEY", raising=False)
+    monkeypatch.setenv("BINANCE_API_SECRET", SECRET)  # half a pair is no pair
+    assert (
+        refresh_brackets.main(["--out", str(tmp_path / "b.json.gz")], secrets={})
+        == refresh_brackets.EXIT_NO_KEY
+    )
+    assert "No Binance API key" in capsys.readouterr().err
+    assert len(rsps.calls) == 0
+
+
+def _failing(kind: str) -> dict[str, Any]:
+    import requests
+
+    if kind == "451":
+        return {"json": json.loads((API / "error_451.json").read_text()), "status": 451}
+    if kind == "429":
+        body = json.loads((API / "error_429.json").read_text())
+        return {"json": body, "status": 429, "headers": {"Retry-After": "120"}}
+    return {"body": requests.exceptions.ConnectionError("connection refused")}
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [("451", "restricted location"), ("429", "rate-limiting"), ("network", "Could not connect to Binance")],
+)
+def test_refresh_failures_are_plain_messages(
+    rsps: Any,
+    keys: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    kind: str,
+    message: str,
+) -> None:
+    import responses
+
+    from scripts import refresh_brackets
+
+    rsps.add(responses.GET, EXCHANGE_INFO_URL, json=_exchange_info())
+    rsps.add(responses.GET, BRACKETS_URL, **_failing(kind))
+    out = tmp_path / "brackets.json.gz"
+    assert refresh_brackets.main(["--out", str(out)], secrets={}) == refresh_brackets.EXIT_FAILED
+    assert not out.exists()
+    text = _no_secret_anywhere(capsys, caplog)
+    assert message in text and "The table was not changed." in text and "Traceback" not in text
+
+
+def test_refresh_refuses_an_inconsistent_answer(
+    rsps: Any,
+    keys: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from scripts import refresh_brackets
+
+    answer = _bracket_answer()
+    answer[1]["brackets"][0]["cum"] += 1000.0  # ETHUSDT's last bracket: cum no longer follows Binance's rule
+    _serve(rsps, answer)
+    out = tmp_path / "brackets.json.gz"
+    out.write_bytes(b"old")
+    assert refresh_brackets.main(["--out", str(out)], secrets={}) == refresh_brackets.EXIT_FAILED
+    assert out.read_bytes() == b"old"
+    text = _no_secret_anywhere(capsys, caplog)
+    assert "cum must equal" in text and "ETHUSDT" in text
+
+
+def test_refresh_script_runs_as_a_file_and_as_a_module(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BINANCE_")}
+    env["HOME"] = str(tmp_path)  # no ~/.streamlit/secrets.toml either
+    as_file = subprocess.run(
+        [sys.executable, str(root / "scripts" / "refresh_brackets.py"), "--dry-run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert as_file.returncode == 2 and "No Binance API key" in as_file.stderr and not as_file.stdout
+    as_module = subprocess.run(
+        [sys.executable, "-m", "scripts.refresh_brackets", "--help"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert as_module.returncode == 0 and "--dry-run" in as_module.stdout
