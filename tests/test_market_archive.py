@@ -15,7 +15,7 @@ import responses
 
 from liq._errors import NetworkError, NoDataError, SourceError
 from liq._sources.archive import ArchiveCache, default_cache_dir, kline_url, load_archive, metrics_url
-from tests.test_market_live import kline_row, real_5m
+from tests.test_market_live import kline_row, real_5m, refused
 
 UTC = timezone.utc
 KLINE_HEADER = (
@@ -204,20 +204,25 @@ def test_cache_folder_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 
 def test_network_down_is_a_network_error(rsps: responses.RequestsMock, tmp_path: Path) -> None:
-    rsps.add(
-        responses.GET,
-        kline_url("BTCUSDT", "5m", DAYS[0]),
-        body=requests.exceptions.ConnectionError("refused"),
-    )
-    with pytest.raises(NetworkError, match="Could not reach the Binance archive"):
+    rsps.add(responses.GET, kline_url("BTCUSDT", "5m", DAYS[0]), body=refused())
+    with pytest.raises(
+        NetworkError, match=r"Could not connect to the Binance archive \(data.binance.vision\) \(no network"
+    ):
         load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
 
 
-def test_timeout_is_a_network_error(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+def test_a_timeout_does_not_claim_there_is_no_internet(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    rsps.add(responses.GET, kline_url("BTCUSDT", "5m", DAYS[0]), body=requests.exceptions.ReadTimeout("slow"))
+    with pytest.raises(NetworkError, match="did not send a complete answer within 10 s") as info:
+        load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
+    assert "internet" not in str(info.value) and "no network" not in str(info.value)
+
+
+def test_connect_timeout_names_the_connection(rsps: responses.RequestsMock, tmp_path: Path) -> None:
     rsps.add(
         responses.GET, kline_url("BTCUSDT", "5m", DAYS[0]), body=requests.exceptions.ConnectTimeout("slow")
     )
-    with pytest.raises(NetworkError, match="did not answer in time"):
+    with pytest.raises(NetworkError, match="did not accept a connection within 5 s"):
         load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
 
 
@@ -254,6 +259,10 @@ def test_blank_open_interest_cells_are_skipped(rsps: responses.RequestsMock, tmp
     fields[3] = ""
     lines[5] = ",".join(fields)
     rsps.add(responses.GET, kline_url("BTCUSDT", "5m", day), body=kline_zip("BTCUSDT", day))
-    rsps.add(responses.GET, metrics_url("BTCUSDT", day), body=_zip("m.csv", "\n".join(lines) + "\n"))
+    rsps.add(
+        responses.GET,
+        metrics_url("BTCUSDT", day),
+        body=_zip(f"BTCUSDT-metrics-{day.isoformat()}.csv", "\n".join(lines) + "\n"),
+    )
     data = load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
     assert data.open_interest is not None and len(data.open_interest) == 287

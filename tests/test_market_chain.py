@@ -75,9 +75,9 @@ def test_network_down_falls_back_to_archive_then_sample(rsps: responses.Requests
     res = liq.load_market_data("BTCUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path)
     assert res.data.source == "sample"
     assert [f.source for f in res.fallbacks] == ["live", "archive"]
-    assert res.fallbacks[0].reason.startswith("Live Binance unavailable: Could not connect to Binance")
+    assert res.fallbacks[0].reason.startswith("Live Binance unavailable: The connection to Binance failed")
     assert res.fallbacks[1].reason.startswith(
-        "Binance public archive unavailable: Could not reach the Binance archive"
+        "Binance public archive unavailable: The connection to the Binance archive (data.binance.vision) failed"
     )
     assert "Showing the built-in sample instead: Built-in sample: BTCUSDT 5m" in res.fallbacks[1].reason
     # the requested range is inside the sample, so it is served exactly
@@ -162,7 +162,10 @@ def test_timeout_then_archive(rsps: responses.RequestsMock, tmp_path: Path) -> N
     rsps.add(responses.GET, EXCHANGE_INFO_URL, body=requests.exceptions.ReadTimeout())
     serve_archive(rsps, "BTCUSDT", DAYS)
     res = liq.load_market_data("BTCUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path)
-    assert res.data.source == "archive" and "did not answer within 10 s" in res.fallbacks[0].reason
+    assert (
+        res.data.source == "archive"
+        and "did not send a complete answer within 10 s" in res.fallbacks[0].reason
+    )
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import requests
 import responses
+import urllib3
 
 import liq
 from liq._errors import (
@@ -357,20 +358,42 @@ def test_5xx_then_success(rsps: responses.RequestsMock, sleeps: list[float]) -> 
     assert len(data.candles) == 12 and len(sleeps) == 1 and fake.kline_queries
 
 
+def refused() -> requests.exceptions.ConnectionError:
+    """The error requests raises when nothing listens on the port (wrapped as urllib3 wraps it)."""
+    reason = urllib3.exceptions.NewConnectionError(
+        None, "Failed to establish a new connection: [Errno 111] refused"
+    )  # type: ignore[arg-type]
+    return requests.exceptions.ConnectionError(
+        urllib3.exceptions.MaxRetryError(None, "/fapi/v1/exchangeInfo", reason)
+    )  # type: ignore[arg-type]
+
+
 def test_timeout_is_a_network_error(rsps: responses.RequestsMock) -> None:
     rsps.add(responses.GET, EXCHANGE_INFO_URL, body=requests.exceptions.ReadTimeout("read timed out"))
-    with pytest.raises(NetworkError, match="did not answer within 10 s"):
+    with pytest.raises(NetworkError, match="did not send a complete answer within 10 s"):
         load_live("BTCUSDT", "5m", dt(2024, 12, 1), dt(2024, 12, 2), now=NOW)
 
 
 def test_connection_refused_is_a_network_error(rsps: responses.RequestsMock) -> None:
-    rsps.add(
-        responses.GET,
-        EXCHANGE_INFO_URL,
-        body=requests.exceptions.ConnectionError("[Errno 111] Connection refused"),
-    )
-    with pytest.raises(NetworkError, match="no internet connection here, or the connection was refused"):
+    rsps.add(responses.GET, EXCHANGE_INFO_URL, body=refused())
+    with pytest.raises(
+        NetworkError, match=r"Could not connect to Binance \(no network here, a firewall, or the connection"
+    ):
         load_live("BTCUSDT", "5m", dt(2024, 12, 1), dt(2024, 12, 2), now=NOW)
+
+
+def test_a_connection_that_breaks_off_does_not_claim_there_is_no_network(
+    rsps: responses.RequestsMock,
+) -> None:
+    broken = requests.exceptions.ConnectionError(
+        urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))
+    )
+    rsps.add(responses.GET, EXCHANGE_INFO_URL, body=broken)
+    with pytest.raises(
+        NetworkError, match="The connection to Binance broke off before the answer was complete"
+    ) as info:
+        load_live("BTCUSDT", "5m", dt(2024, 12, 1), dt(2024, 12, 2), now=NOW)
+    assert "no network" not in str(info.value)
 
 
 def test_malformed_json_is_a_source_error(rsps: responses.RequestsMock) -> None:

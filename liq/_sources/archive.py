@@ -33,6 +33,7 @@ from ._common import (
     kline_rows_frame,
     utc_now,
 )
+from ._http import DeadlineSession, TooLarge, describe_failure
 
 __all__ = [
     "ARCHIVE_BASE_URL",
@@ -48,8 +49,12 @@ __all__ = [
 ARCHIVE_BASE_URL = "https://data.binance.vision/data/futures/um/daily"
 #: Default cap of the disk cache.
 DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
-#: Per-request timeout for archive downloads (connect, read).
-ARCHIVE_TIMEOUT_S = (5.0, 30.0)
+#: Total deadline of one archive download (connect, headers and body), seconds.
+ARCHIVE_TIMEOUT_S = 10.0
+#: Largest daily zip downloaded (one day of 1m klines is about 60 KB zipped).
+MAX_ARCHIVE_ZIP_BYTES = 8 * 1024 * 1024
+#: Largest CSV read out of a daily zip (one day of 1m klines is about 190 KB).
+MAX_ARCHIVE_CSV_BYTES = 16 * 1024 * 1024
 #: Most days one request may span (about two years), to keep downloads bounded.
 MAX_ARCHIVE_DAYS = 800
 
@@ -155,53 +160,103 @@ class ArchiveCache:
 
 
 class _Downloader:
-    def __init__(self, cache: ArchiveCache, session: requests.Session | None) -> None:
-        self.cache = cache
-        self.session = session if session is not None else requests.Session()
+    """Daily archive CSVs, from the disk cache or the network, each checked before it is used or cached."""
 
-    def fetch(self, url: str) -> bytes | None:
-        """Zip bytes (from cache or network), or None when the archive answers 404."""
-        name = url.rsplit("/", 1)[-1]
-        cached = self.cache.get(name)
-        if cached is not None:
-            return cached
+    def __init__(self, cache: ArchiveCache, session: DeadlineSession | None, timeout_s: float) -> None:
+        self.cache = cache
+        self.timeout_s = timeout_s
+        self.session = session if session is not None else DeadlineSession(timeout_s)
+
+    def _download(self, url: str, name: str) -> bytes | None:
+        """Zip bytes from the network, or None when the archive answers 404."""
         try:
-            resp = self.session.get(url, timeout=ARCHIVE_TIMEOUT_S)
-        except requests.exceptions.Timeout:
-            raise NetworkError(
-                "The Binance archive (data.binance.vision) did not answer in time; try again later."
-            ) from None
-        except requests.exceptions.RequestException:
-            raise NetworkError(
-                "Could not reach the Binance archive (data.binance.vision): no internet connection here, or "
-                "the connection was refused."
-            ) from None
-        if resp.status_code == 404:
-            return None
-        if resp.status_code != 200:
+            status, payload = self.session.get_capped(url, MAX_ARCHIVE_ZIP_BYTES)
+        except TooLarge:
             raise SourceError(
-                f"The Binance archive answered HTTP {resp.status_code} for {name}; try again later."
-            )
-        payload = resp.content
-        self.cache.put(name, payload)
+                f"The archive file {name} is larger than {MAX_ARCHIVE_ZIP_BYTES / 1e6:.0f} MB, far more than one "
+                "day of data; it was not used. Try again later, or use the sample source."
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            what = describe_failure(exc, "the Binance archive (data.binance.vision)", self.timeout_s)
+            raise NetworkError(
+                f"{what[:1].upper()}{what[1:]} while downloading {name}; try again later."
+            ) from None
+        if status == 404:
+            return None
+        if status != 200:
+            raise SourceError(f"The Binance archive answered HTTP {status} for {name}; try again later.")
         return payload
 
+    def table(self, url: str) -> pd.DataFrame | None:
+        """The CSV inside the daily zip at ``url`` (None when the day is not published).
 
-def _read_zip_csv(payload: bytes, name: str, cache: ArchiveCache) -> pd.DataFrame:
-    """The single CSV inside a daily zip; a damaged zip raises SourceError (and leaves the cache)."""
+        A file from the network is cached only after it was read successfully; a cached file that fails
+        is removed from the cache.
+        """
+        name = url.rsplit("/", 1)[-1]
+        cached = self.cache.get(name)
+        payload = cached if cached is not None else self._download(url, name)
+        if payload is None:
+            return None
+        try:
+            table = _read_zip_csv(payload, name)
+        except SourceError:
+            if cached is not None:
+                self.cache.drop(name)
+            raise
+        if cached is None:
+            self.cache.put(name, payload)
+        return table
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
+    """A zip member's bytes, refusing a declared or actual size above MAX_ARCHIVE_CSV_BYTES."""
+    too_big = SourceError(
+        f"The archive file {name} unpacks to more than {MAX_ARCHIVE_CSV_BYTES / 1e6:.0f} MB, far more than "
+        "one day of data; it was not used."
+    )
+    if info.file_size > MAX_ARCHIVE_CSV_BYTES:
+        raise too_big
+    with zf.open(info) as fh:
+        raw = fh.read(MAX_ARCHIVE_CSV_BYTES + 1)
+    if len(raw) > MAX_ARCHIVE_CSV_BYTES:
+        raise too_big
+    return raw
+
+
+def _read_zip_csv(payload: bytes, name: str) -> pd.DataFrame:
+    """The CSV named like the zip (``X.zip`` holds ``X.csv``) as a table of text cells.
+
+    Raises SourceError when the zip is damaged, holds another file (another symbol, interval or day),
+    unpacks to too much, or holds an empty CSV.
+    """
+    expected = name[: -len(".zip")] + ".csv"
     try:
         with zipfile.ZipFile(io.BytesIO(payload)) as zf:
-            members = [m for m in zf.namelist() if m.lower().endswith(".csv")]
-            if not members:
+            csvs = [i for i in zf.infolist() if i.filename.lower().endswith(".csv")]
+            if not csvs:
                 raise zipfile.BadZipFile("no CSV inside")
-            raw = zf.read(members[0])
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError):
-        cache.drop(name)
+            info = next((i for i in csvs if i.filename.rsplit("/", 1)[-1] == expected), None)
+            if info is None:
+                raise SourceError(
+                    f"The archive file {name} holds {csvs[0].filename[:80]!r} instead of {expected}; it is not "
+                    "the data asked for, so it was not used."
+                )
+            raw = _read_member(zf, info, name)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, KeyError, ValueError):
         raise SourceError(
-            f"The archive file {name} is damaged (not a readable zip). It was removed from the cache; "
-            "loading again will download it afresh."
+            f"The archive file {name} is damaged (not a readable zip). It was not kept; loading again will "
+            "download it afresh."
         ) from None
-    return pd.read_csv(io.BytesIO(raw), header=None, dtype=str)
+    if not raw.strip():
+        raise SourceError(
+            f"The archive file {name} holds an empty {expected}; the archive may still be publishing that day. "
+            "Try again later, or choose a range that ends a day earlier."
+        )
+    try:
+        return pd.read_csv(io.BytesIO(raw), header=None, dtype=str)
+    except (pd.errors.ParserError, UnicodeDecodeError):
+        raise SourceError(f"The archive file {name} is not a readable CSV; it may be damaged.") from None
 
 
 def _parse_klines(table: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -251,7 +306,8 @@ def load_archive(
     now: datetime | None = None,
     cache_dir: str | Path | None = None,
     max_cache_bytes: int = DEFAULT_CACHE_BYTES,
-    session: requests.Session | None = None,
+    session: DeadlineSession | None = None,
+    timeout_s: float = ARCHIVE_TIMEOUT_S,
 ) -> MarketData:
     """Candles and open interest for ``[start, end)`` from the Binance public archive (complete days only).
 
@@ -267,15 +323,18 @@ def load_archive(
         Cache folder (default :func:`default_cache_dir`).
     max_cache_bytes : int
         Cap of the cache folder.
-    session : requests.Session, optional
-        HTTP session to use.
+    session : DeadlineSession, optional
+        HTTP session to use (default: a new one with ``timeout_s``).
+    timeout_s : float
+        Total deadline of each download (connect, headers and body).
 
     Raises
     ------
     NoDataError
         No day in the range is in the archive (unknown symbol, or the range is today/in the future).
     NetworkError, SourceError
-        The archive could not be reached, answered an error, or a file is damaged.
+        The archive could not be reached or did not answer within ``timeout_s``, answered an error, or a
+        file is damaged, too large, empty or not the one asked for (such a file is never cached).
     """
     sym = check_symbol(symbol)
     iv = check_interval(interval)
@@ -296,9 +355,9 @@ def load_archive(
             f"{len(days)} days is too long a range for the archive; ask for {MAX_ARCHIVE_DAYS} or fewer."
         )
     cache = ArchiveCache(Path(cache_dir) if cache_dir is not None else default_cache_dir(), max_cache_bytes)
-    dl = _Downloader(cache, session)
+    dl = _Downloader(cache, session, timeout_s)
     try:
-        return _load_days(dl, cache, sym, iv, t0, t1, last_end, days, progress)
+        return _load_days(dl, sym, iv, t0, t1, last_end, days, progress)
     finally:
         if session is None:
             dl.session.close()
@@ -306,7 +365,6 @@ def load_archive(
 
 def _load_days(
     dl: _Downloader,
-    cache: ArchiveCache,
     sym: str,
     iv: str,
     t0: pd.Timestamp,
@@ -325,22 +383,20 @@ def _load_days(
         if progress is not None:
             progress(f"Downloading archive day {i}/{len(days)} ({day.isoformat()})…")
         url = kline_url(sym, iv, day)
-        payload = dl.fetch(url)
-        if payload is None:
+        table = dl.table(url)
+        if table is None:
             missing.append(day)
             continue
-        name = url.rsplit("/", 1)[-1]
-        kline_parts.append(_parse_klines(_read_zip_csv(payload, name, cache), name))
+        kline_parts.append(_parse_klines(table, url.rsplit("/", 1)[-1]))
         if oi_problem is not None:
             continue
         murl = metrics_url(sym, day)
         try:
-            mpayload = dl.fetch(murl)
-            if mpayload is None:
+            mtable = dl.table(murl)
+            if mtable is None:
                 missing_oi.append(day)
                 continue
-            mname = murl.rsplit("/", 1)[-1]
-            oi_parts.append(_parse_metrics(_read_zip_csv(mpayload, mname, cache), mname))
+            oi_parts.append(_parse_metrics(mtable, murl.rsplit("/", 1)[-1]))
         except SourceError as exc:
             oi_problem = str(exc)
 

@@ -48,6 +48,7 @@ from ._common import (
     ms_to_utc,
     utc_now,
 )
+from ._http import DeadlineSession, describe_failure
 
 __all__ = [
     "EXCHANGE_INFO_TTL_S",
@@ -122,6 +123,20 @@ def _discard_event_loop(client: Any) -> None:
         asyncio.set_event_loop(None)
 
 
+def _use_deadline_session(client: Any, timeout_s: float) -> None:
+    """Give the client a session whose requests each end within ``timeout_s`` (connect, headers and body)."""
+    session = DeadlineSession(timeout_s)
+    old = getattr(client, "session", None)
+    if isinstance(old, requests.Session):
+        session.headers.update(old.headers)
+        old.close()
+    client.session = session
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Bounded backoff for HTTP 429/418 (rate limit / IP ban) and 5xx answers.
@@ -191,6 +206,7 @@ class BinanceLive:
                 client = client_cls(ping=False, requests_params={"timeout": timeout_s})
             if fresh_thread:
                 _discard_event_loop(client)
+            _use_deadline_session(client, timeout_s)
         self.client = client
         self.timeout_s = timeout_s
         self.retry = retry if retry is not None else RetryPolicy()
@@ -215,19 +231,14 @@ class BinanceLive:
         for attempt in range(policy.max_retries + 1):
             try:
                 return fn(**params)
-            except requests.exceptions.Timeout:
+            except requests.exceptions.Timeout as exc:
                 raise NetworkError(
-                    f"Binance did not answer within {self.timeout_s:g} s while {what}. The connection is slow "
+                    f"{describe_failure(exc, 'Binance', self.timeout_s)} while {what}. The connection is slow "
                     "or blocked; try again in a minute."
-                ) from None
-            except requests.exceptions.ConnectionError:
-                raise NetworkError(
-                    f"Could not connect to Binance while {what}: there is no internet connection here, or the "
-                    "connection was refused."
                 ) from None
             except requests.exceptions.RequestException as exc:
                 raise NetworkError(
-                    f"The request to Binance failed while {what} ({type(exc).__name__})."
+                    f"{_upper_first(describe_failure(exc, 'Binance', self.timeout_s))} while {what}."
                 ) from None
             except self._request_exc:
                 raise SourceError(
