@@ -26,8 +26,6 @@ from liq._brackets import (
     load_brackets,
 )
 
-SHARED_TABLE = Path(__file__).resolve().parents[2] / "shared" / "data"
-
 # --------------------------------------------------------------------------------------------------------------
 # Hand-computed cases
 
@@ -136,22 +134,6 @@ def test_bracket_lookup_edges() -> None:
     for bad in (-1.0, math.nan, math.inf):
         with pytest.raises(DataValidationError, match="notional"):
             btc.bracket_at(bad)
-
-
-@pytest.mark.skipif(not SHARED_TABLE.is_dir(), reason="the shared data set is not here (a fresh clone)")
-def test_shipped_table_equals_the_shared_snapshot() -> None:
-    raw = json.loads((SHARED_TABLE / "binance_usdm_leverage_brackets_2024-10-24.json").read_text())
-    shipped = load_brackets()
-    assert (shipped.source, shipped.as_of, list(shipped.columns)) == (
-        raw["source"],
-        raw["as_of"],
-        raw["columns"],
-    )
-    assert {s: [list(map(float, _row(b))) for b in bs] for s, bs in shipped.symbols.items()} == raw["symbols"]
-
-
-def _row(b: MmrBracket) -> tuple[float, ...]:
-    return (b.notional_floor_usd, b.notional_cap_usd, b.mmr, b.max_leverage, b.maint_amount_usd)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -415,6 +397,8 @@ def test_refresh_writes_a_signed_checked_table(
     assert params["signature"] == hmac.new(SECRET.encode(), unsigned.encode(), hashlib.sha256).hexdigest()
     text = _no_secret_anywhere(capsys, caplog)
     assert "2 USDT perpetuals" in text and f"Wrote {out}" in text
+    creds = refresh_brackets.find_credentials({"BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": SECRET}, {})
+    assert creds is not None and KEY not in repr(creds) and SECRET not in repr(creds)
 
 
 def test_refresh_dry_run_reads_streamlit_secrets_and_writes_nothing(
