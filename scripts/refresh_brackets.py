@@ -43,7 +43,7 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
 
 from liq._brackets import BRACKET_COLUMNS, BRACKET_FILE, BracketTable, load_brackets
 from liq._errors import LiqError, SourceError
-from liq._sources.live import DEFAULT_TIMEOUT_S, BinanceLive
+from liq._sources.live import DEFAULT_TIMEOUT_S, BinanceLive, _use_deadline_session
 
 logger = logging.getLogger(__name__)
 
@@ -119,12 +119,13 @@ def find_credentials(environ: Mapping[str, str], secrets: Mapping[str, Any] | No
 
 
 def _client(creds: Credentials, timeout_s: float) -> BinanceLive:
-    """A signed python-binance client (no spot ping), wrapped in the project's error mapping."""
+    """A signed python-binance client (no spot ping, a total deadline per request), with the project's error mapping."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         from binance.client import Client
 
         client = Client(creds.api_key, creds.api_secret, ping=False, requests_params={"timeout": timeout_s})
+    _use_deadline_session(client, timeout_s)  # keeps the session's headers (the API key header among them)
     return BinanceLive(timeout_s=timeout_s, client=client)
 
 

@@ -482,7 +482,7 @@ def _failing(kind: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("kind", "message"),
-    [("451", "restricted location"), ("429", "rate-limiting"), ("network", "Could not connect to Binance")],
+    [("451", "451"), ("429", "429"), ("network", "connect")],
 )
 def test_refresh_failures_are_plain_messages(
     rsps: Any,
@@ -503,7 +503,9 @@ def test_refresh_failures_are_plain_messages(
     assert refresh_brackets.main(["--out", str(out)], secrets={}) == refresh_brackets.EXIT_FAILED
     assert not out.exists()
     text = _no_secret_anywhere(capsys, caplog)
-    assert message in text and "The table was not changed." in text and "Traceback" not in text
+    # the wording of each failure belongs to liq._sources.live; here: it is named, and nothing was written
+    assert message in text.lower() and "Binance" in text and "Traceback" not in text
+    assert text.rstrip().endswith("The table was not changed.")
 
 
 def test_refresh_refuses_an_inconsistent_answer(
