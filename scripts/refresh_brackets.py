@@ -42,7 +42,7 @@ if __package__ in (None, ""):  # run as a file: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from liq._brackets import BRACKET_COLUMNS, BRACKET_FILE, BracketTable, load_brackets
-from liq._errors import LiqError, SourceError
+from liq._errors import GeoBlockedError, LiqError, RateLimitError, SourceError
 from liq._sources.live import DEFAULT_TIMEOUT_S, BinanceLive, _use_deadline_session
 
 logger = logging.getLogger(__name__)
@@ -283,6 +283,18 @@ def refresh(creds: Credentials, out: Path, *, dry_run: bool, timeout_s: float, t
     return text + f"\nWrote {out} ({len(data):,} bytes)."
 
 
+def _for_this_script(err: LiqError) -> str:
+    """The error's message, with the app-specific advice of the live source replaced where it does not fit."""
+    if isinstance(err, GeoBlockedError):
+        return (
+            "Binance refuses requests from this location (HTTP 451: restricted location), so the table cannot "
+            "be refreshed from here. Run the script where Binance's futures API is available."
+        )
+    if isinstance(err, RateLimitError):
+        return f"{str(err).split(';')[0]}. Wait a few minutes, then run the script again."
+    return str(err)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m scripts.refresh_brackets",
@@ -325,7 +337,7 @@ def main(argv: Sequence[str] | None = None, *, secrets: Mapping[str, Any] | None
         print(creds.scrub(str(err)), file=sys.stderr)
         return EXIT_BAD_KEY
     except LiqError as err:
-        print(creds.scrub(f"{err} The table was not changed."), file=sys.stderr)
+        print(creds.scrub(f"{_for_this_script(err)} The table was not changed."), file=sys.stderr)
         return EXIT_FAILED
     except Exception as err:  # anything unforeseen: short message here, the (scrubbed) traceback in the log
         logger.error("Refreshing the brackets failed:\n%s", creds.scrub(traceback.format_exc()))
