@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -14,7 +15,15 @@ import requests
 import responses
 
 from liq._errors import NetworkError, NoDataError, SourceError
-from liq._sources.archive import ArchiveCache, default_cache_dir, kline_url, load_archive, metrics_url
+from liq._sources.archive import (
+    MAX_ARCHIVE_CSV_BYTES,
+    MAX_ARCHIVE_ZIP_BYTES,
+    ArchiveCache,
+    default_cache_dir,
+    kline_url,
+    load_archive,
+    metrics_url,
+)
 from tests.test_market_live import kline_row, real_5m, refused
 
 UTC = timezone.utc
@@ -266,3 +275,117 @@ def test_blank_open_interest_cells_are_skipped(rsps: responses.RequestsMock, tmp
     )
     data = load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
     assert data.open_interest is not None and len(data.open_interest) == 287
+
+
+# -- hostile or broken zips: refused with a clear message, never cached, and auto carries on -----------------
+
+
+def _load_one_day(tmp_path: Path) -> object:
+    return load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
+
+
+def _cached(tmp_path: Path) -> list[str]:
+    return (
+        sorted(p.name for p in (tmp_path / "archive").glob("*.zip"))
+        if (tmp_path / "archive").exists()
+        else []
+    )
+
+
+def _serve_kline_zip(rsps: responses.RequestsMock, body: bytes) -> None:
+    rsps.add(responses.GET, kline_url("BTCUSDT", "5m", DAYS[0]), body=body, content_type="application/zip")
+    rsps.add(responses.GET, metrics_url("BTCUSDT", DAYS[0]), body=metrics_zip("BTCUSDT", DAYS[0]))
+
+
+def _bomb(size: int) -> bytes:
+    """A small zip whose one CSV, named as the archive names it, unpacks to ``size`` bytes."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("BTCUSDT-5m-2024-12-02.csv", "w") as fh:
+            line = b"1733097600000,1,1,1,1,1,1733097899999,1,1,1,1,0\n"
+            for _ in range(size // len(line) + 1):
+                fh.write(line)
+    return buf.getvalue()
+
+
+def test_a_zip_bomb_is_refused_by_its_declared_size(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    bomb = _bomb(MAX_ARCHIVE_CSV_BYTES + 1_000_000)
+    assert len(bomb) < MAX_ARCHIVE_CSV_BYTES / 20  # small on the wire, large unpacked
+    _serve_kline_zip(rsps, bomb)
+    with pytest.raises(SourceError, match=r"BTCUSDT-5m-2024-12-02.zip unpacks to more than 16 MB"):
+        _load_one_day(tmp_path)
+    assert _cached(tmp_path) == []
+
+
+def _lie_about_size(payload: bytes, declared: int) -> bytes:
+    """Rewrite the uncompressed size in the local header and the central directory of a one-member zip."""
+    data = bytearray(payload)
+    local = data.index(b"PK\x03\x04")
+    central = data.index(b"PK\x01\x02")
+    struct.pack_into("<I", data, local + 22, declared)
+    struct.pack_into("<I", data, central + 24, declared)
+    return bytes(data)
+
+
+def test_a_zip_that_understates_its_size_is_refused_while_reading(
+    rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    bomb = _lie_about_size(_bomb(MAX_ARCHIVE_CSV_BYTES + 1_000_000), declared=1000)
+    with zipfile.ZipFile(io.BytesIO(bomb)) as zf:
+        assert zf.infolist()[0].file_size == 1000  # the lie is what a reader sees
+    _serve_kline_zip(rsps, bomb)
+    with pytest.raises(SourceError, match=r"BTCUSDT-5m-2024-12-02.zip is damaged"):
+        _load_one_day(tmp_path)
+    assert _cached(tmp_path) == []
+
+
+def test_a_download_larger_than_a_day_can_be_is_refused(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    _serve_kline_zip(rsps, b"PK\x03\x04" + bytes(MAX_ARCHIVE_ZIP_BYTES + 10))
+    with pytest.raises(SourceError, match=r"BTCUSDT-5m-2024-12-02.zip is larger than 8 MB"):
+        _load_one_day(tmp_path)
+    assert _cached(tmp_path) == []
+
+
+def test_another_symbols_file_is_refused(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    eth = kline_zip("ETHUSDT", DAYS[0])  # holds ETHUSDT-5m-2024-12-02.csv
+    _serve_kline_zip(rsps, eth)
+    with pytest.raises(
+        SourceError, match=r"holds 'ETHUSDT-5m-2024-12-02.csv' instead of BTCUSDT-5m-2024-12-02.csv"
+    ):
+        _load_one_day(tmp_path)
+    assert _cached(tmp_path) == []
+
+
+def test_another_interval_or_day_is_refused_too(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    _serve_kline_zip(rsps, _zip("BTCUSDT-1m-2024-12-02.csv", "1733097600000,1,1,1,1,1,0,1,1,1,1,0\n"))
+    with pytest.raises(SourceError, match="not the data asked for"):
+        _load_one_day(tmp_path)
+
+
+def test_an_empty_csv_inside_a_zip_is_a_clear_message(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    _serve_kline_zip(rsps, _zip("BTCUSDT-5m-2024-12-02.csv", ""))
+    with pytest.raises(
+        SourceError, match=r"BTCUSDT-5m-2024-12-02.zip holds an empty BTCUSDT-5m-2024-12-02.csv"
+    ):
+        _load_one_day(tmp_path)
+    assert _cached(tmp_path) == []
+
+
+def test_a_bad_metrics_file_leaves_the_candles(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    rsps.add(responses.GET, kline_url("BTCUSDT", "5m", DAYS[0]), body=kline_zip("BTCUSDT", DAYS[0]))
+    rsps.add(
+        responses.GET, metrics_url("BTCUSDT", DAYS[0]), body=_zip("BTCUSDT-metrics-2024-12-02.csv", "\n")
+    )
+    data = load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
+    assert len(data.candles) == 288 and data.open_interest is None
+    assert (
+        "Open interest was not loaded: The archive file BTCUSDT-metrics-2024-12-02.zip holds an empty"
+        in data.note
+    )
+    assert _cached(tmp_path) == ["BTCUSDT-5m-2024-12-02.zip"]  # the good file is kept, the bad one is not
+
+
+def test_a_good_file_is_cached_after_it_was_read(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    serve_archive(rsps, "BTCUSDT", DAYS[:1])
+    _load_one_day(tmp_path)
+    assert _cached(tmp_path) == ["BTCUSDT-5m-2024-12-02.zip", "BTCUSDT-metrics-2024-12-02.zip"]

@@ -16,7 +16,8 @@ import liq
 from liq._errors import DataValidationError, GeoBlockedError, InvalidSymbolError, NetworkError, NoDataError
 from liq._sources import chain as chain_mod
 from liq._sources import live as live_mod
-from tests.test_market_archive import serve_archive
+from liq._sources.archive import kline_url
+from tests.test_market_archive import kline_zip, serve_archive
 from tests.test_market_live import EXCHANGE_INFO_URL, KLINES_URL, FakeBinance, api_json
 
 UTC = timezone.utc
@@ -227,3 +228,14 @@ def test_a_named_source_does_not_swallow_unexpected_errors(
     monkeypatch.setattr(chain_mod, "load_live", broken)
     with pytest.raises(KeyError):
         liq.load_market_data("BTCUSDT", "5m", START, END, source="live", now=NOW, cache_dir=tmp_path)
+
+
+def test_a_broken_archive_file_still_ends_on_the_sample(rsps: responses.RequestsMock, tmp_path: Path) -> None:
+    """An archive file that is refused (here: another symbol's candles) is a fallback, not a crash."""
+    _geo_block(rsps)
+    for day in DAYS:
+        rsps.add(responses.GET, kline_url("BTCUSDT", "5m", day), body=kline_zip("ETHUSDT", day))
+    res = liq.load_market_data("BTCUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path)
+    assert res.data.source == "sample" and res.data.symbol == "BTCUSDT"
+    assert [f.source for f in res.fallbacks] == ["live", "archive"]
+    assert "holds 'ETHUSDT-5m-2024-12-02.csv' instead of BTCUSDT-5m-2024-12-02.csv" in res.fallbacks[1].reason

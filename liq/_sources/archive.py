@@ -52,9 +52,9 @@ DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
 #: Total deadline of one archive download (connect, headers and body), seconds.
 ARCHIVE_TIMEOUT_S = 10.0
 #: Largest daily zip downloaded (one day of 1m klines is about 60 KB zipped).
-MAX_ARCHIVE_ZIP_BYTES = 8 * 1024 * 1024
+MAX_ARCHIVE_ZIP_BYTES = 8_000_000
 #: Largest CSV read out of a daily zip (one day of 1m klines is about 190 KB).
-MAX_ARCHIVE_CSV_BYTES = 16 * 1024 * 1024
+MAX_ARCHIVE_CSV_BYTES = 16_000_000
 #: Most days one request may span (about two years), to keep downloads bounded.
 MAX_ARCHIVE_DAYS = 800
 
