@@ -239,3 +239,14 @@ def test_a_broken_archive_file_still_ends_on_the_sample(rsps: responses.Requests
     assert res.data.source == "sample" and res.data.symbol == "BTCUSDT"
     assert [f.source for f in res.fallbacks] == ["live", "archive"]
     assert "holds 'ETHUSDT-5m-2024-12-02.csv' instead of BTCUSDT-5m-2024-12-02.csv" in res.fallbacks[1].reason
+
+
+def test_malformed_exchange_info_falls_back_to_the_archive(
+    rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    rsps.add(responses.GET, EXCHANGE_INFO_URL, json={"symbols": [None, 5, "x"]})
+    serve_archive(rsps, "BTCUSDT", DAYS)
+    res = liq.load_market_data("BTCUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path)
+    assert res.data.source == "archive" and len(res.data.candles) == 2 * 288
+    assert "symbol list came back in an unexpected shape" in res.fallbacks[0].reason
+    assert "not a Binance USDⓈ-M perpetual" not in res.fallbacks[0].reason

@@ -308,9 +308,12 @@ def test_429_without_retry_after_uses_bounded_exponential_backoff(
 ) -> None:
     rsps.add(responses.GET, KLINES_URL, json=api_json("error_429.json"), status=429)
     src = BinanceLive(retry=RetryPolicy(max_retries=3, base_delay_s=1.0))
-    with pytest.raises(RateLimitError, match="rate-limiting"):
+    with pytest.raises(RateLimitError, match="rate-limiting") as info:
         src.klines("BTCUSDT", "5m", 0, 10 * STEP_MS, None)
     assert sleeps == [1.0, 2.0, 4.0]
+    # Binance sent no Retry-After: the message must not invent a wait it asked for
+    assert "asks to wait" not in str(info.value)
+    assert "it gave no time to wait, and 3 retries did not help" in str(info.value)
     assert len(rsps.calls) == 4
 
 
@@ -416,6 +419,16 @@ def test_exchange_info_without_symbols_is_a_source_error(rsps: responses.Request
     rsps.add(responses.GET, EXCHANGE_INFO_URL, json=info)
     with pytest.raises(SourceError, match="symbol list"):
         BinanceLive().check_symbol("BTCUSDT")
+
+
+@pytest.mark.parametrize("symbols", [[None, 5, "x"], [], [{"contractType": "PERPETUAL"}], "BTCUSDT"])
+def test_malformed_exchange_info_is_a_source_fault_not_an_unknown_symbol(
+    rsps: responses.RequestsMock, symbols: object
+) -> None:
+    rsps.add(responses.GET, EXCHANGE_INFO_URL, json={"symbols": symbols})
+    with pytest.raises(SourceError, match="symbol list came back in an unexpected shape") as info:
+        BinanceLive().check_symbol("BTCUSDT")
+    assert not isinstance(info.value, InvalidSymbolError)
 
 
 def test_empty_first_page_means_no_data(rsps: responses.RequestsMock) -> None:

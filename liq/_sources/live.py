@@ -168,6 +168,19 @@ def _retry_after_s(response: object) -> float | None:
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
+def _rate_limit_text(status: int, what: str, asked_s: float | None, retries: int) -> str:
+    """Why live gave up on HTTP 429/418, quoting Binance's wait only when it sent one."""
+    kind = "has temporarily banned this address" if status == 418 else "is rate-limiting requests"
+    if asked_s is not None:
+        told = f"it asks to wait {asked_s:g} s"
+    else:
+        told = f"it gave no time to wait, and {retries} retr{'y' if retries == 1 else 'ies'} did not help"
+    return (
+        f"Binance {kind} (HTTP {status}) while {what}; {told}. Wait a few minutes before loading again, or use "
+        "the archive or sample source."
+    )
+
+
 def _fmt_ms(ms: int) -> str:
     return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M")
 
@@ -260,18 +273,10 @@ class BinanceLive:
                         f"Binance does not know the symbol {symbol}. Check the spelling, e.g. BTCUSDT."
                     ) from None
                 if status in (429, 418):
-                    wait = _retry_after_s(getattr(exc, "response", None))
-                    if wait is None:
-                        wait = policy.base_delay_s * 2**attempt
-                    banned = status == 418
+                    asked = _retry_after_s(getattr(exc, "response", None))
+                    wait = asked if asked is not None else policy.base_delay_s * 2**attempt
                     if attempt >= policy.max_retries or wait > policy.max_wait_s:
-                        kind = (
-                            "has temporarily banned this address" if banned else "is rate-limiting requests"
-                        )
-                        raise RateLimitError(
-                            f"Binance {kind} (HTTP {status}) while {what}; it asks to wait {wait:g} s. "
-                            "Wait a few minutes before loading again, or use the archive or sample source."
-                        ) from None
+                        raise RateLimitError(_rate_limit_text(status, what, asked, attempt)) from None
                     if progress is not None:
                         progress(f"Binance asked to slow down (HTTP {status}); waiting {wait:g} s…")
                     self._wait(wait)
@@ -299,16 +304,7 @@ class BinanceLive:
         if hit is not None and now - hit[0] < EXCHANGE_INFO_TTL_S:
             return hit[1]
         info = self.call("reading the symbol list", self.client.futures_exchange_info, progress)
-        rows = info.get("symbols") if isinstance(info, dict) else None
-        if not isinstance(rows, list):
-            raise SourceError(
-                "Binance's symbol list came back in an unexpected shape; try again in a minute."
-            )
-        symbols = frozenset(
-            str(r["symbol"])
-            for r in rows
-            if isinstance(r, dict) and "symbol" in r and r.get("contractType", "PERPETUAL") == "PERPETUAL"
-        )
+        symbols = _perpetuals(info)
         with _symbol_cache_lock:
             _symbol_cache[key] = (now, symbols)
         return symbols
@@ -422,6 +418,21 @@ class BinanceLive:
                 f"{_fmt_ms(first_ms)} UTC onward, not the whole range."
             )
         return frame, note
+
+
+def _perpetuals(info: object) -> frozenset[str]:
+    """Perpetual symbols in an exchange-info answer; SourceError when the answer is not shaped like one.
+
+    A list holding anything but symbol records is a fault of the source, not proof that a symbol is unknown.
+    """
+    rows = info.get("symbols") if isinstance(info, dict) else None
+    if (
+        not isinstance(rows, list)
+        or not rows
+        or not all(isinstance(r, dict) and isinstance(r.get("symbol"), str) for r in rows)
+    ):
+        raise SourceError("Binance's symbol list came back in an unexpected shape; try again in a minute.")
+    return frozenset(r["symbol"] for r in rows if r.get("contractType", "PERPETUAL") == "PERPETUAL")
 
 
 def _klines_frame(rows: list[list[Any]], start_ms: int, end_ms: int) -> pd.DataFrame:
