@@ -67,6 +67,16 @@ def _status_kb(pid: int, key: str) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of ``pid`` so far (``/proc/<pid>/stat``); 0 when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def _descendants(pid: int) -> list[int]:
     """``pid`` and every process below it (from ``/proc/<pid>/task/*/children``)."""
     out, todo = [], [pid]
@@ -105,6 +115,10 @@ class Server:
     def rss_kb(self) -> int:
         """Resident memory now, server plus its children."""
         return sum(_status_kb(p, "VmRSS") for p in _descendants(self.pid))
+
+    def cpu_s(self) -> float:
+        """CPU seconds used so far by the server and its children."""
+        return sum(cpu_seconds(p) for p in _descendants(self.pid))
 
     def hwm_kb(self) -> int:
         """The kernel's peak resident memory (``VmHWM``), summed over the server and its children."""
@@ -335,6 +349,8 @@ class Viewer:
         self._exceptions: list[str] = []
         self._finished: asyncio.Queue[int] = asyncio.Queue()
         self.last: Run | None = None
+        self.bytes_received = 0
+        self.messages_received = 0
 
     # -- connection --
     async def connect(self) -> None:
@@ -367,6 +383,8 @@ class Viewer:
                 if isinstance(raw, str):
                     self.protocol_errors.append("text frame from the server")
                     continue
+                self.bytes_received += len(raw)
+                self.messages_received += 1
                 msg = ForwardMsg()
                 msg.ParseFromString(raw)
                 self._handle(msg)
@@ -381,7 +399,7 @@ class Viewer:
             self._elements = {}
             if msg.new_session.page_script_hash:
                 self.page_script_hash = msg.new_session.page_script_hash
-            self._learn_pages(msg.new_session.app_pages)
+            # Its app_pages are the legacy list (titles as paths); st.navigation's own message has the paths.
         elif kind == "navigation":
             if msg.navigation.page_script_hash:
                 self.page_script_hash = msg.navigation.page_script_hash

@@ -85,6 +85,10 @@ class Stats:
     skipped: Counter[str] = field(default_factory=Counter)
     titles_missing: int = 0
     sessions_opened: int = 0
+    bytes_received: int = 0
+    server_cpu_s: float = 0.0
+    driver_cpu_s: float = 0.0
+    wall_s: float = 0.0
 
     def record(self, kind: str, run: Run, viewer: Viewer) -> Run:
         self.reruns.append((kind, run.seconds))
@@ -222,6 +226,7 @@ class Driver:
                     await self.open(viewer, viewer.path, viewer.query_string, kind="open")
         finally:
             await viewer.close()
+            self.stats.bytes_received += viewer.bytes_received
 
     async def cycle_viewer(self, n: int, symbols: Sequence[str]) -> None:
         """Step through every (symbol, range) from an offset of its own, changing the sidebar like a user."""
@@ -254,6 +259,7 @@ class Driver:
                     self.stats.record("change", run, viewer)
         finally:
             await viewer.close()
+            self.stats.bytes_received += viewer.bytes_received
 
     async def run(self, server: Server, symbols: Sequence[str]) -> None:
         self.deadline = time.monotonic() + self.args.seconds
@@ -299,9 +305,7 @@ def _rss_at_marks(samples: Sequence[tuple[float, int]], every_s: float) -> list[
     return out
 
 
-def report(
-    args: argparse.Namespace, stats: Stats, server: Server, tracebacks: list[str], wall_s: float
-) -> None:
+def report(args: argparse.Namespace, stats: Stats, server: Server, tracebacks: list[str]) -> None:
     times = [s for _, s in stats.reruns]
     p50, p95 = _pct(times, 0.50), _pct(times, 0.95)
     errors = len(stats.errors) + len(tracebacks)
@@ -314,7 +318,7 @@ def report(
         f"{TARGET_SESSIONS} × {TARGET_SECONDS} s (default scenario)"
     )
     print(f"  {'reruns done (sessions opened)':<42} {f'{len(times)} ({stats.sessions_opened})':>14}")
-    print(f"  {'reruns per second':<42} {len(times) / max(wall_s, 1e-9):>14.1f}")
+    print(f"  {'reruns per second':<42} {len(times) / max(stats.wall_s, 1e-9):>14.1f}")
     print(f"  {'errors':<42} {errors:>14}   {TARGET_ERRORS}  {_mark(errors <= TARGET_ERRORS)}")
     print(f"  {'  in the app (exceptions, failed reruns)':<42} {len(stats.errors):>14}")
     print(f"  {'  Traceback blocks in the server log':<42} {len(tracebacks):>14}")
@@ -331,6 +335,13 @@ def report(
         f"  {'server peak RSS (server + children)':<42} {peak_mb:>11.0f} MB   ≤ {TARGET_RSS_MB} MB  "
         f"{_mark(peak_mb <= TARGET_RSS_MB)}"
     )
+    cores = stats.server_cpu_s / max(stats.wall_s, 1e-9)
+    print(
+        f"  {'server CPU while driven':<42} {stats.server_cpu_s:>12.0f} s   ({cores:.2f} cores of {stats.wall_s:.0f} s)"
+    )
+    print(f"  {'driver CPU (this process)':<42} {stats.driver_cpu_s:>12.1f} s")
+    if times:
+        print(f"  {'received per rerun':<42} {stats.bytes_received / len(times) / 1e6:>11.2f} MB")
     marks = _rss_at_marks(server.samples, RSS_EVERY_S)
     if marks:
         print("  RSS every 10 s (MB): " + ", ".join(f"{t:.0f} s {mb:.0f}" for t, mb in marks))
@@ -435,13 +446,15 @@ def run(args: argparse.Namespace) -> tuple[Stats, list[str]]:
                 flush=True,
             )
             server.start_polling(0.5)
-            t0 = time.monotonic()
+            t0, cpu0, mine0 = time.monotonic(), server.cpu_s(), time.process_time()
             asyncio.run(_drive(server, args, stats, symbols))
-            wall = time.monotonic() - t0
+            stats.wall_s = time.monotonic() - t0
+            stats.server_cpu_s = server.cpu_s() - cpu0
+            stats.driver_cpu_s = time.process_time() - mine0
             time.sleep(1.0)  # let the server write what it logs about the last runs
             server.hwm_last_kb = server.hwm_kb()
             tracebacks = server.tracebacks()
-        report(args, stats, server, tracebacks, wall)
+        report(args, stats, server, tracebacks)
         if fake:
             print(f"  fake Binance answered {fake.requests} requests")
     return stats, tracebacks
