@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from liq import ModelConfig, load_liquidations, model_check, recording_windows
+from liq._check.stats import partial_rows as _partial_rows
 from liq._config import CLASSIC_LEVERAGE_WEIGHTS, HIGH_LEVERAGE_WEIGHTS
-from liq._model_check import _partial_rows
 
 DATA = Path(__file__).resolve().parents[1] / "liq" / "data"
 DEC_LIQ = DATA / "BTCUSDT_liquidations_2024-12-04_2024-12-29.csv.gz"

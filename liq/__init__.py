@@ -8,7 +8,14 @@ The public API is small and re-exported here; everything else lives in private m
 """
 
 from ._chart_payload import build_chart_payload
-from ._format import format_level_label, format_usd
+from ._check.model_check import (
+    ModelCheck,
+    model_check,
+    partial_spearman,
+    pool_checks,
+    recording_windows,
+    spearman,
+)
 from ._check.recordings import load_gaps, load_liquidations
 from ._config import (
     CLASSIC_LEVERAGE_WEIGHTS,
@@ -19,7 +26,7 @@ from ._config import (
     MMR_BRACKETS_AS_OF,
     ModelConfig,
 )
-from ._engine import Estimate, Heatmap, estimate
+from ._engine import Estimate, Heatmap, TierAdjustment, estimate
 from ._errors import (
     DataValidationError,
     GeoBlockedError,
@@ -30,9 +37,9 @@ from ._errors import (
     RateLimitError,
     SourceError,
 )
+from ._format import format_level_label, format_usd
 from ._formula import liquidation_price
 from ._levels import Level, Summary
-from ._model_check import ModelCheck, model_check, partial_spearman, recording_windows, spearman
 from ._sources._common import INTERVALS, Fallback, LoadResult, MarketData
 from ._sources.chain import load_market_data
 from ._sources.live import live_symbols
@@ -50,6 +57,8 @@ __all__ = [
     "DataValidationError",
     "Estimate",
     "Heatmap",
+    "TierAdjustment",
+    "pool_checks",
     "Level",
     "Summary",
     "estimate",

@@ -12,12 +12,12 @@ from dataclasses import dataclass, fields, replace
 from types import MappingProxyType
 from typing import Literal
 
+from ._brackets import BRACKETS_AS_OF, MmrBracket, bracket_table
 from ._errors import DataValidationError
 
 __all__ = [
     "CLASSIC_LEVERAGE_WEIGHTS",
     "DEFAULT_LEVERAGE_WEIGHTS",
-    "DEFAULT_MMR_BRACKETS",
     "HIGH_LEVERAGE_WEIGHTS",
     "LEVERAGE_PRESETS",
     "MMR_BRACKETS",
@@ -55,97 +55,98 @@ LEVERAGE_PRESETS: Mapping[str, Mapping[float, float]] = MappingProxyType(
 )
 
 
+#: Date of the bracket table Binance published (``GET /fapi/v1/leverageBracket``), shipped in ``liq/data``.
+MMR_BRACKETS_AS_OF: str = BRACKETS_AS_OF
+
+#: Maintenance-margin brackets of every USDT-margined perpetual in the shipped table (read-only mapping of
+#: symbol to :class:`MmrBracket` rows, lowest notional first). See :mod:`liq._brackets`.
+MMR_BRACKETS: Mapping[str, tuple[MmrBracket, ...]] = bracket_table()
+
+#: Median daily turnover of the Binance BTCUSDT perpetual: daily quote volume divided by open interest (USD),
+#: over 500 days (2023-01-01 to 2024-05-14; 5m klines for the volume, Coinalyze's daily open interest); the
+#: 10th-90th percentiles are 1.7 and 7.2. It sets how fast positions are closed in the volume model: with
+#: ``inflow_share`` s of the quote volume opening positions on each side, a mean position lifetime of
+#: ``1 / (s × turnover)`` days keeps the modelled positions per side equal to the open interest on average.
+MEASURED_DAILY_TURNOVER = 3.66
+
+#: How many of the last candles' volume set the size of the positions already open at the first candle of the
+#: volume model (the "prior"): one day of 5m candles. The OI model uses the first open-interest value instead.
+PRIOR_VOLUME_CANDLES = 288
+
+#: Entry prices of the prior positions (those open before the range starts), as standard-normal quantiles: the
+#: prior places the open interest of the first candle at ``first_price × exp(z × σ)``, one equal share per
+#: quantile, where σ is the data's own per-candle log-return volatility times the square root of the mean
+#: position lifetime in candles. Positions of the prior that would already have been liquidated by the first
+#: candle are left out and the rest rescaled, so the range starts with its open interest, not with zero.
+PRIOR_ENTRY_Z: tuple[float, ...] = (-1.2816, -0.8416, -0.5244, -0.2533, 0.0, 0.2533, 0.5244, 0.8416, 1.2816)
+
+#: Default share of open interest held at the leverage tiers (the "levered share"). The rest is held by hedged or
+#: well-collateralised positions (basis trades, cross margin with spare collateral, market makers) that the
+#: model never liquidates inside the price grid; it counts in the modelled open interest but draws no level.
+#: Chosen on the tuning windows only (Dec 4-6 2024 BTCUSDT recording, and Set D of 2025-06-23) so that the
+#: estimated swept USD there is about :data:`STREAM_UNDERCOUNT_ALLOWANCE` times the recorded liquidations; see
+#: README "How big are the dollars".
+DEFAULT_LEVERED_SHARE = 0.02
+
+#: The liquidation stream sends at most one event per symbol per second, so recordings are a lower bound. The
+#: levered share was chosen so that the model sweeps about this many times the recorded USD on the tuning windows.
+STREAM_UNDERCOUNT_ALLOWANCE = 2.0
+
+OverMaxRule = Literal["clip", "drop"]
+
+
 @dataclass(frozen=True)
-class MmrBracket:
-    """One notional bracket of Binance's maintenance-margin table.
-
-    ``maint_amount_usd`` ("cum") is derived so the maintenance margin is continuous across brackets:
-    ``cum_n = cum_{n-1} + floor_n × (mmr_n − mmr_{n-1})``.
-    """
-
-    notional_floor_usd: float
-    notional_cap_usd: float
-    mmr: float
-    maint_amount_usd: float
-
-
-def _brackets(rows: tuple[tuple[float, float], ...]) -> tuple[MmrBracket, ...]:
-    """Build a bracket table from ``(notional_cap_usd, mmr)`` rows, deriving floors and cum."""
-    out: list[MmrBracket] = []
-    floor, cum, prev_mmr = 0.0, 0.0, rows[0][1]
-    for cap, mmr in rows:
-        cum += floor * (mmr - prev_mmr)
-        out.append(MmrBracket(floor, cap, mmr, round(cum, 6)))
-        floor, prev_mmr = cap, mmr
-    return tuple(out)
-
-
-#: Date of the bracket table below. Binance revises brackets from time to time; tier 1 (which the default
-#: assumed position size falls in) has been 0.40 % for BTCUSDT and 0.50 % for ETHUSDT for years.
-MMR_BRACKETS_AS_OF = "2024-12-01"
-
-#: Maintenance-margin brackets per symbol, ``(notional_cap_usd, mmr)`` per tier, from Binance's public
-#: "Leverage and Margin" table (``GET /fapi/v1/leverageBracket``) as of :data:`MMR_BRACKETS_AS_OF`.
-#: Only the first tiers matter for the default assumed position size; deeper tiers are kept so that users
-#: who model whales (``assumed_position_usd`` in the millions) get the right rate and cum.
-MMR_BRACKETS: Mapping[str, tuple[MmrBracket, ...]] = MappingProxyType(
-    {
-        "BTCUSDT": _brackets(
-            (
-                (50_000, 0.004),
-                (250_000, 0.005),
-                (3_000_000, 0.010),
-                (20_000_000, 0.025),
-                (40_000_000, 0.050),
-                (100_000_000, 0.100),
-                (120_000_000, 0.125),
-                (200_000_000, 0.150),
-                (300_000_000, 0.250),
-                (math.inf, 0.500),
-            )
-        ),
-        "ETHUSDT": _brackets(
-            (
-                (50_000, 0.005),
-                (250_000, 0.0065),
-                (3_000_000, 0.010),
-                (15_000_000, 0.020),
-                (30_000_000, 0.050),
-                (50_000_000, 0.100),
-                (100_000_000, 0.125),
-                (150_000_000, 0.150),
-                (math.inf, 0.250),
-            )
-        ),
-    }
-)
-
-#: Brackets for every other symbol: tier 1 of most mid-cap USDⓈ-M perpetuals is 1.0 % (max 50-75x).
-#: This is deliberately conservative (it puts liquidations slightly closer to entry than 0.40-0.50 %).
-DEFAULT_MMR_BRACKETS: tuple[MmrBracket, ...] = _brackets(
-    ((5_000, 0.010), (50_000, 0.015), (250_000, 0.020), (1_000_000, 0.050), (math.inf, 0.100))
-)
-
-
-def brackets_for(symbol: str | None) -> tuple[MmrBracket, ...]:
-    """The bracket table for ``symbol`` (case-insensitive), or :data:`DEFAULT_MMR_BRACKETS`."""
-    return MMR_BRACKETS.get((symbol or "").upper(), DEFAULT_MMR_BRACKETS)
-
-
-def bracket_for(symbol: str | None, notional_usd: float) -> MmrBracket:
-    """The bracket that a position of ``notional_usd`` falls in, for ``symbol``.
+class Bound:
+    """Allowed range of one numeric :class:`ModelConfig` field (the one place these limits live).
 
     Examples
     --------
-    >>> bracket_for("BTCUSDT", 10_000).mmr
-    0.004
-    >>> bracket_for("BTCUSDT", 100_000).maint_amount_usd
-    50.0
+    >>> BOUNDS["significance"].contains(0.2), BOUNDS["significance"].contains(1.0)
+    (True, False)
+    >>> BOUNDS["significance"].describe()
+    'in (0, 1)'
     """
-    for b in brackets_for(symbol):
-        if notional_usd <= b.notional_cap_usd:
-            return b
-    return brackets_for(symbol)[-1]
+
+    low: float
+    high: float
+    low_inclusive: bool = True
+    high_inclusive: bool = True
+
+    def contains(self, value: float) -> bool:
+        """Whether ``value`` is a finite number inside the range."""
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            return False
+        above = value >= self.low if self.low_inclusive else value > self.low
+        below = value <= self.high if self.high_inclusive else value < self.high
+        return above and below
+
+    def describe(self) -> str:
+        """The range in interval notation, e.g. ``"in (0, 1]"``."""
+        left = "[" if self.low_inclusive else "("
+        right = "]" if self.high_inclusive else ")"
+        return f"in {left}{self.low:g}, {self.high:g}{right}"
+
+
+#: Limits of the numeric fields of :class:`ModelConfig` (``None``-able fields are checked only when set).
+BOUNDS: Mapping[str, Bound] = MappingProxyType(
+    {
+        "leverage": Bound(1.0, 125.0, low_inclusive=False),
+        "assumed_position_usd": Bound(1.0, 1e9),
+        "inflow_share": Bound(0.0, 1.0, low_inclusive=False),
+        "levered_share": Bound(0.0, 1.0, low_inclusive=False),
+        "position_half_life_hours": Bound(0.25, 1e6),
+        "decay_half_life_candles": Bound(0.1, 1e7),
+        "price_bins": Bound(10, 5000),
+        "price_pad_pct": Bound(0.0, 100.0, low_inclusive=False),
+        "time_columns": Bound(1, 1e7),
+        "significance": Bound(0.0, 1.0, low_inclusive=False, high_inclusive=False),
+        "approach_pct": Bound(0.0, 50.0, low_inclusive=False, high_inclusive=False),
+        "cascade_gap_pct": Bound(0.0, 50.0, high_inclusive=False),
+    }
+)
+
+#: Maximum number of leverage tiers in one config (each tier multiplies the engine's work).
+MAX_TIERS = 12
 
 
 EntryMode = Literal["auto", "vwap", "typical"]
@@ -175,8 +176,22 @@ class ModelConfig:
     entry_mode : {"auto", "vwap", "typical"}
         Entry price of a candle's new positions: VWAP ``quote_volume/volume`` ("auto" uses it when present),
         or the typical price ``(high+low+close)/3``.
+    levered_share : float
+        Share of open interest held at the leverage tiers (default :data:`DEFAULT_LEVERED_SHARE`). The rest is
+        modelled as hedged or well-collateralised positions that are never liquidated inside the grid: they count
+        in the modelled open interest (``Estimate.open_interest``) but draw no level and sweep nothing.
+    position_half_life_hours : float or None
+        Volume model only: positions are closed by their traders at an exponential rate with this half-life
+        (hours). ``None`` (default) derives it from :data:`MEASURED_DAILY_TURNOVER` and ``inflow_share`` so that
+        the modelled positions per side track real open interest: ``ln 2 × 24 / (inflow_share × turnover)``,
+        45.5 h for the defaults. ``math.inf`` switches closures off. In the OI model open interest itself says
+        when positions close.
+    above_max_leverage : {"clip", "drop"}
+        What a tier above the symbol's maximum leverage (at ``assumed_position_usd``) becomes: "clip" (default)
+        prices it at the maximum leverage and keeps its weight; "drop" gives its weight to the other tiers.
+        Either way no position ever liquidates on the wrong side of its entry.
     decay_half_life_candles : float or None
-        Optional exponential decay of alive notional (positions closed voluntarily), half-life in candles.
+        Optional extra exponential decay of alive notional on top of the closures, half-life in candles.
         ``None`` (default) disables it.
     price_bins : int
         Number of price bins of the grid and of the level profile.
@@ -200,6 +215,9 @@ class ModelConfig:
     inflow_share: float = 0.10
     use_taker_split: bool = True
     entry_mode: EntryMode = "auto"
+    levered_share: float = DEFAULT_LEVERED_SHARE
+    position_half_life_hours: float | None = None
+    above_max_leverage: OverMaxRule = "clip"
     decay_half_life_candles: float | None = None
     price_bins: int = 500
     price_pad_pct: float = 25.0
@@ -248,6 +266,18 @@ class ModelConfig:
         total = sum(self.tier_weights)
         return {lev: w / total for lev, w in zip(self.leverage_tiers, self.tier_weights, strict=True)}
 
+    def half_life_hours(self) -> float:
+        """The volume model's position half-life in hours (derived when ``position_half_life_hours`` is None).
+
+        Examples
+        --------
+        >>> round(ModelConfig().half_life_hours(), 1)
+        45.5
+        """
+        if self.position_half_life_hours is not None:
+            return float(self.position_half_life_hours)
+        return math.log(2.0) * 24.0 / (self.inflow_share * MEASURED_DAILY_TURNOVER)
+
     def as_dict(self) -> dict[str, object]:
         """Plain dict of the public fields (for display and JSON)."""
         return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
@@ -255,9 +285,30 @@ class ModelConfig:
     # -- validation -----------------------------------------------------------------------------------
     def validate(self) -> None:
         """Raise :class:`DataValidationError` with a fix-it message when a field is out of range."""
+        self._validate_tiers()
+        for name, unit in _NUMERIC_FIELDS.items():
+            value = getattr(self, name)
+            if value is None and name in _OPTIONAL_FIELDS:
+                continue
+            if name == "position_half_life_hours" and value == math.inf:
+                continue
+            if isinstance(value, bool) or not BOUNDS[name].contains(value):
+                raise DataValidationError(
+                    f"{name} is {value!r}: it must be a number {BOUNDS[name].describe()}{unit}."
+                )
+        if self.entry_mode not in ("auto", "vwap", "typical"):
+            raise DataValidationError('entry_mode must be "auto", "vwap" or "typical".')
+        if self.above_max_leverage not in ("clip", "drop"):
+            raise DataValidationError('above_max_leverage must be "clip" or "drop".')
+
+    def _validate_tiers(self) -> None:
         tiers, weights = self.leverage_tiers, self.tier_weights
         if len(tiers) == 0:
             raise DataValidationError("Add at least one leverage tier (for example 10x).")
+        if len(tiers) > MAX_TIERS:
+            raise DataValidationError(
+                f"{len(tiers)} leverage tiers is more than the {MAX_TIERS} allowed: merge or remove some."
+            )
         if len(tiers) != len(weights):
             raise DataValidationError(
                 f"leverage_tiers has {len(tiers)} entries but tier_weights has {len(weights)}: give one weight per tier."
@@ -265,7 +316,7 @@ class ModelConfig:
         if len(set(tiers)) != len(tiers):
             raise DataValidationError("Each leverage tier may appear only once; merge the duplicate rows.")
         for lev in tiers:
-            if not math.isfinite(lev) or lev <= 1 or lev > 125:
+            if not BOUNDS["leverage"].contains(lev):
                 raise DataValidationError(
                     f"Leverage {lev:g}x is out of range: use a value above 1x and at most 125x (Binance's maximum)."
                 )
@@ -278,30 +329,22 @@ class ModelConfig:
             raise DataValidationError(
                 "The tier weights add up to 0: give at least one tier a positive weight."
             )
-        checks: list[tuple[bool, str]] = [
-            (self.assumed_position_usd > 0, "assumed_position_usd must be positive (USD)."),
-            (
-                0 < self.inflow_share <= 1,
-                "inflow_share must be in (0, 1]; 0.10 means 10 % of volume opens positions.",
-            ),
-            (
-                self.entry_mode in ("auto", "vwap", "typical"),
-                'entry_mode must be "auto", "vwap" or "typical".',
-            ),
-            (
-                self.decay_half_life_candles is None or self.decay_half_life_candles > 0,
-                "decay_half_life_candles must be positive, or None to switch decay off.",
-            ),
-            (10 <= self.price_bins <= 5000, "price_bins must be between 10 and 5000."),
-            (0 < self.price_pad_pct <= 100, "price_pad_pct must be in (0, 100]."),
-            (
-                self.time_columns is None or self.time_columns >= 1,
-                "time_columns must be at least 1, or None for one column per candle.",
-            ),
-            (0 < self.significance < 1, "significance is a fraction of the largest bin, in (0, 1)."),
-            (0 < self.approach_pct < 50, "approach_pct must be in (0, 50) percent."),
-            (0 <= self.cascade_gap_pct < 50, "cascade_gap_pct must be in [0, 50) percent."),
-        ]
-        for ok, msg in checks:
-            if not ok:
-                raise DataValidationError(msg)
+
+
+#: Numeric fields checked against :data:`BOUNDS`, with the unit named in the message.
+_NUMERIC_FIELDS: Mapping[str, str] = MappingProxyType(
+    {
+        "assumed_position_usd": " (USD)",
+        "inflow_share": " (0.10 means 10 % of volume opens positions)",
+        "levered_share": " (0.05 means 5 % of open interest is at the leverage tiers)",
+        "position_half_life_hours": " (hours; None derives it from turnover, inf switches closures off)",
+        "decay_half_life_candles": " (candles), or None to switch decay off",
+        "price_bins": "",
+        "price_pad_pct": " (percent)",
+        "time_columns": ", or None for one column per candle",
+        "significance": " (a fraction of the largest bin)",
+        "approach_pct": " (percent)",
+        "cascade_gap_pct": " (percent)",
+    }
+)
+_OPTIONAL_FIELDS = frozenset({"position_half_life_hours", "decay_half_life_candles", "time_columns"})

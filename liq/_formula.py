@@ -110,6 +110,11 @@ def liquidation_price(
             raise DataValidationError("quantity must be positive (base-asset units, e.g. BTC).")
         cum_per_q = cum / q
     out = (e * (1.0 - sign / lev) - sign * cum_per_q) / (1.0 - sign * m)
+    if np.any(out <= 0):
+        raise DataValidationError(
+            "The maintenance amount is too large for this position: its liquidation price would be at or below "
+            "zero. Check maint_amount_usd (the bracket's cum) and quantity."
+        )
     if out.ndim == 0:
         return float(out)
     return out

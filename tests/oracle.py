@@ -13,10 +13,13 @@ import numpy as np
 import pandas as pd
 
 from liq import ModelConfig, liquidation_price
-from liq._config import bracket_for
+from liq._brackets import brackets_for
+from liq._config import PRIOR_ENTRY_Z
 from liq._sources.validate import validate_candles, validate_open_interest
 
 MAX_CLOSE_FRACTION = 1.0 - 1e-12
+PRIOR_VOLUME_HOURS = 24.0
+MAX_PRIOR_SIGMA = 0.25
 
 
 @dataclass
@@ -39,27 +42,35 @@ class OracleResult:
     grid_short: np.ndarray
     added: float
     alive: float
-    closed: float
-    decayed: float
+    lost: float  # closed + decayed
 
 
-def oracle_estimate(
-    candles: pd.DataFrame,
-    *,
-    open_interest: pd.DataFrame | None = None,
-    config: ModelConfig | None = None,
-    symbol: str | None = None,
-) -> OracleResult:
-    cfg = config or ModelConfig()
-    c = validate_candles(candles)
-    n = len(c)
+@dataclass
+class _Setup:
+    rows: list[dict]
+    entries: list[float]
+    shares: list[float]
+    quotes: list[float]
+    leverages: list[float]
+    weights: list[float]
+    mmr: float
+    cum: float
+    step_hours: float
+
+
+def _setup(c: pd.DataFrame, cfg: ModelConfig, symbol: str | None) -> _Setup:
     rows = c.to_dict("records")
-    weights = np.asarray(cfg.tier_weights) / sum(cfg.tier_weights)
-    bracket = bracket_for(symbol, cfg.assumed_position_usd)
-    d = 1.0 if cfg.decay_half_life_candles is None else 2.0 ** (-1.0 / cfg.decay_half_life_candles)
-
-    # per-candle inputs, row by row
-    entries, shares, news = [], [], []
+    sb = brackets_for(symbol)
+    bracket = sb.bracket_at(cfg.assumed_position_usd)
+    max_lev = sb.max_leverage(cfg.assumed_position_usd)
+    total = sum(cfg.tier_weights)
+    weights = [w / total for w in cfg.tier_weights]
+    over = [lev > max_lev for lev in cfg.leverage_tiers]
+    if cfg.above_max_leverage == "drop" and any(w > 0 for w, o in zip(weights, over, strict=True) if not o):
+        weights = [0.0 if o else w for w, o in zip(weights, over, strict=True)]
+        weights = [w / sum(weights) for w in weights]
+    leverages = [min(lev, max_lev) for lev in cfg.leverage_tiers]
+    entries, shares, quotes = [], [], []
     for r in rows:
         typical = (r["high"] + r["low"] + r["close"]) / 3.0
         entry = typical
@@ -74,23 +85,85 @@ def oracle_estimate(
             share = min(max(tb / r["volume"], 0.0), 1.0)
         entries.append(entry)
         shares.append(share)
-        quote = qv if (qv == qv and qv >= 0) else r["volume"] * entry
-        news.append(cfg.inflow_share * quote)
+        quotes.append(qv if (qv == qv and qv >= 0) else r["volume"] * entry)
+    times = c["open_time"]
+    step = pd.Series(times).diff().median() if len(times) > 1 else pd.Timedelta(minutes=1)
+    return _Setup(
+        rows, entries, shares, quotes, leverages, weights, bracket.mmr, bracket.maint_amount_usd,
+        step.total_seconds() / 3600.0,
+    )  # fmt: skip
 
-    doi = [0.0] * n
-    if open_interest is not None:
-        oi = validate_open_interest(open_interest)
-        step = pd.Series(c["open_time"]).diff().median()
-        vals = []
-        for r in rows:
-            close_time = r["open_time"] + step
-            before = oi[oi["time"] <= close_time]
-            vals.append(float(before["open_interest_usd"].iloc[-1]) if len(before) else math.nan)
-        first = next(i for i, v in enumerate(vals) if v == v)
-        for i in range(first):
-            vals[i] = vals[first]
-        doi = [0.0] + [vals[i] - vals[i - 1] for i in range(1, n)]
-        news = [max(x, 0.0) for x in doi]
+
+def _price(s: _Setup, cfg: ModelConfig, entry: float, k: int, side: str) -> float:
+    return liquidation_price(entry, s.leverages[k], side, s.mmr, s.cum, cfg.assumed_position_usd / entry)
+
+
+def _sigma(s: _Setup, lifetime: float) -> float:
+    closes = [r["close"] for r in s.rows]
+    r = [math.log(b / a) for a, b in zip(closes[:-1], closes[1:], strict=True)]
+    vol = float(np.std(r)) if len(r) > 1 else 0.0
+    if not math.isfinite(lifetime):
+        return MAX_PRIOR_SIGMA
+    return min(vol * math.sqrt(max(lifetime, 1.0)), MAX_PRIOR_SIGMA)
+
+
+def _prior(s: _Setup, cfg: ModelConfig, side: str, usd: float, sigma: float) -> list[OraclePosition]:
+    if usd <= 0:
+        return []
+    p0, low0, high0 = s.rows[0]["open"], s.rows[0]["low"], s.rows[0]["high"]
+    out = []
+    for z in PRIOR_ENTRY_Z:
+        entry = p0 * math.exp(z * sigma)
+        for k in range(len(s.leverages)):
+            price = _price(s, cfg, entry, k, side)
+            beyond = price >= low0 if side == "long" else price <= high0
+            share = s.weights[k] / len(PRIOR_ENTRY_Z)
+            if beyond or share <= 0:
+                continue
+            out.append(OraclePosition(0, side, k, share, price, share))
+    total = sum(p.notional for p in out)
+    for p in out:
+        p.notional = p.value = usd * p.notional / total
+    return out
+
+
+def _oi_values(c: pd.DataFrame, open_interest: pd.DataFrame, rows: list[dict]) -> list[float]:
+    oi = validate_open_interest(open_interest)
+    step = pd.Series(c["open_time"]).diff().median()
+    vals = []
+    for r in rows:
+        before = oi[oi["time"] <= r["open_time"] + step]
+        vals.append(float(before["open_interest_usd"].iloc[-1]) if len(before) else math.nan)
+    first = next(i for i, v in enumerate(vals) if v == v)
+    for i in range(first):
+        vals[i] = vals[first]
+    return vals
+
+
+def oracle_estimate(
+    candles: pd.DataFrame,
+    *,
+    symbol: str | None,
+    open_interest: pd.DataFrame | None = None,
+    config: ModelConfig | None = None,
+) -> OracleResult:
+    cfg = config or ModelConfig()
+    c = validate_candles(candles)
+    n = len(c)
+    s = _setup(c, cfg, symbol)
+    dd = 1.0 if cfg.decay_half_life_candles is None else 2.0 ** (-1.0 / cfg.decay_half_life_candles)
+    half_life_candles = cfg.half_life_hours() / s.step_hours
+    lifetime = half_life_candles / math.log(2.0)
+    oi_vals = None if open_interest is None else _oi_values(c, open_interest, s.rows)
+    if oi_vals is None:
+        dc = 2.0 ** (-1.0 / half_life_candles) if math.isfinite(half_life_candles) else 1.0
+        n_first = max(1, min(n, round(PRIOR_VOLUME_HOURS / s.step_hours)))
+        rate = cfg.inflow_share * sum(s.quotes[:n_first]) / n_first
+        prior_usd = cfg.levered_share * rate * lifetime if math.isfinite(lifetime) else 0.0
+    else:
+        dc = 1.0
+        prior_usd = cfg.levered_share * oi_vals[0]
+    sigma = _sigma(s, lifetime)
 
     lo = float(c["low"].min()) * (1 - cfg.price_pad_pct / 100)
     hi = float(c["high"].max()) * (1 + cfg.price_pad_pct / 100)
@@ -100,64 +173,61 @@ def oracle_estimate(
     col_end = {bounds[j + 1] - 1: j for j in range(n_cols)}
 
     positions: list[OraclePosition] = []
-    alive: list[OraclePosition] = []
+    alive: dict[str, list[OraclePosition]] = {"long": [], "short": []}
     swept = {"long": np.zeros(n), "short": np.zeros(n)}
     grids = {"long": np.zeros((n_cols, n_bins)), "short": np.zeros((n_cols, n_bins))}
-    added = closed = decayed = 0.0
+    lost = 0.0
     for u in range(n):
-        for p in alive:  # decay of this candle
-            decayed += p.value * (1 - d)
-            p.value *= d
-        still = []
-        swept_now = 0.0
-        for p in alive:  # sweeps (positions created at u are not in `alive` yet)
-            touched = rows[u]["low"] <= p.price if p.side == "long" else rows[u]["high"] >= p.price
-            if touched:
-                swept[p.side][u] += p.value
-                swept_now += p.value
-                p.swept_at = u
+        for side in ("long", "short"):
+            for p in alive[side]:  # closures (volume model) and decay of this candle
+                lost += p.value * (1 - dc * dd)
+                p.value *= dc * dd
+            still = []
+            for p in alive[side]:  # sweeps (positions created at u are not alive yet)
+                row = s.rows[u]
+                if (row["low"] <= p.price) if side == "long" else (row["high"] >= p.price):
+                    swept[side][u] += p.value
+                    p.swept_at = u
+                else:
+                    still.append(p)
+            alive[side] = still
+            if u == 0:
+                prior = _prior(s, cfg, side, prior_usd, sigma)
+                positions += prior
+                alive[side] += prior
+            if oi_vals is None:
+                mult = 2 * s.shares[u] if side == "long" else 2 * (1 - s.shares[u])
+                new = cfg.levered_share * cfg.inflow_share * s.quotes[u] * mult
             else:
-                still.append(p)
-        alive = still
-        total = sum(p.value for p in alive)
-        if doi[u] < 0 and total > 0:  # closures
-            remove = min(max(-doi[u] - swept_now, 0.0), total * MAX_CLOSE_FRACTION)
-            if remove > 0:
-                frac = remove / total
-                for p in alive:
-                    p.value *= 1 - frac
-                closed += remove
-        for side, mult in (("long", 2 * shares[u]), ("short", 2 * (1 - shares[u]))):
-            for k, lev in enumerate(cfg.leverage_tiers):
-                notional = news[u] * mult * weights[k]
+                total = sum(p.value for p in alive[side])
+                gap = cfg.levered_share * oi_vals[u] - total
+                new = max(gap, 0.0)
+                if gap < 0 and total > 0 and u > 0:
+                    remove = min(-gap, total * MAX_CLOSE_FRACTION)
+                    for p in alive[side]:
+                        p.value *= 1 - remove / total
+                    lost += remove
+            for k in range(len(s.leverages)):
+                notional = new * s.weights[k]
                 if notional <= 0:
                     continue
-                price = liquidation_price(
-                    entries[u],
-                    lev,
-                    side,
-                    bracket.mmr,
-                    bracket.maint_amount_usd,
-                    cfg.assumed_position_usd / entries[u],
-                )
-                pos = OraclePosition(u, side, k, notional, price, notional)
+                pos = OraclePosition(u, side, k, notional, _price(s, cfg, s.entries[u], k, side), notional)
                 positions.append(pos)
-                alive.append(pos)
-                added += notional
+                alive[side].append(pos)
         if u in col_end:
             j = col_end[u]
-            for p in alive:
-                b = math.floor((p.price - lo) / (hi - lo) * n_bins)
-                if 0 <= b < n_bins:
-                    grids[p.side][j, b] += p.value
+            for side in ("long", "short"):
+                for p in alive[side]:
+                    b = math.floor((p.price - lo) / (hi - lo) * n_bins)
+                    if 0 <= b < n_bins:
+                        grids[side][j, b] += p.value
     return OracleResult(
         positions=positions,
         swept_long=swept["long"],
         swept_short=swept["short"],
         grid_long=grids["long"],
         grid_short=grids["short"],
-        added=added,
-        alive=sum(p.value for p in alive),
-        closed=closed,
-        decayed=decayed,
+        added=sum(p.notional for p in positions),
+        alive=sum(p.value for side in alive.values() for p in side),
+        lost=lost,
     )

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 import liq
 from liq import DataValidationError, ModelConfig, estimate, liquidation_price
-from liq._engine import _entry_prices, _positions, first_touch
+from liq._config import DEFAULT_LEVERED_SHARE
+from liq._engine import _entry_prices, _inputs, _positions, _tiers, first_touch
 from liq._sources.validate import validate_candles
 from tests.oracle import oracle_estimate
 
@@ -44,6 +45,8 @@ def frame(highs, lows, *, opens=None, closes=None, volume=1000.0, **extra) -> pd
 
 
 ONE_TIER = {"leverage_tiers": (10.0,), "tier_weights": (1.0,)}
+#: The bare mechanics: every position levered, no closures (so no prior), as in the hand computations below.
+PLAIN = {**ONE_TIER, "levered_share": 1.0, "position_half_life_hours": math.inf}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -106,12 +109,12 @@ def test_entry_is_vwap_when_quote_volume_present_else_typical() -> None:
 
 def test_side_split_uses_taker_share() -> None:
     df = frame([101] * 10, [99] * 10, volume=10.0, taker_buy_volume=7.0, quote_volume=1000.0)
-    cfg = ModelConfig(inflow_share=0.1, **ONE_TIER)
+    cfg = ModelConfig(inflow_share=0.1, **PLAIN)
     c = validate_candles(df)
-    entry = _entry_prices(c, "vwap")
+    tiers = _tiers(cfg, "BTCUSDT")
     new = np.full(10, 100.0)  # 0.1 * 1000
-    longs = _positions(c, entry, new * 2 * 0.7, cfg, "BTCUSDT", "long")
-    shorts = _positions(c, entry, new * 2 * 0.3, cfg, "BTCUSDT", "short")
+    longs = _positions(c, _inputs(c, cfg), tiers, cfg, "long", new * 2 * 0.7, 0.0, 0.0)
+    shorts = _positions(c, _inputs(c, cfg), tiers, cfg, "short", new * 2 * 0.3, 0.0, 0.0)
     assert longs.notional[0] == pytest.approx(140.0)
     assert shorts.notional[0] == pytest.approx(60.0)
     est = estimate(df, config=cfg, symbol="BTCUSDT")
@@ -120,8 +123,8 @@ def test_side_split_uses_taker_share() -> None:
 
 def test_taker_split_can_be_switched_off() -> None:
     df = frame([101] * 10, [99] * 10, volume=10.0, taker_buy_volume=10.0, quote_volume=1000.0)
-    on = estimate(df, config=ModelConfig(**ONE_TIER))
-    off = estimate(df, config=ModelConfig(use_taker_split=False, **ONE_TIER))
+    on = estimate(df, config=ModelConfig(**PLAIN), symbol="BTCUSDT")
+    off = estimate(df, config=ModelConfig(use_taker_split=False, **PLAIN), symbol="BTCUSDT")
     assert on.heatmap.short_usd.sum() == 0.0  # every buyer was a taker: no shorts estimated
     assert off.heatmap.short_usd.sum() > 0.0
 
@@ -139,7 +142,7 @@ def test_touch_at_exactly_the_price_sweeps_and_creation_candle_does_not() -> Non
     df.loc[3, "open"] = p + 1
     df.loc[0, "volume"] = 1000.0
     df.loc[1:, "volume"] = 0.0
-    est = estimate(df, config=ModelConfig(**ONE_TIER), symbol="BTCUSDT")
+    est = estimate(df, config=ModelConfig(**PLAIN), symbol="BTCUSDT")
     spc = est.swept_per_candle
     # The candle-0 long is swept at candle 3 (touch at exactly its price)...
     assert spc.loc[3, "long_usd"] == pytest.approx(0.1 * 1000 * 100 * 1.0)
@@ -150,7 +153,7 @@ def test_touch_at_exactly_the_price_sweeps_and_creation_candle_does_not() -> Non
     df2 = frame(highs, lows2, closes=closes)
     df2.loc[0, "open"] = 100.0
     df2.loc[0, "close"] = 100.0
-    est2 = estimate(df2, config=ModelConfig(**ONE_TIER), symbol="BTCUSDT")
+    est2 = estimate(df2, config=ModelConfig(**PLAIN), symbol="BTCUSDT")
     assert est2.swept_per_candle.loc[0, "long_usd"] == 0.0
 
 
@@ -161,7 +164,7 @@ def test_short_swept_when_high_reaches_price() -> None:
     df = frame(highs, [99.0] * 10, closes=[100.0] * 10)
     df.loc[5, ["open", "close"]] = 100.0
     df.loc[1:, "volume"] = 0.0
-    est = estimate(df, config=ModelConfig(**ONE_TIER), symbol="BTCUSDT")
+    est = estimate(df, config=ModelConfig(**PLAIN), symbol="BTCUSDT")
     assert est.swept_per_candle.loc[5, "short_usd"] == pytest.approx(10_000.0)
     assert est.swept_per_candle["short_usd"].sum() == pytest.approx(10_000.0)
 
@@ -169,29 +172,32 @@ def test_short_swept_when_high_reaches_price() -> None:
 def test_decay_halves_after_half_life() -> None:
     df = frame([101.0] * 11, [99.0] * 11, closes=[100.0] * 11)
     df.loc[1:, "volume"] = 0.0
-    est = estimate(df, config=ModelConfig(decay_half_life_candles=5, **ONE_TIER))
+    est = estimate(df, config=ModelConfig(decay_half_life_candles=5, **PLAIN), symbol="BTCUSDT")
     # 10 candles after creation: 2 half-lives -> a quarter left
     assert est.heatmap.long_usd[-1].sum() == pytest.approx(10_000.0 / 4)
     assert est.heatmap.long_usd[5].sum() == pytest.approx(10_000.0 / 2)
     assert est.totals["decayed_usd"] == pytest.approx(2 * 10_000.0 * 0.75)
 
 
-def test_oi_model_adds_increases_and_closes_pro_rata() -> None:
+def test_oi_model_starts_from_oi_adds_increases_and_closes_pro_rata() -> None:
     n = 10
-    df = frame([101.0] * n, [99.0] * n, closes=[100.0] * n)
+    df = frame([101.0] * n, [99.0] * n, closes=[100.0] * n, opens=[100.0] * n)
     oi = pd.DataFrame(
         {
             "time": df["open_time"] + pd.Timedelta(minutes=5),
             "open_interest_usd": [1000, 1100, 1100, 1050, 1050, 1050, 1050, 1050, 1050, 1050.0],
         }
     )
-    est = estimate(df, open_interest=oi, config=ModelConfig(**ONE_TIER))
+    est = estimate(df, open_interest=oi, config=ModelConfig(**ONE_TIER, levered_share=1.0), symbol="BTCUSDT")
     assert est.model == "oi"
-    # +100 OI at candle 1 -> 100 long + 100 short; -50 at candle 3 closes 50 of the 200 alive, pro rata
-    assert est.totals["added_usd"] == pytest.approx(200.0)
-    assert est.totals["closed_usd"] == pytest.approx(50.0)
-    assert est.heatmap.long_usd[-1].sum() == pytest.approx(75.0)
-    assert est.heatmap.short_usd[-1].sum() == pytest.approx(75.0)
+    # the range starts with its 1000 of OI per side (the prior), +100 at candle 1 opens 100 per side, and
+    # -50 at candle 3 closes 50 per side pro rata
+    assert est.totals["added_usd"] == pytest.approx(2 * 1100.0)
+    assert est.totals["closed_usd"] == pytest.approx(2 * 50.0)
+    assert est.heatmap.long_usd[-1].sum() == pytest.approx(1050.0)
+    assert est.heatmap.short_usd[-1].sum() == pytest.approx(1050.0)
+    assert est.totals["open_interest_usd"] == pytest.approx(1050.0)
+    assert "anchored to open interest" in est.usd_basis
 
 
 def test_first_touch_matches_brute_force_example() -> None:
@@ -203,7 +209,7 @@ def test_first_touch_matches_brute_force_example() -> None:
 
 def test_levels_price_is_weighted_exact_price_not_bin_centre() -> None:
     df = frame([101.0] * 20, [99.5] * 20, closes=[100.0] * 20)
-    est = estimate(df, config=ModelConfig(**ONE_TIER, price_bins=50), symbol="BTCUSDT")
+    est = estimate(df, config=ModelConfig(**PLAIN, price_bins=50), symbol="BTCUSDT")
     longs = est.levels[est.levels.side == "long"]
     assert len(longs) == 1
     exact = liquidation_price((101 + 99.5 + 100) / 3, 10, "long", 0.004)
@@ -219,7 +225,7 @@ def test_approaches_count_and_rearm() -> None:
     highs = [101.0] * 12
     df = frame(highs, lows, closes=[100.0] * 12, opens=[100.0] * 12)
     df.loc[1:, "volume"] = 0.0
-    est = estimate(df, config=ModelConfig(**ONE_TIER, approach_pct=0.5), symbol="BTCUSDT")
+    est = estimate(df, config=ModelConfig(**PLAIN, approach_pct=0.5), symbol="BTCUSDT")
     lv = est.levels[est.levels.side == "long"]
     assert lv["approaches"].iloc[0] == 2
 
@@ -251,14 +257,14 @@ def _good(n: int = 12) -> pd.DataFrame:
 )
 def test_validation_messages(mutate, msg) -> None:
     with pytest.raises(DataValidationError, match=msg):
-        estimate(mutate(_good()))
+        estimate(mutate(_good()), symbol="BTCUSDT")
 
 
 def test_estimate_never_mutates_the_callers_frame() -> None:
     df = _good()
     df["open_time"] = df["open_time"].dt.tz_localize(None)  # naive: engine treats as UTC
     before = df.copy(deep=True)
-    estimate(df)
+    estimate(df, symbol="BTCUSDT")
     pd.testing.assert_frame_equal(df, before)
 
 
@@ -316,15 +322,18 @@ def candle_series(draw, with_oi: bool = False):
 configs = st.builds(
     ModelConfig,
     decay_half_life_candles=st.one_of(st.none(), st.floats(1.0, 30.0)),
+    levered_share=st.sampled_from([DEFAULT_LEVERED_SHARE, 0.3, 1.0]),
+    position_half_life_hours=st.one_of(st.none(), st.just(math.inf), st.floats(0.5, 48.0)),
+    above_max_leverage=st.sampled_from(["clip", "drop"]),
     price_bins=st.integers(10, 60),
     time_columns=st.one_of(st.none(), st.integers(1, 12)),
     price_pad_pct=st.floats(5.0, 30.0),
 )
 
 
-def _check_against_oracle(df, oi, cfg) -> None:
-    est = estimate(df, open_interest=oi, config=cfg, symbol="BTCUSDT")
-    ref = oracle_estimate(df, open_interest=oi, config=cfg, symbol="BTCUSDT")
+def _check_against_oracle(df, oi, cfg, symbol="BTCUSDT") -> None:
+    est = estimate(df, open_interest=oi, config=cfg, symbol=symbol)
+    ref = oracle_estimate(df, open_interest=oi, config=cfg, symbol=symbol)
     scale = max(ref.added, 1.0)
     np.testing.assert_allclose(est.swept_per_candle["long_usd"], ref.swept_long, rtol=1e-7, atol=1e-9 * scale)
     np.testing.assert_allclose(
@@ -333,8 +342,9 @@ def _check_against_oracle(df, oi, cfg) -> None:
     np.testing.assert_allclose(est.heatmap.long_usd, ref.grid_long, rtol=1e-7, atol=1e-9 * scale)
     np.testing.assert_allclose(est.heatmap.short_usd, ref.grid_short, rtol=1e-7, atol=1e-9 * scale)
     assert est.totals["added_usd"] == pytest.approx(ref.added, rel=1e-9, abs=1e-9)
-    assert est.totals["closed_usd"] == pytest.approx(ref.closed, rel=1e-7, abs=1e-9 * scale)
-    assert est.totals["decayed_usd"] == pytest.approx(ref.decayed, rel=1e-7, abs=1e-9 * scale)
+    lost = est.totals["closed_usd"] + est.totals["decayed_usd"]
+    assert lost == pytest.approx(ref.lost, rel=1e-7, abs=1e-9 * scale)
+    assert est.totals["alive_usd"] == pytest.approx(ref.alive, rel=1e-7, abs=1e-9 * scale)
     # hits: every oracle position's sweep candle equals the vectorised first touch
     c = validate_candles(df)
     for side, low_or_high in (("long", c["low"].to_numpy()), ("short", -c["high"].to_numpy())):
@@ -350,10 +360,10 @@ def _check_against_oracle(df, oi, cfg) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=candle_series(), cfg=configs)
-def test_volume_model_equals_oracle(data, cfg) -> None:
+@given(data=candle_series(), cfg=configs, symbol=st.sampled_from(["BTCUSDT", "SOLUSDT", "1000CATUSDT", None]))
+def test_volume_model_equals_oracle(data, cfg, symbol) -> None:
     df, _ = data
-    _check_against_oracle(df, None, cfg)
+    _check_against_oracle(df, None, cfg, symbol)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -397,15 +407,9 @@ def test_invariants(data, cfg, use_oi) -> None:
     c = validate_candles(df)
     low, high = c["low"].to_numpy(), c["high"].to_numpy()
     for side in ("long", "short"):
-        s = _positions(
-            c,
-            _entry_prices(c, "vwap"),
-            np.ones(len(c)),
-            cfg,
-            "BTCUSDT",
-            side,
-        )
-        entry = _entry_prices(c, "vwap")[s.created]
+        inp = _inputs(c, cfg)
+        s = _positions(c, inp, _tiers(cfg, "BTCUSDT"), cfg, side, np.ones(len(c)), 0.0, 0.0)
+        entry = inp.entry[s.created]
         # a level sits on the correct side of entry
         assert (s.price < entry).all() if side == "long" else (s.price > entry).all()
         # alive positions were never touched since creation

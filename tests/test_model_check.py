@@ -12,20 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
+from liq._check.model_check import METRIC_LABELS, model_check, recording_windows
 from liq._check.recordings import load_liquidations
+from liq._check.stats import _rank_rows, partial_rows, partial_spearman, rankdata, spearman, spearman_rows
 from liq._config import ModelConfig
 from liq._errors import DataValidationError
-from liq._model_check import (
-    METRIC_LABELS,
-    _partial_rows,
-    _rank_rows,
-    _spearman_rows,
-    model_check,
-    partial_spearman,
-    rankdata,
-    recording_windows,
-    spearman,
-)
 
 DEC = "BTCUSDT_liquidations_2024-12-04_2024-12-29.csv.gz"
 KLINES = "BTCUSDT_5m_2024-11-20_2025-01-05.csv.gz"
@@ -93,7 +84,7 @@ def test_rowwise_statistics_match_pandas(rows: list[tuple[int, int, int]]) -> No
     a = np.array(rows, dtype=float).T  # (3, n)
     ref = np.vstack([pd.Series(r).rank().to_numpy() for r in a])
     assert np.array_equal(_rank_rows(a), ref)
-    got = _spearman_rows(a[:1], a[1:2])[0]
+    got = spearman_rows(a[:1], a[1:2])[0]
     # reference: Pearson of pandas' average ranks (NaN when a series is constant)
     want = np.corrcoef(ref[0], ref[1])[0, 1] if ref[0].std() > 0 and ref[1].std() > 0 else math.nan
     assert (math.isnan(got) and math.isnan(want)) or got == pytest.approx(want, abs=1e-12)
@@ -101,7 +92,7 @@ def test_rowwise_statistics_match_pandas(rows: list[tuple[int, int, int]]) -> No
     c = np.corrcoef(ref) if np.all(ref.std(axis=1) > 0) else None
     if c is not None and abs(c[0, 2]) < 0.999 and abs(c[1, 2]) < 0.999:
         closed = (c[0, 1] - c[0, 2] * c[1, 2]) / math.sqrt((1 - c[0, 2] ** 2) * (1 - c[1, 2] ** 2))
-        got_p = _partial_rows(a[:1], a[1:2], a[2:3])[0]
+        got_p = partial_rows(a[:1], a[1:2], a[2:3])[0]
         assert math.isnan(got_p) or got_p == pytest.approx(closed, abs=1e-9)
 
 
@@ -242,12 +233,15 @@ def test_explicit_windows_and_inclusion() -> None:
     assert_frame_equal(check.metrics, again.metrics)
 
 
-def test_inflow_share_does_not_move_rank_statistics() -> None:
+@pytest.mark.parametrize("scale", [{"inflow_share": 0.37}, {"levered_share": 0.5}])
+def test_usd_scale_does_not_move_rank_statistics(scale) -> None:
+    # with the position lifetime held fixed, inflow_share and levered_share only scale every USD figure
     candles, px, t = _synthetic()
     k = np.arange(1200, 1500, 3)
     ev = _liqs(t, px, k, np.where(k % 2 == 0, "SELL", "BUY"))
-    a = model_check(candles, ev, n_boot=0)
-    b = model_check(candles, ev, ModelConfig(inflow_share=0.37), n_boot=0)
+    base = ModelConfig(position_half_life_hours=40.0)
+    a = model_check(candles, ev, base, n_boot=0)
+    b = model_check(candles, ev, base.with_(**scale), n_boot=0)
     corr = ["partial_spearman", "spearman_model", "location_lift"]
     va = a.metrics[a.metrics["metric"].isin(corr)]["value"].to_numpy()
     vb = b.metrics[b.metrics["metric"].isin(corr)]["value"].to_numpy()

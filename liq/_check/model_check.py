@@ -15,7 +15,7 @@ candle by candle *inside the windows the recording covers*:
 Every correlation has a bootstrap confidence interval (candles resampled with replacement). A metric is NaN,
 with a note that says why, when a series is constant (for example no long liquidations were recorded).
 
-Rank statistics are implemented here in numpy (SciPy is not a dependency).
+Rank statistics live in :mod:`liq._check.stats`.
 """
 
 from __future__ import annotations
@@ -28,16 +28,18 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from ._config import ModelConfig
-from ._errors import DataValidationError
+from .._config import ModelConfig
+from .._errors import DataValidationError
+from .stats import bootstrap_ci, partial_rows, partial_spearman, rankdata, spearman, spearman_rows
 
 if TYPE_CHECKING:
-    from ._engine import Estimate
+    from .._engine import Estimate
 
 __all__ = [
     "METRIC_LABELS",
     "ModelCheck",
     "model_check",
+    "pool_checks",
     "partial_spearman",
     "rankdata",
     "recording_windows",
@@ -69,116 +71,6 @@ METRIC_LABELS: dict[str, str] = {
 }
 
 _CORR_METRICS = ("partial_spearman", "spearman_model", "spearman_baseline", "difference")
-
-
-# ----------------------------------------------------------------------------------------------------
-# rank statistics (vectorised over rows)
-# ----------------------------------------------------------------------------------------------------
-def _rank_rows(a: F64) -> F64:
-    """Average-tie ranks (1..n) of every row of a 2-D array, without a Python loop over rows."""
-    rows, n = a.shape
-    if n == 0:
-        return a.astype(np.float64)
-    # Codes that order like the values (ties equal), then offset each row into its own block of keys.
-    _, codes = np.unique(a, return_inverse=True)
-    keys = (
-        codes.reshape(rows, n).astype(np.int64)
-        + (np.arange(rows, dtype=np.int64) * (codes.max() + 1))[:, None]
-    )
-    flat = np.sort(keys, axis=None)
-    base = (np.arange(rows, dtype=np.int64) * n)[:, None]
-    below = np.searchsorted(flat, keys, side="left") - base
-    upto = np.searchsorted(flat, keys, side="right") - base
-    return (below + upto + 1) / 2.0
-
-
-def rankdata(values: npt.ArrayLike) -> F64:
-    """Ranks 1..n of ``values`` with ties given their average rank (like ``scipy.stats.rankdata``).
-
-    Examples
-    --------
-    >>> rankdata([10.0, 30.0, 20.0, 20.0]).tolist()
-    [1.0, 4.0, 2.5, 2.5]
-    """
-    arr = np.asarray(values, dtype=np.float64)
-    return _rank_rows(arr.reshape(1, -1))[0]
-
-
-def _pearson_rows(x: F64, y: F64) -> F64:
-    """Row-wise Pearson correlation; NaN where either row is (numerically) constant."""
-    xc = x - x.mean(axis=1, keepdims=True)
-    yc = y - y.mean(axis=1, keepdims=True)
-    sxx = np.einsum("ij,ij->i", xc, xc)
-    syy = np.einsum("ij,ij->i", yc, yc)
-    sxy = np.einsum("ij,ij->i", xc, yc)
-    ok = (sxx > 0) & (syy > 0)
-    out = np.full(x.shape[0], np.nan)
-    out[ok] = sxy[ok] / np.sqrt(sxx[ok] * syy[ok])
-    return np.clip(out, -1.0, 1.0)
-
-
-def _residual_rows(y: F64, z: F64) -> F64:
-    """Residuals of the least-squares fit ``y ~ a + b·z``, row-wise; exact zeros where ``y`` is explained."""
-    yc = y - y.mean(axis=1, keepdims=True)
-    zc = z - z.mean(axis=1, keepdims=True)
-    szz = np.einsum("ij,ij->i", zc, zc)
-    beta = np.divide(np.einsum("ij,ij->i", yc, zc), szz, out=np.zeros_like(szz), where=szz > 0)
-    res = yc - beta[:, None] * zc
-    # Floating-point leftovers of a perfect fit would give a meaningless correlation: zero them.
-    syy = np.einsum("ij,ij->i", yc, yc)
-    tiny = np.einsum("ij,ij->i", res, res) <= 1e-10 * np.maximum(syy, 1e-300)
-    res[tiny] = 0.0
-    return res
-
-
-def _spearman_rows(x: F64, y: F64) -> F64:
-    return _pearson_rows(_rank_rows(x), _rank_rows(y))
-
-
-def _partial_rows(x: F64, y: F64, z: F64) -> F64:
-    rz = _rank_rows(z)
-    return _pearson_rows(_residual_rows(_rank_rows(x), rz), _residual_rows(_rank_rows(y), rz))
-
-
-def spearman(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
-    """Spearman rank correlation (average ranks for ties); NaN when either series is constant.
-
-    Examples
-    --------
-    >>> spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5])
-    0.8
-    >>> spearman([1, 2, 3], [0, 0, 0])
-    nan
-    """
-    xa, ya = _pair(x, y)
-    return float(round(_spearman_rows(xa, ya)[0], 12))
-
-
-def partial_spearman(x: npt.ArrayLike, y: npt.ArrayLike, control: npt.ArrayLike) -> float:
-    """Partial Spearman correlation of ``x`` and ``y`` controlling for ``control``.
-
-    The ranks of ``x`` and of ``y`` are each regressed (least squares, with intercept) on the ranks of
-    ``control``; the result is the Pearson correlation of the two residual series. NaN when a residual
-    series is constant (e.g. ``x`` is a monotone function of ``control``) or an input is constant.
-
-    Examples
-    --------
-    >>> round(partial_spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5], [1, 3, 2, 5, 4]), 4)
-    0.9784
-    """
-    xa, ya = _pair(x, y)
-    za, _ = _pair(control, x)
-    return float(round(_partial_rows(xa, ya, za)[0], 12))
-
-
-def _pair(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[F64, F64]:
-    xa = np.asarray(x, dtype=np.float64).reshape(1, -1)
-    ya = np.asarray(y, dtype=np.float64).reshape(1, -1)
-    if xa.shape != ya.shape:
-        raise DataValidationError(f"Series of different lengths ({xa.shape[1]} and {ya.shape[1]}).")
-    if not (np.isfinite(xa).all() and np.isfinite(ya).all()):
-        raise DataValidationError("Rank correlations need finite numbers; drop NaN/inf first.")
-    return xa, ya
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -379,14 +271,6 @@ def _select_candles(
     return idx.astype(np.int64), win[first].astype(np.int64)
 
 
-def _bootstrap_ci(replicates: F64) -> tuple[float, float]:
-    finite = replicates[np.isfinite(replicates)]
-    if finite.size < max(10, replicates.size // 2):
-        return (np.nan, np.nan)
-    lo, hi = np.quantile(finite, [0.025, 0.975])
-    return (float(lo), float(hi))
-
-
 def _nan_reason(side: Side, x: F64, y: F64, z: F64) -> str | None:
     n = len(x)
     who = "long" if side == "long" else "short"
@@ -490,9 +374,93 @@ def model_check(
     >>> check.table().columns.tolist()[:4]
     ['metric', 'label', 'long_value', 'short_value']
     """
-    from ._engine import estimate  # local import: the engine module is large and optional for the stats
-
     cfg = (config if config is not None else ModelConfig()).with_(time_columns=None)
+    _check_recording(liquidations, n_boot)
+    symbol = _pick_symbol(liquidations, symbol)
+    win = recording_windows(liquidations, max_gap=max_gap) if windows is None else _normalise_windows(windows)
+    if win.empty:
+        raise DataValidationError("No recording windows to check.")
+    ot_all = _candle_times(candles, win)
+    ev = liquidations[liquidations["symbol"].astype(str).str.upper() == symbol]
+    events = _events_in_windows(ev, win)
+    notes: list[str] = []
+    run = _run_segments(candles, ot_all, win, events, cfg, symbol, open_interest, warmup, notes)
+    notes += _coverage_notes(run, ev, symbol)
+    per_candle = pd.concat([p.frame for p in run.parts], ignore_index=True)
+    per_candle = per_candle.sort_values(["side", "open_time"], kind="stable").reset_index(drop=True)
+    metrics = _metrics(per_candle, n_boot, seed, notes)
+    windows_out = win.copy()
+    windows_out["n_events"] = np.bincount(events.window[run.scored], minlength=len(win))[: len(win)]
+    longs = per_candle[per_candle["side"] == "long"]
+    windows_out["n_candles"] = np.bincount(longs["window"].to_numpy(dtype=np.int64), minlength=len(win))[
+        : len(win)
+    ]
+    notes.append(LOWER_BOUND_NOTE)
+    return ModelCheck(
+        symbol=symbol,
+        config=cfg,
+        windows=windows_out,
+        per_candle=per_candle,
+        metrics=metrics,
+        notes=tuple(notes),
+        n_boot=n_boot,
+        seed=seed,
+        warmup=run.history,
+    )
+
+
+#: The caveat every check carries.
+LOWER_BOUND_NOTE = (
+    "Recorded liquidations are a lower bound: Binance pushes at most one liquidation per symbol per second. "
+    "Intervals resample candles independently, which ignores their autocorrelation (they are optimistic)."
+)
+
+
+def pool_checks(checks: Sequence[ModelCheck], *, n_boot: int = 1000, seed: int = 0) -> ModelCheck:
+    """One check over several symbols: their candles pooled, metrics and bootstrap intervals recomputed.
+
+    Each symbol's candles keep their own USD scale (a BTC candle weighs like a DOT candle in the ranks;
+    both the model and the baseline carry the symbol's volume), and the bootstrap resamples the pooled
+    candles.
+
+    Parameters
+    ----------
+    checks : sequence of ModelCheck
+        Checks of single symbols, from :func:`model_check` with the same config.
+    n_boot, seed : int
+        Bootstrap replicates and seed.
+
+    Returns
+    -------
+    ModelCheck
+        ``symbol`` is ``"all"``; ``per_candle`` gains a ``symbol`` column; ``windows`` is that of every check,
+        with a ``symbol`` column.
+    """
+    if not checks:
+        raise DataValidationError("Nothing to pool: give at least one model check.")
+    frames, wins = [], []
+    for chk in checks:
+        frames.append(chk.per_candle.assign(symbol=chk.symbol))
+        wins.append(chk.windows.assign(symbol=chk.symbol))
+    per_candle = pd.concat(frames, ignore_index=True)
+    per_candle = per_candle.sort_values(["side", "symbol", "open_time"], kind="stable").reset_index(drop=True)
+    notes: list[str] = [f"Pooled over {len(checks)} symbols: {', '.join(str(c.symbol) for c in checks)}."]
+    metrics = _metrics(per_candle, n_boot, seed, notes)
+    notes.append(LOWER_BOUND_NOTE)
+    return ModelCheck(
+        symbol="all",
+        config=checks[0].config,
+        windows=pd.concat(wins, ignore_index=True),
+        per_candle=per_candle,
+        metrics=metrics,
+        notes=tuple(notes),
+        n_boot=n_boot,
+        seed=seed,
+        warmup=min(c.warmup for c in checks),
+    )
+
+
+def _check_recording(liquidations: pd.DataFrame, n_boot: int) -> None:
     if not isinstance(liquidations, pd.DataFrame) or not {
         "time",
         "symbol",
@@ -508,26 +476,27 @@ def model_check(
         raise DataValidationError("The recording has no events; record for a while and try again.")
     if n_boot < 0:
         raise DataValidationError("n_boot must be 0 (no intervals) or a positive number of replicates.")
-    notes: list[str] = []
 
+
+def _pick_symbol(liquidations: pd.DataFrame, symbol: str | None) -> str:
     symbols = sorted(set(liquidations["symbol"].astype(str)))
     if symbol is None:
         if len(symbols) > 1:
+            shown = ", ".join(symbols[:12]) + (f" and {len(symbols) - 12} more" if len(symbols) > 12 else "")
             raise DataValidationError(
-                f"The recording holds several symbols ({', '.join(symbols)}); pass symbol= to pick the one the "
-                "candles belong to."
+                f"The recording holds several symbols ({shown}); pass symbol= to pick the one the candles "
+                "belong to."
             )
         symbol = symbols[0]
     symbol = symbol.upper()
     if symbol not in symbols:
-        raise DataValidationError(f"The recording has no {symbol} events; it holds {', '.join(symbols)}.")
+        raise DataValidationError(
+            f"The recording has no {symbol} events; it holds {', '.join(symbols[:12])}."
+        )
+    return symbol
 
-    win = recording_windows(liquidations, max_gap=max_gap) if windows is None else _normalise_windows(windows)
-    if win.empty:
-        raise DataValidationError("No recording windows to check.")
-    ev = liquidations[liquidations["symbol"].astype(str).str.upper() == symbol]
-    ev_t = pd.to_datetime(ev["time"], utc=True).to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
+def _candle_times(candles: pd.DataFrame, win: pd.DataFrame) -> pd.Series:
     if "open_time" not in candles:
         raise DataValidationError("candles need an 'open_time' column (UTC).")
     ot_all = pd.to_datetime(candles["open_time"], utc=True)
@@ -537,13 +506,17 @@ def model_check(
             f"The candles ({ot_all.min()} → {ot_all.max()}) do not cover the recording "
             f"({first_start} → {last_end}). Load candles for those dates."
         )
+    return ot_all
 
-    # events of this symbol -> window (windows are sorted; overlapping explicit windows: first one wins)
+
+def _events_in_windows(ev: pd.DataFrame, win: pd.DataFrame) -> _Events:
+    """The symbol's events with the window each falls in (-1 outside; overlapping windows: first wins)."""
+    ev_t = pd.to_datetime(ev["time"], utc=True).to_numpy(dtype="datetime64[ns]").astype(np.int64)
     w_start = win["start"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
     w_end = win["end"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
     ev_w = np.searchsorted(w_start, ev_t, side="right") - 1
     ev_w = np.where((ev_w >= 0) & (ev_t <= w_end[np.clip(ev_w, 0, None)]), ev_w, -1)
-    events = _Events(
+    return _Events(
         t=ev_t,
         window=ev_w,
         side=ev["side"].astype(str).to_numpy(dtype=object),
@@ -551,8 +524,30 @@ def model_check(
         usd=ev["notional_usd"].to_numpy(dtype=np.float64),
     )
 
+
+@dataclass(frozen=True, eq=False)
+class _Run:
+    parts: list[_Scored]
+    scored: npt.NDArray[np.bool_]
+    history: pd.Timedelta
+
+
+def _run_segments(
+    candles: pd.DataFrame,
+    ot_all: pd.Series,
+    win: pd.DataFrame,
+    events: _Events,
+    cfg: ModelConfig,
+    symbol: str,
+    open_interest: pd.DataFrame | None,
+    warmup: pd.Timedelta | None,
+    notes: list[str],
+) -> _Run:
+    """One estimate per group of windows (with ``warmup`` of history), scored candle by candle."""
+    from .._engine import estimate  # local import: the engine imports nothing of the check
+
     parts: list[_Scored] = []
-    scored = np.zeros(len(ev_t), dtype=bool)
+    scored = np.zeros(len(events.t), dtype=bool)
     histories: list[pd.Timedelta] = []
     for seg in _segments(win, warmup):
         ws = win.iloc[seg]
@@ -572,28 +567,35 @@ def model_check(
         histories.append(pd.Timedelta(int(s0.value - part.first_open_ns), "ns"))
     if not parts:
         raise DataValidationError(
-            f"No candle overlaps the recording windows ({first_start} → {last_end}). Load candles covering them."
+            f"No candle overlaps the recording windows ({win['start'].min()} → {win['end'].max()}). "
+            "Load candles covering them."
         )
-    history = min(histories)
-    if history < pd.Timedelta(days=1):
+    return _Run(parts, scored, min(histories))
+
+
+def _coverage_notes(run: _Run, ev: pd.DataFrame, symbol: str) -> list[str]:
+    notes = []
+    if run.history < pd.Timedelta(days=1):
         notes.append(
-            f"The model had only {history} of candles before a window; swept figures early in that window are "
-            "understated. Load a few days of candles before the recording."
+            f"The model had only {run.history} of candles before a window; swept figures early in that window "
+            "are understated. Load a few days of candles before the recording."
         )
-    if any(p.location_skipped for p in parts):
+    if any(p.location_skipped for p in run.parts):
         notes.append("The heatmap does not have one column per candle; the location check is skipped.")
-    n_out = int((~scored).sum())
+    n_out = int((~run.scored).sum())
     if n_out:
         notes.append(f"{n_out} {symbol} event(s) fall outside the windows or the candles and are not scored.")
     kinds = ev["price_kind"].astype(str).to_numpy() if "price_kind" in ev else np.full(len(ev), "avg")
-    if ((kinds == "order") & scored).any():
+    if ((kinds == "order") & run.scored).any():
         notes.append(
             "Some events carry only the order (bankruptcy) price, slightly beyond the traded price; the "
             "location check clips every event price to its candle's high-low range."
         )
+    return notes
 
-    per_candle = pd.concat([p.frame for p in parts], ignore_index=True)
-    per_candle = per_candle.sort_values(["side", "open_time"], kind="stable").reset_index(drop=True)
+
+def _metrics(per_candle: pd.DataFrame, n_boot: int, seed: int, notes: list[str]) -> pd.DataFrame:
+    """Metric rows of both sides; the bootstrap resamples the same candles for every metric and side."""
     n_candles = int((per_candle["side"] == "long").sum())
     rng = np.random.default_rng(seed)
     boot_idx = (
@@ -617,28 +619,7 @@ def model_check(
             boot_idx,
             notes,
         )
-    metrics = pd.DataFrame(rows, columns=["side", "metric", "label", "value", "ci_low", "ci_high", "note"])
-    windows_out = win.copy()
-    windows_out["n_events"] = np.bincount(ev_w[scored], minlength=len(win))[: len(win)]
-    longs = per_candle[per_candle["side"] == "long"]
-    windows_out["n_candles"] = np.bincount(longs["window"].to_numpy(dtype=np.int64), minlength=len(win))[
-        : len(win)
-    ]
-    notes.append(
-        "Recorded liquidations are a lower bound: Binance pushes at most one liquidation per symbol per second. "
-        "Intervals resample candles independently, which ignores their autocorrelation (they are optimistic)."
-    )
-    return ModelCheck(
-        symbol=symbol,
-        config=cfg,
-        windows=windows_out,
-        per_candle=per_candle,
-        metrics=metrics,
-        notes=tuple(notes),
-        n_boot=n_boot,
-        seed=seed,
-        warmup=history,
-    )
+    return pd.DataFrame(rows, columns=["side", "metric", "label", "value", "ci_low", "ci_high", "note"])
 
 
 @dataclass(frozen=True)
@@ -785,11 +766,11 @@ def _side_metrics(
     for s in samples:
         s3 = s.reshape(-1, 3, s.shape[-1])
         xs, ys, zs = s3[:, 0], s3[:, 1], s3[:, 2]
-        rm, rb = _spearman_rows(xs, ys), _spearman_rows(zs, ys)
+        rm, rb = spearman_rows(xs, ys), spearman_rows(zs, ys)
         values["spearman_model"].append(rm)
         values["spearman_baseline"].append(rb)
         values["difference"].append(rm - rb)
-        values["partial_spearman"].append(_partial_rows(xs, ys, zs))
+        values["partial_spearman"].append(partial_rows(xs, ys, zs))
 
     out: list[dict[str, object]] = []
 
@@ -808,7 +789,7 @@ def _side_metrics(
 
     for metric in _CORR_METRICS:
         point = float(values[metric][0][0])
-        ci = _bootstrap_ci(values[metric][1]) if len(values[metric]) > 1 else (np.nan, np.nan)
+        ci = bootstrap_ci(values[metric][1]) if len(values[metric]) > 1 else (np.nan, np.nan)
         add(metric, point, ci, "" if np.isfinite(point) else (reason or "A residual series is constant."))
 
     n_ev = float(events.sum())
@@ -819,7 +800,7 @@ def _side_metrics(
         ci_l: tuple[float, float] = (np.nan, np.nan)
         if boot_idx.size:
             hb, cb = hits[boot_idx].sum(axis=1), w_cover[boot_idx].sum(axis=1)
-            ci_l = _bootstrap_ci(np.divide(hb, cb, out=np.full(hb.shape, np.nan), where=cb > 0))
+            ci_l = bootstrap_ci(np.divide(hb, cb, out=np.full(hb.shape, np.nan), where=cb > 0))
         lift_note = (
             f"{hits.sum():.0f} of {n_ev:.0f} events fell inside a zone."
             if np.isfinite(lift)
@@ -833,7 +814,7 @@ def _side_metrics(
         ci_d: tuple[float, float] = (np.nan, np.nan)
         if boot_idx.size:
             ab, rb_ = at_ev[boot_idx].sum(axis=1), rng_avg[boot_idx].sum(axis=1)
-            ci_d = _bootstrap_ci(np.divide(ab, rb_, out=np.full(ab.shape, np.nan), where=rb_ > 0))
+            ci_d = bootstrap_ci(np.divide(ab, rb_, out=np.full(ab.shape, np.nan), where=rb_ > 0))
         d_note = "" if np.isfinite(d_lift) else "The model had no alive notional inside the candles' ranges."
         add("density_lift", float(d_lift), ci_d, d_note)
     else:
