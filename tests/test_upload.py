@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import pickle
+import time
 import zipfile
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 
 import liq
 from liq._errors import DataValidationError
+from liq._sources._files import MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS
 from liq._sources.upload import read_candles_csv, read_open_interest_csv
 from tests.test_market_live import kline_row, real_5m
 
@@ -137,10 +140,11 @@ def _pickle_bytes() -> bytes:
     return pickle.dumps(real_5m().head(3))
 
 
-def _zip_bytes() -> bytes:
+def _zip_bytes(files: int = 1) -> bytes:
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("k.csv", "\n".join(binance_lines()))
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(files):
+            zf.writestr(f"k{i}.csv" if files > 1 else "BTCUSDT-5m-2024-11-20.csv", "\n".join(binance_lines()))
     return buf.getvalue()
 
 
@@ -153,7 +157,18 @@ BAD_CANDLE_FILES: list[tuple[str, bytes, str]] = [
         _pickle_bytes(),
         r"binary Python pickle; only CSV text is accepted and pickles are never opened",
     ),
-    ("zip", _zip_bytes(), r"zip archive .*unzip it"),
+    (
+        "zip of two files",
+        _zip_bytes(2),
+        r"zip archive that must hold exactly one CSV file; it holds k0.csv, k1.csv",
+    ),
+    ("zip that is not one", b"PK\x03\x04 not a zip", r"looks like a zip archive but cannot be unpacked"),
+    ("broken gzip", b"\x1f\x8b\x08\x00broken", r"looks gzip-compressed but cannot be unpacked"),
+    (
+        "unclosed quote",
+        csv_bytes(_B[:10] + ['"' + "x" * 140_000] + _B[10:]),
+        r"cannot be read as CSV near line 11 .* save it again as CSV\.$",
+    ),
     ("latin-1", csv_bytes(_B[:3]) + "caf\xe9\n".encode("latin-1"), r"not UTF-8 text \(bad byte at line 4\)"),
     (
         "headerless 6 columns",
@@ -222,7 +237,7 @@ BAD_CANDLE_FILES: list[tuple[str, bytes, str]] = [
     (
         "implausible epoch",
         csv_bytes(_replace_field(_B, 0, 0, "99999999999999")[:1] + _B[1:]),
-        r"'open_time' at line 1 is 99999999999999, which is not a plausible time",
+        r"'open_time' at line 1 is '99999999999999', which is outside 2017-01-01 to 2100-01-01",
     ),
     (
         "taker buy above volume",
@@ -241,7 +256,10 @@ def test_bad_candle_file(data: bytes, match: str) -> None:
 
 
 def test_too_large() -> None:
-    with pytest.raises(DataValidationError, match=r"too large \(0\.0 MB; the limit is 0 MB\)"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"too large \(more than 0\.0001 MB\)\. A file may hold at most 50,000 rows and 0\.0001 MB",
+    ):
         read_candles_csv(csv_bytes(binance_lines()), max_bytes=100)
 
 
@@ -292,3 +310,129 @@ def test_open_interest_must_overlap_the_candles() -> None:
     oi = b"time,open_interest_usd\n2020-01-01 00:00,1e9\n2020-01-01 00:05,1e9\n"
     with pytest.raises(DataValidationError, match="does not overlap the candles"):
         liq.load_upload(csv_bytes(binance_lines()), oi)
+
+
+# ---------------------------------------------------------------- limits, compression, line endings, dates, prices
+
+
+def _synthetic(n: int, step_ms: int = 60_000, t0: int = 1_733_011_200_000) -> bytes:
+    """``n`` well-formed 1m candles in the engine layout (cheap to build in bulk)."""
+    body = "".join(f"{t0 + i * step_ms},100,101,99,100.5,3\n" for i in range(n))
+    return (ENGINE_HEADER + "\n" + body).encode()
+
+
+def test_zip_and_gzip_uploads_read_like_the_csv_inside() -> None:
+    plain = read_candles_csv(csv_bytes(binance_lines()))
+    pd.testing.assert_frame_equal(read_candles_csv(_zip_bytes()), plain)
+    pd.testing.assert_frame_equal(read_candles_csv(gzip.compress(csv_bytes(binance_lines()))), plain)
+
+
+def test_a_candle_upload_at_the_row_limit_is_accepted() -> None:
+    frame = read_candles_csv(_synthetic(MAX_UPLOAD_ROWS))
+    assert len(frame) == MAX_UPLOAD_ROWS == 50_000
+
+
+def test_one_candle_more_than_the_limit_is_refused_with_rows_and_mb() -> None:
+    with pytest.raises(DataValidationError) as info:
+        read_candles_csv(_synthetic(MAX_UPLOAD_ROWS + 1))
+    assert str(info.value) == (
+        "The candles file has more than 50,000 rows. A file may hold at most 50,000 rows and 20.0 MB (after "
+        "unpacking); upload a shorter time range."
+    )
+
+
+def test_a_million_row_upload_is_refused_without_parsing_it() -> None:
+    """1 M candles (about 60 MB) cannot be served to many users at once: refused on size, even gzipped."""
+    line = b"1733011200000,100,101,99,100.5,3\n"
+    big = ENGINE_HEADER.encode() + b"\n" + line * 1_000_000
+    assert len(big) > MAX_UPLOAD_BYTES
+    for data in (big, gzip.compress(big, compresslevel=1)):
+        started = time.monotonic()
+        with pytest.raises(DataValidationError, match=r"too large .*at most 50,000 rows and 20\.0 MB"):
+            liq.load_upload(data)
+        assert time.monotonic() - started < 5
+    assert (
+        len(gzip.compress(big, compresslevel=1)) < MAX_UPLOAD_BYTES
+    )  # the gzip itself passed the first check
+
+
+def test_a_zip_bomb_upload_stops_at_the_limit() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("k.csv", b"1" * (MAX_UPLOAD_BYTES + 1))
+    assert len(buf.getvalue()) < 100_000
+    with pytest.raises(DataValidationError, match=r"too large \(more than 20\.0 MB unpacked\)"):
+        read_candles_csv(buf.getvalue())
+
+
+def test_open_interest_upload_has_the_same_limits() -> None:
+    rows = "".join(f"{1733011200000 + i * 300_000},8e9\n" for i in range(MAX_UPLOAD_ROWS + 1))
+    with pytest.raises(DataValidationError, match="open-interest file has more than 50,000 rows"):
+        read_open_interest_csv(("time,open_interest_usd\n" + rows).encode())
+    with pytest.raises(DataValidationError, match="above 1e[+]13 USD"):
+        read_open_interest_csv(b"time,open_interest_usd\n1733011200000,8e9\n1733011500000,1e300\n")
+
+
+def test_cr_only_line_endings_are_accepted() -> None:
+    lf = csv_bytes(binance_lines())
+    pd.testing.assert_frame_equal(read_candles_csv(lf.replace(b"\n", b"\r")), read_candles_csv(lf))
+    pd.testing.assert_frame_equal(read_candles_csv(lf.replace(b"\n", b"\r\n")), read_candles_csv(lf))
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "2262-05-01 00:00",  # past pandas' nanosecond range
+        "3000-01-01",
+        "2100-01-02",
+        "1970-01-01 00:00",
+        "2016-12-31 23:59",
+        "0",  # epoch, 1970
+        "1483228799999",  # 2016-12-31 23:59:59.999 in epoch ms
+        "4102531200000",  # 2100-01-02 in epoch ms
+        "4102531200",  # 2100-01-02 in epoch seconds
+    ],
+)
+def test_iso_and_epoch_times_share_one_range(cell: str) -> None:
+    if cell.isdigit():  # an epoch column: Binance's layout with a header, so the row is at line 2 as well
+        lines, header = binance_lines(), BINANCE_HEADER
+    else:
+        lines, header = engine_lines(), ENGINE_HEADER
+    lines[0] = cell + lines[0][lines[0].index(",") :]
+    with pytest.raises(
+        DataValidationError, match=r"at line 2 is .*, which is outside 2017-01-01 to 2100-01-01"
+    ):
+        read_candles_csv(csv_bytes(lines, header))
+
+
+def test_the_range_bounds_are_inclusive_for_both_spellings() -> None:
+    for first in ("2017-01-01 00:00", "1483228800000"):
+        t0 = 1_483_228_800_000
+        rows = [first] + [
+            str(t0 + i * 60_000) if first.isdigit() else f"2017-01-01 00:{i:02d}" for i in range(1, 12)
+        ]
+        text = ENGINE_HEADER + "\n" + "".join(f"{t},100,101,99,100.5,3\n" for t in rows)
+        assert read_candles_csv(text.encode())["open_time"].iloc[0] == pd.Timestamp("2017-01-01", tz="UTC")
+
+
+@pytest.mark.parametrize("value", ["1e300", "2e9"])
+def test_absurd_prices_are_refused_with_a_fix(value: str) -> None:
+    lines = _replace_field(_replace_field(binance_lines(), 4, 2, value), 4, 4, value)  # high and close
+    with pytest.raises(
+        DataValidationError,
+        match=r"'high' is .* at line 5; a price must be a finite number no higher than 1,000,000,000",
+    ):
+        read_candles_csv(csv_bytes(lines))
+
+
+def test_absurd_volume_is_refused() -> None:
+    with pytest.raises(
+        DataValidationError, match=r"'volume' is 1e\+300 at line 3; a volume must be a finite number"
+    ):
+        read_candles_csv(csv_bytes(_replace_field(binance_lines(), 2, 5, "1e300")))
+
+
+def test_after_a_refused_upload_the_next_one_works() -> None:
+    with pytest.raises(DataValidationError):
+        liq.load_upload(_synthetic(MAX_UPLOAD_ROWS + 1))
+    assert len(liq.load_upload(_synthetic(20)).candles) == 20

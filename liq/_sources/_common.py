@@ -27,7 +27,9 @@ __all__ = [
     "INTERVALS",
     "INTERVAL_MS",
     "LATEST_TIME",
+    "MAX_OPEN_INTEREST_USD",
     "MAX_PRICE",
+    "MAX_VOLUME",
     "MIN_CANDLES",
     "OPTIONAL_CANDLE_COLUMNS",
     "REQUIRED_CANDLE_COLUMNS",
@@ -108,6 +110,10 @@ EARLIEST_TIME = pd.Timestamp("2017-01-01", tz="UTC")
 LATEST_TIME = pd.Timestamp("2100-01-01", tz="UTC")
 #: Highest price accepted anywhere (far above any listed contract, far below where float maths breaks).
 MAX_PRICE = 1e9
+#: Highest volume of one candle accepted (base or quote units; far above any real candle).
+MAX_VOLUME = 1e15
+#: Highest open interest accepted, in USD (the whole market holds well under 10^12).
+MAX_OPEN_INTEREST_USD = 1e13
 
 SourceName = Literal["live", "archive", "sample", "upload"]
 ProgressFn = Callable[[str], None]

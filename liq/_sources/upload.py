@@ -22,8 +22,6 @@ import csv
 import io
 import math
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -31,29 +29,24 @@ import pandas as pd
 from .._errors import DataValidationError
 from ._common import (
     BINANCE_KLINE_COLUMNS,
+    EARLIEST_TIME,
     INTERVAL_MS,
+    LATEST_TIME,
+    MAX_OPEN_INTEREST_USD,
+    MIN_CANDLES,
     OPTIONAL_CANDLE_COLUMNS,
     REQUIRED_CANDLE_COLUMNS,
     MarketData,
     check_symbol,
 )
+from ._files import MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS, FileSource, decode_text, read_file_bytes, too_many_rows
 from .validate import check_candle_values
 
 __all__ = [
-    "MAX_UPLOAD_BYTES",
-    "MAX_UPLOAD_ROWS",
-    "MIN_UPLOAD_CANDLES",
     "load_upload",
     "read_candles_csv",
     "read_open_interest_csv",
 ]
-
-#: Largest file accepted (bytes).
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-#: Most data rows accepted.
-MAX_UPLOAD_ROWS = 1_000_000
-#: Fewest candles accepted (the estimate needs some history).
-MIN_UPLOAD_CANDLES = 10
 
 _REQUIRED = REQUIRED_CANDLE_COLUMNS
 _OPTIONAL = OPTIONAL_CANDLE_COLUMNS
@@ -61,7 +54,7 @@ _ALIASES = {"open_time_ms": "open_time", "opentime": "open_time"}
 _OI_TIME = ("time", "timestamp", "create_time")
 _OI_VALUE = ("open_interest_usd", "sumopeninterestvalue", "sum_open_interest_value")
 
-CsvSource = bytes | bytearray | str | Path | IO[bytes] | IO[str]
+CsvSource = FileSource
 
 
 @dataclass(frozen=True)
@@ -71,62 +64,8 @@ class _Table:
     lines: list[int]  # file line of each row
 
 
-def _read_bytes(source: CsvSource, what: str, max_bytes: int) -> bytes:
-    if isinstance(source, (bytes, bytearray)):
-        data = bytes(source)
-    elif isinstance(source, (str, Path)):
-        path = Path(source)
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            raise DataValidationError(f"The {what} {path} cannot be opened ({exc.strerror}).") from None
-        if size > max_bytes:
-            raise DataValidationError(_too_big(what, size, max_bytes))
-        data = path.read_bytes()
-    elif hasattr(source, "read"):
-        chunk = source.read(max_bytes + 1)
-        data = chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk)
-    else:
-        raise DataValidationError(
-            f"The {what} must be CSV bytes, a path or an open file, not {type(source).__name__}."
-        )
-    if len(data) > max_bytes:
-        raise DataValidationError(_too_big(what, len(data), max_bytes))
-    return data
-
-
-def _too_big(what: str, size: int, max_bytes: int) -> str:
-    return (
-        f"The {what} is too large ({size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB). "
-        "Upload a shorter time range."
-    )
-
-
-def _decode(data: bytes, what: str) -> str:
-    if not data.strip():
-        raise DataValidationError(f"The {what} is empty.")
-    signatures = (
-        (b"PK\x03\x04", "a zip archive (or an Excel .xlsx workbook); unzip it / save it as CSV"),
-        (b"\x1f\x8b", "gzip-compressed; decompress it first"),
-        (b"\x80", "a binary Python pickle; only CSV text is accepted and pickles are never opened"),
-        (b"\xd0\xcf\x11\xe0", "an old Excel workbook; save it as CSV"),
-        (b"PAR1", "a Parquet file; save it as CSV"),
-        (b"ARROW1", "an Arrow/Feather file; save it as CSV"),
-    )
-    for magic, hint in signatures:
-        if data.startswith(magic):
-            raise DataValidationError(f"The {what} is not a CSV file: it is {hint}.")
-    if b"\x00" in data[:4096]:
-        raise DataValidationError(
-            f"The {what} is not a CSV text file (it contains binary data). Save it as CSV."
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise DataValidationError(
-            f"The {what} is not UTF-8 text (bad byte at line {line}). Save it as CSV with UTF-8 encoding."
-        ) from None
+def _read_text(source: CsvSource, what: str, max_bytes: int, max_rows: int) -> str:
+    return decode_text(read_file_bytes(source, what, max_bytes=max_bytes, max_rows=max_rows), what)
 
 
 def _is_number(text: str) -> bool:
@@ -137,7 +76,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _tokenise(text: str, what: str, *, header: bool | None) -> _Table:
+def _tokenise(text: str, what: str, *, header: bool | None, max_bytes: int, max_rows: int) -> _Table:
     """Split CSV text into rows; ``header=None`` detects a header line (first cell not a number)."""
     reader = csv.reader(io.StringIO(text))
     rows: list[list[str]] = []
@@ -148,12 +87,13 @@ def _tokenise(text: str, what: str, *, header: bool | None) -> _Table:
                 continue
             rows.append([cell.strip() for cell in row])
             lines.append(reader.line_num)
-            if len(rows) > MAX_UPLOAD_ROWS + 1:
-                raise DataValidationError(
-                    f"The {what} has more than {MAX_UPLOAD_ROWS:,} rows. Upload a shorter time range."
-                )
-    except csv.Error as exc:
-        raise DataValidationError(f"The {what} is not valid CSV at line {reader.line_num}: {exc}.") from None
+            if len(rows) > max_rows + 1:  # + 1: the header line
+                raise too_many_rows(what, max_bytes, max_rows)
+    except csv.Error:
+        raise DataValidationError(
+            f"The {what} cannot be read as CSV near line {reader.line_num} (a quote that is never closed, or a "
+            "cell far too long). Open it in a spreadsheet and save it again as CSV."
+        ) from None
     if not rows:
         raise DataValidationError(f"The {what} is empty.")
     has_header = header if header is not None else not _is_number(rows[0][0])
@@ -185,23 +125,35 @@ def _column_index(header: list[str], what: str) -> dict[str, int]:
     return seen
 
 
+_TIME_HINT = "epoch milliseconds such as 1733011200000, or a date such as 2024-12-01 00:00"
+_BOUNDS_MS = (int(EARLIEST_TIME.value // 1_000_000), int(LATEST_TIME.value // 1_000_000))
+
+
+def _out_of_range(what: str, column: str, line: int, cell: str) -> DataValidationError:
+    return DataValidationError(
+        f"The {what}: '{column}' at line {line} is {cell[:40]!r}, which is outside "
+        f"{EARLIEST_TIME:%Y-%m-%d} to {LATEST_TIME:%Y-%m-%d} (expected {_TIME_HINT})."
+    )
+
+
+def _epoch_ms(cells: list[str], lines: list[int], column: str, what: str) -> np.ndarray:
+    """Epoch seconds, milliseconds or microseconds (told apart by size) to milliseconds, within the bounds."""
+    too_long = [i for i, c in enumerate(cells) if len(c.lstrip("-")) > 17]
+    if too_long:
+        raise _out_of_range(what, column, lines[too_long[0]], cells[too_long[0]])
+    v = np.array(cells).astype(np.int64)
+    v = np.where(v < 10**11, v * 1000, np.where(v >= 10**14, v // 1000, v))  # seconds / microseconds
+    bad = (v < _BOUNDS_MS[0]) | (v > _BOUNDS_MS[1])
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise _out_of_range(what, column, lines[i], cells[i])
+    return v
+
+
 def _parse_times(cells: list[str], lines: list[int], column: str, what: str) -> np.ndarray:
-    """Epoch s/ms/µs or ISO dates to int64 nanoseconds since the epoch (UTC)."""
-    out = np.empty(len(cells), dtype=np.int64)
+    """Epoch s/ms/µs or ISO dates to int64 nanoseconds since the epoch (UTC); one range rule for both."""
     if all(c.lstrip("-").isdigit() for c in cells):
-        for i, c in enumerate(cells):
-            v = int(c)
-            if v < 10**11:  # seconds
-                v *= 1000
-            elif v >= 10**14:  # microseconds
-                v //= 1000
-            if not 946_684_800_000 <= v <= 4_102_444_800_000:  # 2000-01-01 .. 2100-01-01
-                raise DataValidationError(
-                    f"The {what}: '{column}' at line {lines[i]} is {c}, which is not a plausible time "
-                    "(expected epoch milliseconds such as 1733011200000, or a date such as 2024-12-01 00:00)."
-                )
-            out[i] = v * 1_000_000
-        return out
+        return _epoch_ms(cells, lines, column, what) * 1_000_000
     for i, c in enumerate(cells):
         if not c:
             raise DataValidationError(
@@ -212,9 +164,12 @@ def _parse_times(cells: list[str], lines: list[int], column: str, what: str) -> 
     if nat.any():
         i = int(np.argmax(nat))
         raise DataValidationError(
-            f"The {what}: '{column}' at line {lines[i]} is {cells[i]!r}, which is not a time. Use epoch "
-            "milliseconds (1733011200000) or ISO dates (2024-12-01 00:00:00)."
+            f"The {what}: '{column}' at line {lines[i]} is {cells[i][:40]!r}, which is not a time. Use {_TIME_HINT}."
         )
+    bad = ((parsed < EARLIEST_TIME) | (parsed > LATEST_TIME)).to_numpy()
+    if bad.any():  # checked before the conversion to nanoseconds, which ends in 2262
+        i = int(np.argmax(bad))
+        raise _out_of_range(what, column, lines[i], cells[i])
     return parsed.dt.as_unit("ns").to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 
@@ -260,15 +215,19 @@ def _check_order(ns: np.ndarray, lines: list[int], column: str, what: str) -> No
         )
 
 
-def read_candles_csv(source: CsvSource, *, max_bytes: int = MAX_UPLOAD_BYTES) -> pd.DataFrame:
+def read_candles_csv(
+    source: CsvSource, *, max_bytes: int = MAX_UPLOAD_BYTES, max_rows: int = MAX_UPLOAD_ROWS
+) -> pd.DataFrame:
     """Parse and validate a kline CSV into the engine's candle columns.
 
     Parameters
     ----------
     source : bytes, str/Path (a file path) or a binary/text file object
-        The CSV (see the module docstring for the layouts).
+        The CSV (see the module docstring for the layouts), optionally gzip-compressed or zipped.
     max_bytes : int
-        Size limit.
+        Size limit of the file and of its unpacked content.
+    max_rows : int
+        Most candles accepted: more than the app can estimate for many users at once is refused.
 
     Returns
     -------
@@ -293,8 +252,8 @@ def read_candles_csv(source: CsvSource, *, max_bytes: int = MAX_UPLOAD_BYTES) ->
     liq._errors.DataValidationError: The candles file: 'close' at line 2 is 'abc', which is not a number.
     """
     what = "candles file"
-    text = _decode(_read_bytes(source, what, max_bytes), what)
-    table = _tokenise(text, what, header=None)
+    text = _read_text(source, what, max_bytes, max_rows)
+    table = _tokenise(text, what, header=None, max_bytes=max_bytes, max_rows=max_rows)
     if table.header is None:
         width = len(table.rows[0])
         if width != len(BINANCE_KLINE_COLUMNS):
@@ -313,9 +272,9 @@ def read_candles_csv(source: CsvSource, *, max_bytes: int = MAX_UPLOAD_BYTES) ->
                 f"{', '.join(_REQUIRED)}."
             )
     rows, lines = table.rows, table.lines
-    if len(rows) < MIN_UPLOAD_CANDLES:
+    if len(rows) < MIN_CANDLES:
         raise DataValidationError(
-            f"The {what} has {len(rows)} candle(s); at least {MIN_UPLOAD_CANDLES} are needed for an estimate."
+            f"The {what} has {len(rows)} candle(s); at least {MIN_CANDLES} are needed for an estimate."
         )
 
     def cells(name: str) -> list[str]:
@@ -334,7 +293,9 @@ def read_candles_csv(source: CsvSource, *, max_bytes: int = MAX_UPLOAD_BYTES) ->
     return out
 
 
-def read_open_interest_csv(source: CsvSource, *, max_bytes: int = MAX_UPLOAD_BYTES) -> pd.DataFrame:
+def read_open_interest_csv(
+    source: CsvSource, *, max_bytes: int = MAX_UPLOAD_BYTES, max_rows: int = MAX_UPLOAD_ROWS
+) -> pd.DataFrame:
     """Parse and validate an open-interest CSV into ``time`` (UTC) and ``open_interest_usd``.
 
     Examples
@@ -345,8 +306,8 @@ def read_open_interest_csv(source: CsvSource, *, max_bytes: int = MAX_UPLOAD_BYT
     1 2024-12-01 00:05:00+00:00       8.200000e+09
     """
     what = "open-interest file"
-    text = _decode(_read_bytes(source, what, max_bytes), what)
-    table = _tokenise(text, what, header=True)
+    text = _read_text(source, what, max_bytes, max_rows)
+    table = _tokenise(text, what, header=True, max_bytes=max_bytes, max_rows=max_rows)
     assert table.header is not None
     index = _column_index([h.replace(" ", "") for h in table.header], what)
     t_col = next((c for c in _OI_TIME if c in index), None)
@@ -367,6 +328,13 @@ def read_open_interest_csv(source: CsvSource, *, max_bytes: int = MAX_UPLOAD_BYT
         i = int(np.argmax(bad))
         raise DataValidationError(
             f"The {what}: '{v_col}' is negative at line {lines[i]}; open interest is ≥ 0."
+        )
+    bad = usd > MAX_OPEN_INTEREST_USD
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataValidationError(
+            f"The {what}: '{v_col}' is {usd[i]:g} at line {lines[i]}, above {MAX_OPEN_INTEREST_USD:g} USD; "
+            "check that the column holds USD values."
         )
     _check_order(ns, lines, t_col, what)
     return pd.DataFrame(

@@ -11,7 +11,16 @@ import numpy as np
 import pandas as pd
 
 from .._errors import DataValidationError
-from ._common import MIN_CANDLES, OPTIONAL_CANDLE_COLUMNS, REQUIRED_CANDLE_COLUMNS
+from ._common import (
+    EARLIEST_TIME,
+    LATEST_TIME,
+    MAX_OPEN_INTEREST_USD,
+    MAX_PRICE,
+    MAX_VOLUME,
+    MIN_CANDLES,
+    OPTIONAL_CANDLE_COLUMNS,
+    REQUIRED_CANDLE_COLUMNS,
+)
 
 __all__ = [
     "check_candle_values",
@@ -37,12 +46,14 @@ def _to_utc(values: pd.Series, column: str) -> pd.Series:
             f"pd.to_datetime(df['{column}'], unit='ms', utc=True)."
         )
     else:
-        try:
-            ts = pd.to_datetime(values, utc=True)
-        except (ValueError, TypeError) as exc:
+        ts = pd.Series(pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce"))
+        unread = (ts.isna() & values.notna()).to_numpy()
+        if unread.any():
+            i = int(np.argmax(unread))
             raise DataValidationError(
-                f"'{column}' could not be read as dates ({exc}). Use ISO times such as 2024-12-01T00:00:00Z."
-            ) from None
+                f"'{column}' at row {i} is {str(values.iloc[i])[:40]!r}, which is not a date. Use ISO times such "
+                "as 2024-12-01T00:00:00Z."
+            )
     if ts.dt.tz is None:
         ts = ts.dt.tz_localize("UTC")
     else:
@@ -52,7 +63,19 @@ def _to_utc(values: pd.Series, column: str) -> pd.Series:
         raise DataValidationError(
             f"'{column}' is empty at row {int(np.argmax(nat))}; every row needs a time."
         )
+    outside = ((ts < EARLIEST_TIME) | (ts > LATEST_TIME)).to_numpy()
+    if outside.any():  # checked before the conversion to nanoseconds, which ends in 2262
+        i = int(np.argmax(outside))
+        raise DataValidationError(
+            f"'{column}' at row {i} is {ts.iloc[i]}, outside {EARLIEST_TIME:%Y-%m-%d} to {LATEST_TIME:%Y-%m-%d}. "
+            "Check the dates (and that epoch numbers were converted with the right unit)."
+        )
     return ts.astype("datetime64[ns, UTC]")
+
+
+def _shown(value: object) -> str:
+    """A cell as a user would write it (no numpy type names)."""
+    return f"{value:g}" if isinstance(value, (float, np.floating)) else repr(value)[:40]
 
 
 def _check_sorted_unique(times: pd.Series, column: str, what: str) -> None:
@@ -72,6 +95,23 @@ def _check_sorted_unique(times: pd.Series, column: str, what: str) -> None:
         )
 
 
+def _check_bounded(
+    frame: pd.DataFrame, columns: tuple[str, ...], limit: float, where: Callable[[int], str], prefix: str
+) -> None:
+    """Volumes (NaN allowed in optional columns) must be finite and at most ``limit``."""
+    for col in columns:
+        if col not in frame.columns:
+            continue
+        arr = frame[col].to_numpy()
+        bad = np.isinf(arr) | (arr > limit)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataValidationError(
+                f"{prefix} '{col}' is {arr[i]:g} {where(i)}; a volume must be a finite number no higher than "
+                f"{limit:g}."
+            )
+
+
 def check_candle_values(frame: pd.DataFrame, where: Callable[[int], str], prefix: str) -> None:
     """Price and volume sanity of a parsed candle frame (float columns), shared by the engine and uploads.
 
@@ -84,6 +124,14 @@ def check_candle_values(frame: pd.DataFrame, where: Callable[[int], str], prefix
         if bad.any():
             i = int(np.argmax(bad))
             raise DataValidationError(f"{prefix} '{name}' must be above zero; it is {arr[i]:g} {where(i)}.")
+        bad = ~np.isfinite(arr) | (arr > MAX_PRICE)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataValidationError(
+                f"{prefix} '{name}' is {arr[i]:g} {where(i)}; a price must be a finite number no higher than "
+                f"{MAX_PRICE:,.0f}. Check the column order and that prices are not scaled."
+            )
+    _check_bounded(frame, ("volume", *OPTIONAL_CANDLE_COLUMNS), MAX_VOLUME, where, prefix)
     checks = (
         (h < lo, "high is below low", "Check the column order (open, high, low, close)."),
         (h < np.maximum(o, c), "high is below open or close", "high must be the candle's highest price."),
@@ -173,7 +221,7 @@ def validate_candles(candles: pd.DataFrame, *, min_candles: int = MIN_CANDLES) -
         out[col] = num.astype(np.float64)
     for col in cols[1:]:
         arr = out[col].to_numpy()
-        nan = ~np.isfinite(arr)
+        nan = np.isnan(arr)
         if col in OPTIONAL_CANDLE_COLUMNS:
             continue  # NaN in optional columns means "unknown" and falls back per candle
         if nan.any():
@@ -210,11 +258,13 @@ def validate_open_interest(open_interest: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"time": _to_utc(open_interest["time"].reset_index(drop=True), "time")})
     raw = open_interest["open_interest_usd"].reset_index(drop=True)
     num = pd.to_numeric(raw, errors="coerce")
-    bad = (~np.isfinite(num.to_numpy(dtype=np.float64, na_value=np.nan))) | (num.to_numpy(na_value=-1.0) < 0)
+    values = num.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values) | (values < 0) | (values > MAX_OPEN_INTEREST_USD)
     if bad.any():
         i = int(np.argmax(bad))
         raise DataValidationError(
-            f"open_interest: 'open_interest_usd' must be a non-negative number; row {i} has {raw.iloc[i]!r}."
+            f"open_interest: 'open_interest_usd' must be a number from 0 to {MAX_OPEN_INTEREST_USD:g} (USD); row "
+            f"{i} has {_shown(raw.iloc[i])}."
         )
     out["open_interest_usd"] = num.astype(np.float64)
     _check_sorted_unique(out["time"], "time", "open_interest")
