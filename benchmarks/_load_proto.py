@@ -79,7 +79,8 @@ def cpu_seconds(pid: int) -> float:
 
 def _descendants(pid: int) -> list[int]:
     """``pid`` and every process below it (from ``/proc/<pid>/task/*/children``)."""
-    out, todo = [], [pid]
+    out: list[int] = []
+    todo = [pid]
     while todo and len(out) < 1000:
         p = todo.pop()
         out.append(p)
@@ -357,7 +358,11 @@ class Viewer:
         ws_url = self.base_url.replace("http://", "ws://", 1) + STREAM_PATH
         # Like the browser: the first subprotocol selects "streamlit"; no XSRF token, no session to resume.
         self._ws = await websockets.connect(
-            ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=60, ping_interval=None
+            ws_url,
+            subprotocols=[websockets.Subprotocol("streamlit")],
+            max_size=None,
+            open_timeout=60,
+            ping_interval=None,
         )
         self._reader = asyncio.create_task(self._read())
 
@@ -629,7 +634,8 @@ class FakeBinance:
     """A loopback HTTP server answering the USDⓈ-M endpoints the live source uses, with synthetic data.
 
     ``/fapi.binance.com/fapi/v1/exchangeInfo``, ``.../fapi/v1/klines`` (12-field rows, ``limit`` pages) and
-    ``.../futures/data/openInterestHist``; anything else (the public archive among them) is a 404.
+    ``.../futures/data/openInterestHist``, and the public archive's daily kline and metrics zips
+    (``/data.binance.vision/data/futures/um/daily/...``, days before today); anything else is a 404.
     Prices follow a smooth deterministic path per symbol with hashed noise, so every request is cheap.
     """
 
@@ -669,6 +675,17 @@ class FakeBinance:
                     parts.path.endswith("/futures/data/openInterestHist") and q.get("symbol") in fake.symbols
                 ):
                     body = fake.open_interest(q["symbol"], q.get("period", "5m"), q)
+                elif parts.path.endswith(".zip") and "/data/futures/um/daily/" in parts.path:
+                    data = fake.archive_zip(parts.path.rsplit("/", 1)[-1])
+                    if data is None:
+                        self._send(404, {"code": -1, "msg": "no such archive file"})
+                        return
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/zip")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 elif parts.path.endswith("/fapi/v1/klines"):
                     self._send(400, {"code": -1121, "msg": "Invalid symbol."})
                     return
@@ -713,10 +730,12 @@ class FakeBinance:
         day = t / 86_400_000
         return base * (1 + 0.04 * math.sin(day * 1.3 + len(symbol)) + 0.015 * math.sin(day * 9.1))
 
-    def klines(self, symbol: str, interval: str, q: Mapping[str, str]) -> list[list[Any]]:
+    def klines(
+        self, symbol: str, interval: str, q: Mapping[str, str], limit_max: int = 1500
+    ) -> list[list[Any]]:
         step = _INTERVAL_MS.get(interval, 300_000)
         rows = []
-        for t in self._times(step, q, 1500):
+        for t in self._times(step, q, limit_max):
             o, c = self._price(symbol, t), self._price(symbol, t + step)
             wig = abs(c - o) + o * 0.002 * _unit(symbol, t, 1)
             hi, lo = max(o, c) + wig, min(o, c) - wig
@@ -741,10 +760,12 @@ class FakeBinance:
             )
         return rows
 
-    def open_interest(self, symbol: str, period: str, q: Mapping[str, str]) -> list[dict[str, Any]]:
+    def open_interest(
+        self, symbol: str, period: str, q: Mapping[str, str], limit_max: int = 500
+    ) -> list[dict[str, Any]]:
         step = _INTERVAL_MS.get(period, 300_000)
         out = []
-        for t in self._times(step, q, 500):
+        for t in self._times(step, q, limit_max):
             usd = 5e6 * 10 ** (self.symbols.index(symbol) % 3) * (1 + 0.1 * _unit(symbol, t // 86_400_000, 4))
             price = self._price(symbol, t)
             out.append(
@@ -756,3 +777,35 @@ class FakeBinance:
                 }
             )
         return out
+
+    def archive_zip(self, name: str) -> bytes | None:
+        """A daily archive file (``SYM-5m-2026-11-30.zip`` or ``SYM-metrics-2026-11-30.zip``), or None."""
+        import io
+        import re
+        import zipfile
+        from datetime import datetime, timezone
+
+        m = re.fullmatch(r"([A-Z0-9]+)-(1m|5m|15m|1h|4h|metrics)-(\d{4}-\d{2}-\d{2})\.zip", name)
+        if m is None or m[1] not in self.symbols:
+            return None
+        symbol, kind = m[1], m[2]
+        day = datetime.strptime(m[3], "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        start = int(day.timestamp() * 1000)
+        if start + 86_400_000 > time.time() * 1000:  # the archive publishes finished days only
+            return None
+        q = {"startTime": str(start), "endTime": str(start + 86_400_000 - 1), "limit": "100000"}
+        lines: list[str] = []
+        if kind == "metrics":
+            lines.append("create_time,symbol,sum_open_interest,sum_open_interest_value")
+            for r in self.open_interest(symbol, "5m", q, limit_max=288):
+                when = datetime.fromtimestamp(r["timestamp"] / 1000, timezone.utc).strftime(
+                    "%Y-%m-%d %H:%M:%S"
+                )
+                lines.append(f"{when},{symbol},{r['sumOpenInterest']},{r['sumOpenInterestValue']}")
+        else:
+            for row in self.klines(symbol, kind, q, limit_max=1440):
+                lines.append(",".join(str(v) for v in row))
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(name[: -len(".zip")] + ".csv", "\n".join(lines) + "\n")
+        return buf.getvalue()

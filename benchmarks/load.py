@@ -29,13 +29,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
+import statistics
 import sys
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+
+import websockets
 
 from benchmarks._load_proto import (
     FakeBinance,
@@ -133,10 +137,10 @@ class Driver:
     def left(self) -> float:
         return self.deadline - time.monotonic()
 
-    async def _guard(self, what: str, viewer: Viewer, step: Callable[[], Any]) -> Any:
+    async def _guard(self, what: str, viewer: Viewer, step: Awaitable[Run]) -> Run | None:
         try:
-            return await step()
-        except (ProtocolError, TimeoutError, OSError) as err:
+            return await step
+        except (ProtocolError, TimeoutError, OSError, LookupError, websockets.WebSocketException) as err:
             self.stats.errors.append(f"{what} on {viewer.path} failed: {type(err).__name__}: {err}"[:300])
             return None
 
@@ -153,7 +157,7 @@ class Driver:
         self, viewer: Viewer, path: str, query: dict[str, str] | str, kind: str = "open"
     ) -> Run | None:
         self.stats.sessions_opened += 1
-        run = await self._guard(kind, viewer, lambda: viewer.open(path, query))
+        run = await self._guard(kind, viewer, viewer.open(path, query))
         return None if run is None else self.stats.record(kind, run, viewer)
 
     async def change(self, viewer: Viewer, rng: random.Random, label: str) -> Run | None:
@@ -167,7 +171,7 @@ class Driver:
         if not options:
             self.stats.skipped[f"{label} (no other option)"] += 1
             return None
-        run = await self._guard(label, viewer, lambda: viewer.rerun([w.state(rng.choice(options))]))
+        run = await self._guard(label, viewer, viewer.rerun([w.state(rng.choice(options))]))
         return None if run is None else self.stats.record("change", run, viewer)
 
     async def share(self, viewer: Viewer) -> Run | None:
@@ -176,7 +180,7 @@ class Driver:
         if button is None:
             self.stats.skipped["Share this view (no button)"] += 1
             return None
-        run = await self._guard("share", viewer, lambda: viewer.rerun([button.state(True)]))
+        run = await self._guard("share", viewer, viewer.rerun([button.state(True)]))
         if run is None:
             return None
         self.stats.record("change", run, viewer)
@@ -197,7 +201,7 @@ class Driver:
             self.stats.skipped["page switch (no other page)"] += 1
             return None
         target = rng.choice(others)
-        run = await self._guard("page switch", viewer, lambda: viewer.goto("/" + target))
+        run = await self._guard("page switch", viewer, viewer.goto("/" + target))
         return None if run is None else self.stats.record("page", run, viewer)
 
     # -- scenarios --
@@ -251,9 +255,8 @@ class Driver:
                         continue
                     if w.kind == "selectbox" and w.proto.HasField("raw_value") and w.proto.raw_value == value:
                         continue
-                    run = await self._guard(
-                        label, viewer, lambda w=w, value=value: viewer.rerun([w.state(value)])
-                    )
+                    change = [w.state(value)]
+                    run = await self._guard(label, viewer, viewer.rerun(change))
                     if run is None:
                         return
                     self.stats.record("change", run, viewer)
@@ -264,9 +267,9 @@ class Driver:
     async def run(self, server: Server, symbols: Sequence[str]) -> None:
         self.deadline = time.monotonic() + self.args.seconds
         if self.args.scenario == "cycle":
-            tasks = [self.cycle_viewer(i, symbols) for i in range(self.args.sessions)]
+            tasks = [self._safe(self.cycle_viewer(i, symbols)) for i in range(self.args.sessions)]
         else:
-            tasks = [self.default_viewer(i) for i in range(self.args.sessions)]
+            tasks = [self._safe(self.default_viewer(i)) for i in range(self.args.sessions)]
         progress = asyncio.create_task(self._progress(server))
         try:
             # Bounded: every viewer stops at the deadline; a rerun in flight may finish up to its timeout.
@@ -275,6 +278,13 @@ class Driver:
             self.stats.errors.append("viewers did not stop within 180 s after the deadline")
         finally:
             progress.cancel()
+
+    async def _safe(self, viewer: Awaitable[None]) -> None:
+        """One viewer's bug or surprise is an error in the figures, not the end of the whole run."""
+        try:
+            await viewer
+        except Exception as err:
+            self.stats.errors.append(f"viewer stopped: {type(err).__name__}: {err}"[:300])
 
     async def _progress(self, server: Server) -> None:
         t0 = time.monotonic()
@@ -346,14 +356,14 @@ def report(args: argparse.Namespace, stats: Stats, server: Server, tracebacks: l
     if marks:
         print("  RSS every 10 s (MB): " + ", ".join(f"{t:.0f} s {mb:.0f}" for t, mb in marks))
         warm = min(args.warmup, marks[-1][0])
-        at_warm = next(mb for t, mb in marks if t >= warm)
-        growth = marks[-1][1] - at_warm
-        target = (
-            f"≤ {TARGET_GROWTH_MB} MB  {_mark(growth <= TARGET_GROWTH_MB)}"
-            if args.scenario == "cycle"
-            else ""
-        )
-        print(f"  {f'RSS growth after the {warm:.0f} s warm-up':<42} {growth:>+11.0f} MB   {target}")
+        after = [kb / 1024 for t, kb in server.samples if t >= warm]
+        half = len(after) // 2
+        growth = statistics.median(after[half:]) - statistics.median(after[:half]) if half else 0.0
+        verdict = f"≤ {TARGET_GROWTH_MB} MB  {_mark(growth <= TARGET_GROWTH_MB)}"
+        label = f"RSS growth after the {warm:.0f} s warm-up (medians)"
+        print(f"  {label:<42} {growth:>+11.0f} MB   {verdict if args.scenario == 'cycle' else ''}")
+        if after:
+            print(f"  {'  RSS range after the warm-up':<42} {f'{min(after):.0f}-{max(after):.0f}':>11} MB")
     if stats.titles_missing:
         print(f"  runs whose tree lacked the page's title: {stats.titles_missing}")
     if stats.error_alerts:
@@ -391,10 +401,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
     parser.add_argument(
         "--source",
-        choices=("sample", "live"),
+        choices=("sample", "live", "archive", "auto"),
         default=None,
-        help="data source in the links: the built-in sample, or live answered by a fake "
-        "Binance on loopback (default: sample; cycle: live)",
+        help="data source in the links: the built-in sample; live or archive answered by a fake Binance "
+        "on loopback; auto with no Binance at all (it falls back to the sample) (default: sample; cycle: live)",
     )
     parser.add_argument(
         "--think",
@@ -430,8 +440,11 @@ def run(args: argparse.Namespace) -> tuple[Stats, list[str]]:
     """Start the server (and the fake Binance when needed), drive it, stop it; print and return figures."""
     stats = Stats()
     symbols = fake_symbols(CYCLE_SYMBOLS)
-    fake = FakeBinance(symbols) if args.source == "live" else None
-    with fake or _Null(), loopback_only(fake.url if fake else "") as (pythonpath, env):
+    with contextlib.ExitStack() as stack:
+        fake = stack.enter_context(FakeBinance(symbols)) if args.source in ("live", "archive") else None
+        pythonpath, env = stack.enter_context(loopback_only(fake.url if fake else ""))
+        # The archive source keeps downloaded zips on disk: a folder of this run's own.
+        env["LIQ_CACHE_DIR"] = stack.enter_context(tempfile.TemporaryDirectory(prefix="liq-load-cache-"))
         print(
             f"Load benchmark: scenario {args.scenario}, {args.sessions} sessions for {args.seconds:g} s, "
             f"think {args.think[0]:g}-{args.think[1]:g} s, source {args.source}"
@@ -458,14 +471,6 @@ def run(args: argparse.Namespace) -> tuple[Stats, list[str]]:
         if fake:
             print(f"  fake Binance answered {fake.requests} requests")
     return stats, tracebacks
-
-
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
