@@ -12,40 +12,12 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui import state
+from tests.support.offline import offline_like_this_machine  # noqa: F401 (an autouse fixture)
+from ui import settings
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 180  # generous: a 2-core CI machine runs the engine and the model check's bootstrap here
 PAGES = ("views/heatmap_levels.py", "views/liquidation_heatmap.py", "views/model_check.py")
-
-
-@pytest.fixture(autouse=True)
-def _offline_like_this_machine(monkeypatch: pytest.MonkeyPatch, _block_network: None) -> None:
-    """Still no internet, but failing the way an offline machine does (DNS error, refused connection).
-
-    conftest's guard raises its own NetworkBlocked (a BaseException) so that a test notices unmocked traffic; the app, like a
-    user's offline laptop, should instead meet the OS errors that the data sources translate into messages.
-    """
-    import socket
-
-    from tests import conftest
-
-    def getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if (
-            host is not None
-            and str(host) not in conftest._LOOPBACK_NAMES
-            and not str(host).startswith("127.")
-        ):
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return conftest._real_getaddrinfo(host, *args, **kwargs)
-
-    def connect(self, address):  # type: ignore[no-untyped-def]
-        if not conftest._is_loopback(address):
-            raise ConnectionRefusedError(111, "Connection refused")
-        return conftest._real_connect(self, address)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(socket.socket, "connect", connect)
 
 
 @pytest.fixture(autouse=True)
@@ -117,7 +89,7 @@ def test_default_page_renders_on_sample_quickly_with_auto_source() -> None:
     assert any(b.label == "Download levels (CSV)" for b in at.get("download_button"))
     assert any(e.label == "How to read this" for e in at.expander)
     # every setting is mirrored in the URL
-    assert set(at.query_params) >= set(state.encode(state.DEFAULTS))
+    assert set(at.query_params) >= set(settings.encode(settings.DEFAULTS))
     assert at.query_params["sym"] == "BTCUSDT"
 
 
@@ -189,7 +161,7 @@ def test_changing_pair_interval_range_model_changes_outputs() -> None:
 
     at.selectbox(key="sb_preset").set_value("high").run()
     _no_exception(at)
-    assert at.query_params["w"] == state.encode_weights(state._preset_weights("high"))
+    assert at.query_params["w"] == settings.encode_weights(settings.preset_weights("high"))
     assert at.query_params["preset"] == "high"
     high = _levels(at)
     at.selectbox(key="sb_preset").set_value("all").run()
@@ -244,7 +216,7 @@ def test_query_params_restore_the_view_on_every_page() -> None:
     assert at.slider(key="sb_sig").value == pytest.approx(0.3)
     assert at.slider(key="sb_thr").value == pytest.approx(0.1)
     assert any("Weights used: 25x 50 %, 50x 50 %" in c for c in _texts(at, "caption"))
-    assert not _texts(at, "warning")  # a named source does not fall back
+    assert not [w for w in _texts(at, "warning") if "unavailable" in w]  # a named source does not fall back
     for page in PAGES[1:]:
         at.switch_page(page).run()
         _no_exception(at)
@@ -263,13 +235,13 @@ def test_share_button_shows_a_link_with_every_setting() -> None:
     codes = [str(c.value) for c in at.code]
     assert codes, "no share link shown"
     link = codes[0]
-    for key in state.encode(state.DEFAULTS):
+    for key in settings.encode(settings.DEFAULTS):
         assert f"{key}=" in link
     assert "sym=ETHUSDT" in link and "range=1d" in link
 
 
 def test_state_round_trip() -> None:
-    s = state.Settings(
+    s = settings.Settings(
         symbol="SOLUSDT",
         interval="4h",
         range_key="30d",
@@ -282,26 +254,37 @@ def test_state_round_trip() -> None:
         colour_threshold=0.25,
         live=True,
     )
-    decoded, problems = state.decode(state.encode(s))
+    decoded, problems = settings.decode(settings.encode(s))
     assert problems == []
     assert decoded == s
 
 
 # --- bad settings give messages ------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("weights", "expected"),
-    [("5:0,10:0,25:0", "add up to 0"), ("5:-1,10:1", "zero or positive"), ("200:1", "out of range")],
-)
-def test_bad_tier_weights_give_a_message(weights: str, expected: str) -> None:
-    at = _app(w=weights)
+def test_tier_weights_adding_up_to_zero_give_a_message_on_every_page() -> None:
+    at = _app(w="5:0,10:0,25:0")
     at.run()
     _no_exception(at)
     errors = " ".join(_texts(at, "error"))
-    assert expected in errors
+    assert "add up to 0" in errors
     assert "Model settings" in errors  # the page says where to fix it
     at.switch_page("views/model_check.py").run()
     _no_exception(at)
-    assert expected in " ".join(_texts(at, "error"))
+    assert "add up to 0" in " ".join(_texts(at, "error"))
+
+
+@pytest.mark.parametrize(
+    ("weights", "expected"), [("5:-1,10:1", "zero or positive"), ("200:1", "out of range")]
+)
+def test_tier_weights_out_of_bounds_in_a_link_are_replaced_with_a_warning(
+    weights: str, expected: str
+) -> None:
+    at = _app(w=weights)
+    at.run()
+    _no_exception(at)
+    warning = " ".join(_texts(at, "warning"))
+    assert expected in warning and "w=" in warning
+    assert at.query_params["w"] == settings.encode(settings.DEFAULTS)["w"]
+    assert not _texts(at, "error")
 
 
 def test_unknown_symbol_gives_a_message() -> None:
@@ -326,7 +309,7 @@ def test_malformed_link_values_are_explained_and_ignored(key: str, value: str) -
     at.run()
     _no_exception(at)
     assert any(f"{key}={value!r}" in w for w in _texts(at, "warning"))
-    assert at.query_params[key] == state.encode(state.DEFAULTS)[key]
+    assert at.query_params[key] == settings.encode(settings.DEFAULTS)[key]
 
 
 def test_upload_source_without_a_file_asks_for_one() -> None:
@@ -341,7 +324,7 @@ def test_altair_heatmap_stays_under_the_cell_budget() -> None:
 
     import liq
     from liq import load_market_data
-    from ui import render
+    from ui import altair_charts
 
     data = load_market_data(
         "BTCUSDT",
@@ -351,25 +334,25 @@ def test_altair_heatmap_stays_under_the_cell_budget() -> None:
         "sample",
     ).data
     est = liq.estimate(data.candles, symbol="BTCUSDT")
-    frame = render.heatmap_frame(est, max_cells=15_000)
+    frame = altair_charts.heatmap_frame(est, max_cells=15_000)
     assert 0 < len(frame) <= 15_000
     # price blocks sum bins, so the last column's total is kept (inside the cropped price range)
     assert frame["total_usd"].max() > 0
-    assert render.heatmap_chart(est) is not None
-    assert render.liquidation_map_chart(est) is not None
+    assert altair_charts.heatmap_chart(est) is not None
+    assert altair_charts.liquidation_map_chart(est) is not None
 
 
 def _apply_editor_edits() -> None:
     """AppTest script: feed one set of tier-table edits through the editor's callback and show the result."""
     import streamlit as st
 
-    from ui import sidebar, state
+    from ui import settings, sidebar
 
-    state.load()
+    settings.load()
     st.session_state["_liq_weights_base"] = [[5.0, 0.1], [10.0, 0.25], [25.0, 0.3]]
     st.session_state["edits"] = st.session_state["_edits_under_test"]
     sidebar._on_weights_edit("edits")
-    st.write(repr(state.load().weights), state.load().preset)
+    st.write(repr(settings.load().weights), settings.load().preset)
     for problem in st.session_state["_liq_weight_problems"]:
         st.warning(problem)
 
@@ -389,8 +372,14 @@ def _apply_editor_edits() -> None:
             ((5.0, 0.1), (10.0, 0.25), (25.0, 0.3)),
             "Row 4 needs both",
         ),
-        ({"edited_rows": {1: {"Weight": -1.0}}}, ((5.0, 0.1), (10.0, -1.0), (25.0, 0.3)), None),
+        ({"edited_rows": {1: {"Weight": -1.0}}}, None, "weights must be zero or positive"),
+        ({"edited_rows": {0: {"Leverage (x)": 200.0}}}, None, "out of range"),
         ({"deleted_rows": [0, 1, 2]}, None, "The table is empty"),
+        (
+            {"added_rows": [{"Leverage (x)": 30.0 + n, "Weight": 0.1} for n in range(10)]},
+            ((5.0, 0.1), (10.0, 0.25), (25.0, 0.3), *((30.0 + n, 0.1) for n in range(9))),
+            "at most 12 leverage tiers",
+        ),
     ],
 )
 def test_tier_table_edits_are_applied(edits: dict, weights: tuple | None, problem: str | None) -> None:
@@ -402,6 +391,8 @@ def test_tier_table_edits_are_applied(edits: dict, weights: tuple | None, proble
     if weights is not None:
         assert shown.startswith(repr(weights))
         assert shown.endswith("custom")
+    else:  # refused: the stored weights are still the defaults
+        assert shown.startswith(repr(settings.DEFAULTS.weights))
     problems = " ".join(_texts(at, "warning"))
     assert (problem in problems) if problem else not problems
 
@@ -457,20 +448,20 @@ def test_live_source_with_refresh_and_progress(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_decay_hours_convert_to_candles_of_the_data() -> None:
-    s = state.Settings(interval="5m", decay_hours=2.0)
+    s = settings.Settings(interval="5m", decay_hours=2.0)
     assert s.model_config().decay_half_life_candles == pytest.approx(24.0)
     assert s.model_config(60).decay_half_life_candles == pytest.approx(2.0)
-    assert state.Settings().model_config().decay_half_life_candles is None
+    assert settings.Settings().model_config().decay_half_life_candles is None
 
 
-@pytest.mark.parametrize("key", [k for k in state.PRESETS if k != "custom"])
+@pytest.mark.parametrize("key", [k for k in settings.PRESETS if k != "custom"])
 def test_every_leverage_preset_is_offered_and_round_trips(key: str) -> None:
-    s, problems = state.decode({"preset": key})
+    s, problems = settings.decode({"preset": key})
     assert problems == []
     assert s.preset == key
-    assert state.preset_of(s.weights) == key
+    assert settings.preset_of(s.weights) == key
     at = _app(preset=key)
     at.run()
     _no_exception(at)
     assert at.selectbox(key="sb_preset").value == key
-    assert at.query_params["w"] == state.encode_weights(s.weights)
+    assert at.query_params["w"] == settings.encode_weights(s.weights)

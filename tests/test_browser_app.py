@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import CHROMIUM, ROOT, chromium, serve_streamlit
+from tests.support.browser import CHROMIUM, ROOT, chromium, serve_streamlit
 
 pytestmark = pytest.mark.browser
 

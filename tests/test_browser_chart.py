@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.browser_support import CHROMIUM, ROOT, chromium, serve_streamlit
+from tests.support.browser import CHROMIUM, ROOT, chromium, serve_streamlit
 
 PAGE = ROOT / "tests" / "apps" / "chart_page.py"
 #: Generous: a noisy 2-core machine may take a while to paint.

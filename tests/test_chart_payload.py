@@ -19,7 +19,7 @@ from liq._chart_payload import (
     payload_nbytes,
     quantise,
 )
-from liq._format import format_level_label, format_price, format_usd
+from liq._format import format_price, format_usd
 from tests.apps import chart_data
 
 ONE_MB = 1_000_000

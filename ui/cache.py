@@ -1,19 +1,24 @@
 """The one cached layer between the pages and ``liq``: the only module that uses ``st.cache_data``.
 
-* Market data is cached per (symbol, interval, range, source, end bucket).
-* The estimate has its own bounded cache keyed on a cheap fingerprint of the data plus the (frozen,
-  hashable) ``ModelConfig``: changing a model setting never refetches, and refetching identical data never
-  re-estimates.
-* Every cache has a ``ttl`` and ``max_entries``. Nothing here reads a widget.
+No caller builds a cache key. Market data (:class:`liq.MarketData`) is hashed by its content (a digest of its
+candles, open interest and labels, :func:`market_digest`), so an estimate, a chart payload or a model check
+can only ever be looked up with the data it was computed from, uploads included. The model settings are a
+frozen, hashable :class:`liq.ModelConfig`; changing one never refetches, and refetching identical data never
+re-estimates.
 
-Errors from ``liq`` are not cached: they propagate to the page, which shows them as messages.
+Every cache has a ``ttl`` and ``max_entries``. Nothing here reads a widget or draws anything: a cached
+function that drew would have its drawing replayed on every cache hit. Errors from ``liq`` are not cached;
+they reach the page, which shows them as messages.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import io
+import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -22,69 +27,89 @@ import streamlit as st
 import liq
 from liq import LoadResult, MarketData, load_market_data, sample_symbols
 
-try:  # used only to let progress messages reach an st.status created outside a cached function
-    from streamlit.runtime.caching.cached_message_replay import in_cached_function as _in_cached_function
-except ImportError:  # pragma: no cover - a future Streamlit moved it: progress messages are then skipped
-    _in_cached_function = None
-
 __all__ = [
-    "DataKey",
-    "data_key",
+    "APP_TIME_COLUMNS",
+    "BUILTIN_RECORDINGS",
+    "Fetched",
+    "chart_payload",
+    "content_id",
     "end_bucket",
     "estimate",
     "fetch_market",
     "fetch_tail",
+    "market_digest",
     "model_check",
     "parse_upload",
+    "recording",
+    "recording_upload",
     "symbol_list",
 ]
 
-DataKey = tuple[Any, ...]
+logger = logging.getLogger(__name__)
 
 #: Heatmap columns kept by the app's estimate (the chart draws ≤ 1,200; memory stays bounded for 1m × 30d).
 APP_TIME_COLUMNS = 1000
 
+#: The recordings shipped in ``liq/data``: id -> (file name, label).
+BUILTIN_RECORDINGS: dict[str, tuple[str, str]] = {
+    "dec2024": ("BTCUSDT_liquidations_2024-12-04_2024-12-29.csv.gz", "Dec 2024 BTCUSDT recording (built-in)"),
+    "oct2025": (
+        "BTCUSDT_ETHUSDT_liquidations_excerpt_2025-10-22.csv.gz",
+        "Oct 2025 BTCUSDT/ETHUSDT excerpt (built-in)",
+    ),
+}
 
-def _outside_replay(progress: Callable[[str], None] | None) -> Callable[[str], None] | None:
-    """Wrap a progress callback so its Streamlit calls are not recorded as part of the cached function.
 
-    ``st.cache_data`` records element calls made during a cached call and replays them on a hit; a call on
-    a container created outside the function (our ``st.status``) cannot be replayed and would fail on the
-    next hit. Progress messages are only meaningful while the fetch really runs, so they are sent live and
-    not recorded. If Streamlit's internals change, the messages are dropped rather than risk the error.
-    """
-    if progress is None or _in_cached_function is None:
-        return None
-    flag = _in_cached_function
+def content_id(data: bytes | None) -> str:
+    """A short digest of some bytes (an uploaded file), "" for none."""
+    return hashlib.blake2b(data, digest_size=8).hexdigest() if data else ""
 
-    def say(message: str) -> None:
-        token = flag.set(False)
-        try:
-            progress(message)
-        finally:
-            flag.reset(token)
 
-    return say
+def _frame_digest(frame: pd.DataFrame | None) -> bytes:
+    if frame is None:
+        return b"-"
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return b"|".join([",".join(map(str, frame.columns)).encode(), rows.tobytes()])
+
+
+def market_digest(md: MarketData) -> str:
+    """The identity of market data: a digest of every candle, the open interest and the labels."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in (md.symbol, md.interval, md.source, md.note):
+        h.update(str(part).encode() + b"\0")
+    h.update(_frame_digest(md.candles))
+    h.update(_frame_digest(md.open_interest))
+    return h.hexdigest()
+
+
+_HASH_DATA: dict[Any, Any] = {MarketData: market_digest}
 
 
 def end_bucket(now: datetime | None = None, *, minutes: int = 1) -> datetime:
-    """``now`` floored to ``minutes`` (UTC): the cache key's notion of "now"."""
+    """``now`` floored to ``minutes`` (UTC): the fetch cache's notion of "now"."""
     now = now or datetime.now(timezone.utc)
     floored = now.replace(second=0, microsecond=0)
     return floored - timedelta(minutes=floored.minute % minutes) if minutes > 1 else floored
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """A load result and the progress messages the sources sent while it was fetched."""
+
+    result: LoadResult
+    steps: tuple[str, ...]
+
+
 @st.cache_data(ttl=timedelta(minutes=15), max_entries=24, show_spinner=False)
-def fetch_market(
-    symbol: str,
-    interval: str,
-    start: datetime,
-    end: datetime,
-    source: str,
-    _progress: Callable[[str], None] | None = None,
-) -> LoadResult:
-    """``liq.load_market_data`` with a cache. ``end`` should be bucketed (see :func:`end_bucket`)."""
-    return load_market_data(symbol, interval, start, end, source, progress=_outside_replay(_progress))
+def fetch_market(symbol: str, interval: str, start: datetime, end: datetime, source: str) -> Fetched:
+    """``liq.load_market_data`` with a cache. ``end`` should be bucketed (see :func:`end_bucket`).
+
+    The progress messages are collected and returned (the page shows them once the fetch is done), because
+    a cached function must not draw.
+    """
+    steps: list[str] = []
+    result = load_market_data(symbol, interval, start, end, source, progress=steps.append)
+    return Fetched(result, tuple(steps))
 
 
 @st.cache_data(ttl=timedelta(seconds=50), max_entries=8, show_spinner=False)
@@ -96,56 +121,24 @@ def fetch_tail(symbol: str, interval: str, since: datetime, end: datetime) -> Ma
         return None
 
 
-def merge_tail(base: MarketData, tail: MarketData | None, window: timedelta) -> MarketData:
-    """Append the refreshed candles to ``base`` (replacing the still-open last candle), keep ``window``."""
-    if tail is None or len(tail.candles) == 0:
-        return base
-    cols = [c for c in base.candles.columns if c in tail.candles.columns]
-    merged = pd.concat([base.candles[cols], tail.candles[cols]], ignore_index=True)
-    merged = merged.drop_duplicates("open_time", keep="last").sort_values("open_time", ignore_index=True)
-    merged = merged[merged["open_time"] >= merged["open_time"].iloc[-1] - window].reset_index(drop=True)
-    oi = base.open_interest
-    if oi is not None and tail.open_interest is not None:
-        oi = (
-            pd.concat([oi, tail.open_interest], ignore_index=True)
-            .drop_duplicates("time", keep="last")
-            .sort_values("time", ignore_index=True)
-        )
-    return MarketData(
-        candles=merged,
-        open_interest=oi,
-        symbol=base.symbol,
-        interval=base.interval,
-        source=base.source,
-        note=base.note,
-    )
-
-
-def data_key(md: MarketData, extra: str = "") -> DataKey:
-    """A cheap fingerprint of the data: identity, size, first/last time and a few sums (no full hash)."""
-    c = md.candles
-    first = str(c["open_time"].iloc[0]) if len(c) else ""
-    last = str(c["open_time"].iloc[-1]) if len(c) else ""
-    sums = (
-        round(float(c["close"].iloc[-1]), 10) if len(c) else 0.0,
-        round(float(c["volume"].sum()), 6) if len(c) else 0.0,
-        round(float(c["high"].iloc[-1]), 10) if len(c) else 0.0,
-        round(float(c["low"].iloc[-1]), 10) if len(c) else 0.0,
-    )
-    oi = md.open_interest
-    oi_part = (len(oi), str(oi["time"].iloc[-1]) if len(oi) else "") if oi is not None else None
-    return (md.symbol, md.interval, md.source, len(c), first, last, sums, oi_part, extra)
-
-
-@st.cache_data(ttl=timedelta(minutes=30), max_entries=8, show_spinner=False)
-def estimate(key: DataKey, config: liq.ModelConfig, _data: MarketData) -> liq.Estimate:
-    """``liq.estimate`` cached on (data fingerprint, config). ``_data`` is not hashed (see ``key``)."""
+@st.cache_data(ttl=timedelta(minutes=30), max_entries=8, show_spinner=False, hash_funcs=_HASH_DATA)
+def estimate(config: liq.ModelConfig, data: MarketData) -> liq.Estimate:
+    """``liq.estimate`` of ``data`` with ``config`` (the app keeps :data:`APP_TIME_COLUMNS` heatmap columns)."""
     return liq.estimate(
-        _data.candles,
-        open_interest=_data.open_interest,
+        data.candles,
+        open_interest=data.open_interest,
         config=config.with_(time_columns=APP_TIME_COLUMNS),
-        symbol=_data.symbol,
+        symbol=data.symbol,
     )
+
+
+@st.cache_data(ttl=timedelta(minutes=30), max_entries=12, show_spinner=False, hash_funcs=_HASH_DATA)
+def chart_payload(
+    config: liq.ModelConfig, data: MarketData, threshold: float, max_levels: int
+) -> dict[str, Any]:
+    """The chart component's payload for the estimate of ``data`` with ``config`` (itself cached)."""
+    est = estimate(config, data)
+    return liq.build_chart_payload(est, threshold=float(threshold), max_levels=int(max_levels))
 
 
 @st.cache_data(ttl=timedelta(minutes=20), max_entries=4, show_spinner=False)
@@ -156,13 +149,12 @@ def symbol_list(source: str) -> tuple[tuple[str, ...], str]:
         return sample, "sample"
     try:
         symbols = liq.live_symbols(timeout_s=5.0)
-    except Exception:  # any failure (offline, 451, blocked): the sample's symbols are still a valid choice
+    except liq.LiqError:  # offline, 451, blocked: the sample's symbols are still a valid choice
         return sample, "sample"
-    return (symbols or sample), ("live" if symbols else "sample")
-
-
-def _digest(data: bytes | None) -> str:
-    return hashlib.sha256(data).hexdigest()[:16] if data else ""
+    except Exception:  # not one of ours: logged, and the picker still works
+        logger.exception("Listing the live symbols failed unexpectedly")
+        return sample, "sample"
+    return (tuple(symbols) or sample), ("live" if symbols else "sample")
 
 
 @st.cache_data(ttl=timedelta(hours=1), max_entries=8, show_spinner=False)
@@ -171,21 +163,9 @@ def parse_upload(klines: bytes, oi: bytes | None, symbol: str) -> MarketData:
     return liq.load_upload(klines, oi, symbol=symbol)
 
 
-# --- model check --------------------------------------------------------------------------------------------
-BUILTIN_RECORDINGS: dict[str, tuple[str, str]] = {
-    "dec2024": ("BTCUSDT_liquidations_2024-12-04_2024-12-29.csv.gz", "Dec 2024 BTCUSDT recording (built-in)"),
-    "oct2025": (
-        "BTCUSDT_ETHUSDT_liquidations_excerpt_2025-10-22.csv.gz",
-        "Oct 2025 BTCUSDT/ETHUSDT excerpt (built-in)",
-    ),
-}
-
-
 @st.cache_data(ttl=timedelta(hours=6), max_entries=4, show_spinner=False)
 def recording(rec_id: str) -> pd.DataFrame:
     """A built-in liquidation recording, read with ``liq.load_liquidations``."""
-    from pathlib import Path
-
     path = Path(liq.__file__).resolve().parent / "data" / BUILTIN_RECORDINGS[rec_id][0]
     return liq.load_liquidations(path)
 
@@ -193,27 +173,12 @@ def recording(rec_id: str) -> pd.DataFrame:
 @st.cache_data(ttl=timedelta(hours=1), max_entries=4, show_spinner=False)
 def recording_upload(data: bytes) -> pd.DataFrame:
     """An uploaded liquidation recording (CSV, optionally gzip-compressed)."""
-    import io
-
     return liq.load_liquidations(io.BytesIO(data))
 
 
-@st.cache_data(ttl=timedelta(hours=1), max_entries=8, show_spinner=False)
+@st.cache_data(ttl=timedelta(hours=1), max_entries=8, show_spinner=False, hash_funcs=_HASH_DATA)
 def model_check(
-    key: DataKey,
-    config: liq.ModelConfig,
-    rec_key: str,
-    symbol: str,
-    _candles: pd.DataFrame,
-    _events: pd.DataFrame,
-) -> Any:
-    """``liq.model_check`` cached on (candles fingerprint, config, recording id, symbol)."""
-    return liq.model_check(_candles, _events, config, symbol=symbol)
-
-
-@st.cache_data(ttl=timedelta(minutes=30), max_entries=12, show_spinner=False)
-def chart_payload(
-    key: DataKey, config: liq.ModelConfig, threshold: float, max_levels: int, _est: liq.Estimate
-) -> dict[str, Any]:
-    """The chart component's payload, cached on (data fingerprint, config, colour threshold, level count)."""
-    return liq.build_chart_payload(_est, threshold=float(threshold), max_levels=int(max_levels))
+    config: liq.ModelConfig, data: MarketData, events: pd.DataFrame, symbol: str
+) -> liq.ModelCheck:
+    """``liq.model_check`` of ``data``'s candles against the recorded ``events`` of ``symbol``."""
+    return liq.model_check(data.candles, events, config, symbol=symbol)

@@ -2,34 +2,36 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import streamlit as st
 
 import liq
-from ui import cache
+from ui import cache, messages
 from ui.pipeline import View
 
-__all__ = ["show"]
+__all__ = ["LEVEL_LINES", "show"]
+
+logger = logging.getLogger(__name__)
+
+#: Level lines drawn on the chart (the largest levels by estimated USD).
+LEVEL_LINES = 12
 
 
 def show(view: View, *, levels: bool = True, key: str = "chart", height: int = 580) -> dict[str, Any] | None:
     """Draw the chart for ``view`` (with or without level lines); return the last click ``{time, price}``."""
     try:
         from liq_chart import liq_chart
-    except ImportError as err:  # the component is optional for the rest of the page
-        st.warning(f"The interactive chart is not available here ({err}); the tables below still work.")
+    except ImportError:  # the component is optional for the rest of the page
+        logger.exception("The chart component could not be imported")
+        st.warning("The interactive chart is not available here; the tables below still work.")
         return None
-    s = view.settings
     try:
         payload = cache.chart_payload(
-            cache.data_key(view.data, view.upload_id),
-            view.config,
-            float(s.colour_threshold),
-            12 if levels else 0,
-            view.est,
+            view.config, view.data, float(view.settings.colour_threshold), LEVEL_LINES if levels else 0
         )
-    except (liq.LiqError, ValueError) as err:
-        st.warning(f"The chart could not be drawn: {err}")
+    except liq.LiqError as err:
+        st.warning(f"The chart could not be drawn: {messages.plain(err)}", icon=":material/warning:")
         return None
     return liq_chart(payload=payload, height=height, key=key)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
-from datetime import timedelta
 
 import altair as alt
 import pandas as pd
@@ -12,17 +12,28 @@ import streamlit as st
 
 import liq
 from liq import MarketData
-from ui import cache, render
+from liq._format import format_usd
+from liq._palette import PRICE_COLOUR, SIDE_COLOURS
+from liq._sources._common import WARMUP
+from ui import cache, messages
+from ui.altair_charts import usd_axis
 
 __all__ = ["Recording", "check_for", "pick_recording", "show_check"]
 
-#: History given to the model before the first recorded window (positions must exist to be swept).
-WARMUP = timedelta(days=3)
-SIDE_COLOURS = {"long": render.LONG_COLOUR, "short": render.SHORT_COLOUR}
+logger = logging.getLogger(__name__)
+
+#: The recordings offered: id -> the name shown.
+_CHOICES = {
+    "dec2024": "Dec 2024 · BTCUSDT · built-in",
+    "oct2025": "Oct 2025 excerpt · BTCUSDT / ETHUSDT · built-in",
+    "upload": "Upload my own recording",
+}
 
 
 @dataclass(frozen=True)
 class Recording:
+    """A liquidation recording picked on the page, with the symbol to check and optional user klines."""
+
     key: str
     label: str
     events: pd.DataFrame
@@ -30,53 +41,58 @@ class Recording:
     klines: bytes | None = None
 
 
+def _uploaded() -> tuple[str, pd.DataFrame, str, bytes | None] | None:
+    """The user's recording (and optional klines): key, events, label, klines; None before an upload."""
+    f = st.file_uploader(
+        "Liquidation recording (CSV, optionally .gz): Binance forceOrder events, as written by "
+        "`python -m liq record-liquidations`",
+        type=["csv", "gz"],
+        key="mc_upload",
+    )
+    k = st.file_uploader(
+        "Klines CSV for the same period (optional: without it the app fetches candles itself)",
+        type=["csv", "gz"],
+        key="mc_upload_klines",
+    )
+    if f is None:
+        st.info("Upload a recording to check the model against it.", icon=":material/upload_file:")
+        return None
+    data = f.getvalue()
+    events = cache.recording_upload(data)
+    return (
+        "upload:" + cache.content_id(data),
+        events,
+        f"your recording ({f.name})",
+        k.getvalue() if k else None,
+    )
+
+
+def _recording(choice: str) -> tuple[str, pd.DataFrame, str, bytes | None] | None:
+    if choice == "upload":
+        return _uploaded()
+    return choice, cache.recording(choice), cache.BUILTIN_RECORDINGS[choice][1], None
+
+
 def pick_recording() -> Recording | None:
     """Recording picker (built-in Dec 2024, built-in Oct 2025 excerpt, or an upload)."""
     choice = st.radio(
-        "Recording",
-        ["dec2024", "oct2025", "upload"],
-        format_func=lambda k: {
-            "dec2024": "Dec 2024 · BTCUSDT · built-in",
-            "oct2025": "Oct 2025 excerpt · BTCUSDT / ETHUSDT · built-in",
-            "upload": "Upload my own recording",
-        }[k],
-        horizontal=True,
-        key="mc_recording",
+        "Recording", list(_CHOICES), format_func=_CHOICES.__getitem__, horizontal=True, key="mc_recording"
     )
     try:
-        if choice == "upload":
-            f = st.file_uploader(
-                "Liquidation recording (CSV, optionally .gz): Binance forceOrder events, as written by "
-                "`python -m liq record-liquidations`",
-                type=["csv", "gz"],
-                key="mc_upload",
-            )
-            k = st.file_uploader(
-                "Klines CSV for the same period (optional: without it the app fetches candles itself)",
-                type=["csv", "gz"],
-                key="mc_upload_klines",
-            )
-            if f is None:
-                st.info("Upload a recording to check the model against it.", icon=":material/upload_file:")
-                return None
-            data = f.getvalue()
-            events = cache.recording_upload(data)
-            key = "upload:" + cache._digest(data)
-            klines = k.getvalue() if k is not None else None
-            label = f"your recording ({f.name})"
-        else:
-            events = cache.recording(choice)
-            key, klines, label = choice, None, cache.BUILTIN_RECORDINGS[choice][1]
-    except liq.LiqError as err:
-        render.show_error(err)
+        picked = _recording(str(choice))
+    except Exception as err:  # a LiqError is shown as its message; anything else is logged too
+        messages.show_unexpected(err, "reading the recording")
         return None
+    if picked is None:
+        return None
+    key, events, label, klines = picked
     symbols = sorted(str(s) for s in events["symbol"].dropna().unique())
     if not symbols:
         st.error("The recording holds no events.", icon=":material/error:")
         return None
     symbol = symbols[0]
     if len(symbols) > 1:
-        symbol = st.selectbox("Symbol in the recording", symbols, key=f"mc_symbol_{key}")
+        symbol = str(st.selectbox("Symbol in the recording", symbols, key=f"mc_symbol_{key}") or symbol)
     return Recording(key=key, label=label, events=events, symbol=symbol, klines=klines)
 
 
@@ -89,27 +105,28 @@ def _candles(rec: Recording) -> tuple[MarketData, list[str]]:
     start = (first - WARMUP).floor("1h").to_pydatetime()
     end = (last + pd.Timedelta(hours=1)).ceil("1h").to_pydatetime()
     source = "sample" if rec.key in cache.BUILTIN_RECORDINGS else "auto"
-    result = cache.fetch_market(rec.symbol, "5m", start, end, source)
+    result = cache.fetch_market(rec.symbol, "5m", start, end, source).result
     return result.data, [f.reason for f in result.fallbacks]
 
 
-def check_for(rec: Recording, config: liq.ModelConfig) -> object | None:
+def check_for(rec: Recording, config: liq.ModelConfig) -> liq.ModelCheck | None:
     """Run the check (cached) and show data-source messages; None (with a message) when it cannot run."""
-    with st.status(f"Checking the model against {rec.label}…", expanded=False) as status:
+    label = messages.plain(rec.label)
+    with st.status(f"Checking the model against {label}…", expanded=False) as status:
         try:
             status.write("Loading candles for the recording's time span…")
             data, warnings = _candles(rec)
             status.write(f"{len(data.candles):,} candles; comparing per candle with a bootstrap…")
             ev = rec.events[rec.events["symbol"] == rec.symbol]
-            check = cache.model_check(cache.data_key(data), config, rec.key, rec.symbol, data.candles, ev)
-        except liq.LiqError as err:
+            check = cache.model_check(config, data, ev, rec.symbol)
+        except Exception as err:  # a LiqError is shown as its message; anything else is logged too
             status.update(label="The check could not run", state="error")
-            render.show_error(err)
+            messages.show_unexpected(err, "running the model check")
             return None
-        status.update(label=f"Checked {rec.symbol} against {rec.label}", state="complete")
+        status.update(label=f"Checked {messages.plain(rec.symbol)} against {label}", state="complete")
     for w in warnings:
-        st.warning(w, icon=":material/warning:")
-    st.caption(f"Candles: {data.note}")
+        st.warning(messages.plain(w), icon=":material/warning:")
+    st.caption(f"Candles: {messages.plain(data.note)}")
     return check
 
 
@@ -119,7 +136,7 @@ def _fmt_metric(metric: str, value: float) -> str:
     if metric in ("candles", "events"):
         return f"{value:,.0f}"
     if metric == "notional_usd":
-        return render.fmt_usd(value)
+        return format_usd(value)
     if metric in ("zone_hit_share", "zone_cover_share"):
         return f"{value * 100:.1f} %"
     if metric.endswith("lift"):
@@ -133,9 +150,9 @@ def _ci(lo: float, hi: float, metric: str) -> str:
     return f"{_fmt_metric(metric, lo)} … {_fmt_metric(metric, hi)}"
 
 
-def metrics_table(check: object) -> pd.DataFrame:
+def metrics_table(check: liq.ModelCheck) -> pd.DataFrame:
     """The check's metrics with 95 % intervals, formatted for reading."""
-    wide = check.table()  # type: ignore[attr-defined]
+    wide = check.table()
     rows = []
     for _, r in wide.iterrows():
         m = r["metric"]
@@ -156,7 +173,12 @@ def metrics_table(check: object) -> pd.DataFrame:
 
 
 def scatter(per_candle: pd.DataFrame, side: str) -> alt.Chart:
-    d = per_candle[per_candle["side"] == side]
+    """Model vs recorded USD per candle, one dot per 5-minute candle, in the side's colour."""
+    d = per_candle[per_candle["side"] == side].assign(
+        predicted_label=lambda f: [format_usd(x) for x in f["predicted_usd"]],
+        realised_label=lambda f: [format_usd(x) for x in f["realised_usd"]],
+        baseline_label=lambda f: [f"{x:,.0f}" for x in f["baseline_usd"]],
+    )
     return (
         alt.Chart(d)
         .mark_circle(size=36, opacity=0.6, color=SIDE_COLOURS[side])
@@ -165,19 +187,19 @@ def scatter(per_candle: pd.DataFrame, side: str) -> alt.Chart:
                 "predicted_usd:Q",
                 title="Model: swept USD in the candle (estimate)",
                 scale=alt.Scale(type="sqrt"),
-                axis=alt.Axis(format="$~s", labelExpr=render.BILLIONS),
+                axis=usd_axis(),
             ),
             y=alt.Y(
                 "realised_usd:Q",
                 title="Recorded liquidations USD",
                 scale=alt.Scale(type="sqrt"),
-                axis=alt.Axis(format="$~s", labelExpr=render.BILLIONS),
+                axis=usd_axis(),
             ),
             tooltip=[
                 alt.Tooltip("open_time:T", title="Candle (UTC)", format="%Y-%m-%d %H:%M"),
-                alt.Tooltip("predicted_usd:Q", title="Model (est.)", format="$,.0f"),
-                alt.Tooltip("realised_usd:Q", title="Recorded", format="$,.0f"),
-                alt.Tooltip("baseline_usd:Q", title="Baseline (move × volume)", format=",.0f"),
+                alt.Tooltip("predicted_label:N", title="Model (est.)"),
+                alt.Tooltip("realised_label:N", title="Recorded"),
+                alt.Tooltip("baseline_label:N", title="Baseline (move × volume)"),
                 alt.Tooltip("events:Q", title="Events"),
             ],
         )
@@ -198,7 +220,7 @@ def timeseries(per_candle: pd.DataFrame, window: int | None, side: str) -> alt.C
                     "open_time": part["open_time"],
                     "window": part["window"],
                     "series": name,
-                    "usd": part[col],
+                    "usd": [format_usd(x) for x in part[col]],
                     "share": part[col] / top if top > 0 else 0.0,
                 }
             )
@@ -212,14 +234,14 @@ def timeseries(per_candle: pd.DataFrame, window: int | None, side: str) -> alt.C
             y=alt.Y("share:Q", title="Share of own maximum", axis=alt.Axis(format="%")),
             color=alt.Color(
                 "series:N",
-                scale=alt.Scale(domain=["Model (estimate)", "Recorded"], range=["#f0b90b", "#9aa4b2"]),
+                scale=alt.Scale(domain=["Model (estimate)", "Recorded"], range=[PRICE_COLOUR, "#9aa4b2"]),
                 legend=alt.Legend(title=None),
             ),
             detail="window:N",
             tooltip=[
                 alt.Tooltip("open_time:T", title="Candle (UTC)", format="%Y-%m-%d %H:%M"),
                 alt.Tooltip("series:N"),
-                alt.Tooltip("usd:Q", title="USD", format="$,.0f"),
+                alt.Tooltip("usd:N", title="USD"),
             ],
         )
         .properties(height=220)
@@ -241,15 +263,15 @@ def settings_table(config: liq.ModelConfig) -> pd.DataFrame:
         ("Position decay half-life", "off" if decay is None else f"{decay:g} candles"),
         ("Price bins", f"{config.price_bins}"),
         ("Significance threshold", f"{config.significance:.2f}"),
-        ("Assumed position size (margin bracket)", render.fmt_usd(config.assumed_position_usd)),
+        ("Assumed position size (margin bracket)", format_usd(config.assumed_position_usd)),
     ]
     return pd.DataFrame(rows, columns=["Setting", "Value"])
 
 
-def show_check(check: object, config: liq.ModelConfig) -> None:
+def show_check(check: liq.ModelCheck, config: liq.ModelConfig) -> None:
     """Headline, metrics table, scatter per side, time series, settings and plain words."""
-    head = check.headline  # type: ignore[attr-defined]
-    metrics = check.metrics  # type: ignore[attr-defined]
+    head = check.headline
+    metrics = check.metrics
 
     def ci(side: str) -> str:
         row = metrics[(metrics["side"] == side) & (metrics["metric"] == "partial_spearman")]
@@ -275,14 +297,14 @@ def show_check(check: object, config: liq.ModelConfig) -> None:
     st.subheader("All measures, with 95 % bootstrap intervals")
     st.dataframe(metrics_table(check), hide_index=True, width="stretch")
 
-    per = check.per_candle  # type: ignore[attr-defined]
+    per = check.per_candle
     st.subheader("Predicted vs recorded, per candle")
     s1, s2 = st.columns(2)
     s1.altair_chart(scatter(per, "long"), width="stretch")
     s2.altair_chart(scatter(per, "short"), width="stretch")
 
     st.subheader("Over time")
-    windows = check.windows  # type: ignore[attr-defined]
+    windows = check.windows
     options = [None, *windows["window"].tolist()]
 
     def wlabel(w: int | None) -> str:
@@ -328,6 +350,6 @@ def show_check(check: object, config: liq.ModelConfig) -> None:
   defaults (held out); the other Dec 2024 windows were.
 """
         )
-        notes = check.notes  # type: ignore[attr-defined]
+        notes = check.notes
         for note in notes:
             st.caption(note)

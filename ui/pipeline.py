@@ -6,23 +6,29 @@ Pages call :func:`load_view` once, then draw; with live refresh on, :func:`run_b
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import Any, NoReturn
 
 import streamlit as st
 
 import liq
 from liq import Fallback, MarketData
-from ui import cache, render, state
+from liq._sources._common import SOURCE_LABELS, merge_tail
+from ui import cache, messages, settings, sidebar
 from ui.sidebar import SidebarResult
 
-__all__ = ["View", "load_view", "refresh", "run_body", "source_messages"]
+__all__ = ["View", "load_view", "model_note", "open_page", "refresh", "run_body", "source_messages"]
 
-SOURCE_LABELS = {
+logger = logging.getLogger(__name__)
+
+#: How the active source is named under the chart (where the data came from, not the picker's choice).
+ACTIVE_SOURCE = {
     "live": "Live Binance USD-M",
     "archive": "Binance public data archive",
-    "sample": "Built-in sample",
+    "sample": SOURCE_LABELS["sample"],
     "upload": "Your upload",
 }
 
@@ -31,111 +37,128 @@ SOURCE_LABELS = {
 class View:
     """Everything a page draws: the settings, the data, the fallbacks taken, and the estimate."""
 
-    settings: state.Settings
+    settings: settings.Settings
     data: MarketData
     fallbacks: tuple[Fallback, ...]
     est: liq.Estimate
     config: liq.ModelConfig
-    upload_id: str = ""
 
 
-def _fail(err: BaseException, status: object | None = None) -> None:
+def _fail(err: BaseException, status: Any, what: str) -> NoReturn:
     """Show a failure as a message and stop the page (nothing below can be drawn without data)."""
-    if status is not None:
-        status.update(label="Could not load the data", state="error", expanded=False)  # type: ignore[attr-defined]
-    if isinstance(err, liq.LiqError):
-        render.show_error(err)
-    else:  # not one of ours: still a message, with enough detail to report it
-        st.error(
-            f"Something unexpected went wrong ({type(err).__name__}: {err}). Try another setting or source."
-        )
+    status.update(label="Could not load the data", state="error", expanded=False)
+    messages.show_unexpected(err, what)
     st.stop()
 
 
-def _estimate(data: MarketData, config: liq.ModelConfig, upload_id: str) -> liq.Estimate:
-    return cache.estimate(cache.data_key(data, upload_id), config, data)
+def _needs_upload(s: settings.Settings, sb: SidebarResult) -> bool:
+    return s.source == "upload" and (sb.upload is None or sb.upload.klines is None)
 
 
-def load_view(sb: SidebarResult) -> View:
-    """Fetch (cached) and estimate (cached) for the sidebar's settings, showing steps in an ``st.status``."""
-    s = sb.settings
+def _stop_unless_ready(sb: SidebarResult) -> liq.ModelConfig:
+    """The model config, or a message (and the page stops) when the page cannot estimate yet."""
     if sb.config is None:
         st.error(
-            f"The model settings need fixing before anything can be estimated: {sb.config_error} "
+            f"The model settings need fixing before anything can be estimated: {messages.plain(sb.config_error)} "
             "(open Model settings in the sidebar).",
             icon=":material/error:",
         )
         st.stop()
-    config = sb.config
-    upload_id = ""
-    if s.source == "upload" and (sb.upload is None or sb.upload.klines is None):
+    if _needs_upload(sb.settings, sb):
         st.info(
             "Upload a klines CSV in the sidebar (Binance's kline CSV, with or without a header, or columns "
             "open_time, open, high, low, close, volume). An open-interest CSV is optional.",
             icon=":material/upload_file:",
         )
         st.stop()
+    return sb.config
 
-    now = datetime.now(timezone.utc)
-    end = cache.end_bucket(now, minutes=1 if s.source in ("auto", "live") else 60)
-    start = end - s.range
-    fallbacks: tuple[Fallback, ...] = ()
+
+def _load(sb: SidebarResult, status: Any) -> tuple[MarketData, tuple[Fallback, ...]]:
+    s = sb.settings
+    if s.source == "upload" and sb.upload is not None and sb.upload.klines is not None:
+        status.write(f"Reading {messages.plain(sb.upload.klines_name or 'your file')}…")
+        return cache.parse_upload(sb.upload.klines, sb.upload.oi, s.symbol), ()
+    end = cache.end_bucket(minutes=1 if s.source in ("auto", "live") else 60)
+    status.write(f"Fetching candles ({settings.SOURCES[s.source]})…")
+    fetched = cache.fetch_market(s.symbol, s.interval, end - s.range, end, s.source)
+    for step in fetched.steps:
+        status.write(messages.plain(step))
+    return fetched.result.data, tuple(fetched.result.fallbacks)
+
+
+def _active(data: MarketData) -> str:
+    return ACTIVE_SOURCE.get(data.source, data.source)
+
+
+def load_view(sb: SidebarResult) -> View:
+    """Fetch (cached) and estimate (cached) for the sidebar's settings, showing steps in an ``st.status``."""
+    config = _stop_unless_ready(sb)
+    s = sb.settings
     with st.status(f"Loading {s.symbol} {s.interval}, last {s.range_key}…", expanded=False) as status:
-
-        def progress(message: str) -> None:
-            status.update(label=message)
-            status.write(message)
-
         try:
-            if s.source == "upload":
-                assert sb.upload is not None and sb.upload.klines is not None
-                status.write(f"Reading {sb.upload.klines_name or 'your file'}…")
-                data = cache.parse_upload(sb.upload.klines, sb.upload.oi, s.symbol)
-                upload_id = cache._digest(sb.upload.klines) + cache._digest(sb.upload.oi)
-            else:
-                status.write(f"Fetching candles ({state.SOURCES[s.source]})…")
-                result = cache.fetch_market(s.symbol, s.interval, start, end, s.source, _progress=progress)
-                data, fallbacks = result.data, tuple(result.fallbacks)
-        except Exception as err:  # shown as a message by _fail
-            _fail(err, status)
-            raise  # unreachable: st.stop() raises
+            data, fallbacks = _load(sb, status)
+        except Exception as err:  # shown as a message (and logged when unexpected) by _fail
+            _fail(err, status, "loading the data")
+        if data.interval != s.interval and data.interval in settings.INTERVAL_MINUTES:
+            config = s.model_config(settings.INTERVAL_MINUTES[data.interval])  # decay in the data's candles
         n = len(data.candles)
-        if data.interval != s.interval and data.interval in state.INTERVALS:
-            config = s.model_config(state.INTERVALS[data.interval])  # decay in candles of the data's interval
-        status.write(f"{n:,} candles from {SOURCE_LABELS.get(data.source, data.source)}.")
+        status.write(f"{n:,} candles from {_active(data)}.")
         status.update(label=f"Estimating liquidation levels on {n:,} candles…")
         try:
-            est = _estimate(data, config, upload_id)
-        except Exception as err:  # shown as a message by _fail
-            _fail(err, status)
-            raise
+            est = cache.estimate(config, data)
+        except Exception as err:  # shown as a message (and logged when unexpected) by _fail
+            _fail(err, status, "estimating the levels")
         status.update(
-            label=f"{data.symbol} {data.interval} · {n:,} candles · {SOURCE_LABELS.get(data.source, data.source)}",
-            state="complete",
-            expanded=False,
+            label=f"{data.symbol} {data.interval} · {n:,} candles · {_active(data)}", state="complete"
         )
-    view = View(settings=s, data=data, fallbacks=fallbacks, est=est, config=config, upload_id=upload_id)
+    view = View(settings=s, data=data, fallbacks=fallbacks, est=est, config=config)
     source_messages(view)
+    sb.model_slot.caption(model_note(est))
+    return view
+
+
+def model_note(est: liq.Estimate) -> str:
+    """Which model ran, on what USD basis, which tiers were adjusted for the pair, and the estimate's notes."""
     model = (
         "open interest (OI) model" if est.model == "oi" else "volume model (no open-interest history here)"
     )
-    sb.model_slot.caption(" ".join([f"Model in use: **{model}**.", *est.notes]))
-    return view
+    parts = [f"Model in use: **{model}**."]
+    basis = getattr(est, "usd_basis", None)
+    if basis:
+        parts.append(f"USD figures: {messages.plain(basis)}.")
+    adjusted = getattr(est, "tier_adjustments", None)
+    if adjusted:
+        parts.append(f"Leverage tiers adjusted for this pair: {messages.plain(_tiers_text(adjusted))}.")
+    as_of = getattr(liq, "MMR_BRACKETS_AS_OF", None)
+    if as_of:
+        parts.append(f"Margin brackets as of {messages.plain(as_of)}.")
+    parts += [messages.plain(note) for note in est.notes]
+    return " ".join(parts)
+
+
+def _tiers_text(adjusted: object) -> str:
+    if isinstance(adjusted, dict):
+        return ", ".join(f"{k}: {v}" for k, v in adjusted.items())
+    if isinstance(adjusted, (list, tuple)):
+        return ", ".join(map(str, adjusted))
+    return str(adjusted)
 
 
 def source_messages(view: View) -> None:
     """The active source and every fallback, always visible."""
-    if len(view.fallbacks) == 1:
-        st.warning(view.fallbacks[0].reason, icon=":material/warning:")
-    elif view.fallbacks:
-        st.warning("\n".join(f"- {fb.reason}" for fb in view.fallbacks), icon=":material/warning:")
-    label = SOURCE_LABELS.get(view.data.source, view.data.source)
+    reasons = [messages.plain(fb.reason) for fb in view.fallbacks]
+    if len(reasons) == 1:
+        st.warning(reasons[0], icon=":material/warning:")
+    elif reasons:
+        st.warning("\n".join(f"- {r}" for r in reasons), icon=":material/warning:")
+    label, note = _active(view.data), messages.plain(view.data.note)
     if view.fallbacks and view.data.note and view.data.note in view.fallbacks[-1].reason:
         st.caption(f"**Active source: {label}** (described above).")
     elif view.data.source in ("sample", "upload"):
-        st.info(f"**Active source: {label}.** {view.data.note}", icon=":material/info:")
+        st.info(f"**Active source: {label}.** {note}", icon=":material/info:")
     else:
-        st.caption(f"**Active source: {label}.** {view.data.note}")
+        st.caption(f"**Active source: {label}.** {note}")
 
 
 def refresh(view: View) -> View:
@@ -149,11 +172,11 @@ def refresh(view: View) -> View:
     if tail is None:
         st.caption("Live refresh: live Binance did not answer this time; showing the last data.")
         return view
-    data = cache.merge_tail(view.data, tail, s.range)
+    data = merge_tail(view.data, tail, s.range)
     try:
-        est = _estimate(data, view.config, view.upload_id)
+        est = cache.estimate(view.config, data)
     except liq.LiqError as err:
-        render.show_error(err, level="warning")
+        messages.show_error(err, level="warning")
         return view
     st.caption(
         f"Live: updated {now:%H:%M:%S} UTC, last candle {data.candles['open_time'].iloc[-1]:%H:%M} UTC."
@@ -162,8 +185,30 @@ def refresh(view: View) -> View:
 
 
 def run_body(body: Callable[[], None], *, live: bool) -> None:
-    """Run the page body, as a timed fragment when live refresh is on (the rest of the page stays usable)."""
+    """Run the page body, as a timed fragment when live refresh is on (the rest of the page stays usable).
+
+    An unexpected exception while drawing is logged with its traceback and shown as a plain message.
+    """
+
+    def guarded() -> None:
+        try:
+            body()
+        except Exception as err:  # Streamlit's own stop/rerun are not Exceptions, so they pass through
+            messages.show_unexpected(err, "drawing the page")
+
     if live:
-        st.fragment(run_every=state.LIVE_REFRESH_SECONDS)(body)()
+        st.fragment(run_every=settings.LIVE_REFRESH_SECONDS)(guarded)()
     else:
-        body()
+        guarded()
+
+
+def open_page(title: str, about: str) -> View:
+    """The top of a market page: the sidebar, the title, a caption naming the view, then the loaded view.
+
+    ``about`` finishes the caption, after the pair, interval and range.
+    """
+    sb = sidebar.render()
+    s = sb.settings
+    st.title(title)
+    st.caption(f"{messages.plain(s.symbol)} · {s.interval} · last {s.range_key}. {about}")
+    return load_view(sb)

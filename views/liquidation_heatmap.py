@@ -2,16 +2,12 @@
 
 import streamlit as st
 
-from ui import chart, pipeline, render, sidebar
+from ui import altair_charts, chart, help, pipeline
 
-sb = sidebar.render()
-s = sb.settings
-st.title("Liquidation Heatmap")
-st.caption(
-    f"{s.symbol} · {s.interval} · last {s.range_key}. The density alone, without level lines; every USD figure "
-    "is a model estimate."
+view = pipeline.open_page(
+    "Liquidation Heatmap",
+    "The density alone, without level lines; every USD figure is a model estimate.",
 )
-view = pipeline.load_view(sb)
 
 
 def body() -> None:
@@ -23,13 +19,15 @@ def body() -> None:
         "estimated long and short USD. To save it: hover the chart and use its toolbar's **Download as PNG**, or "
         "download the interactive HTML below, whose ⋯ menu saves PNG or SVG."
     )
-    picture = render.heatmap_chart(v.est, colour_threshold=s.colour_threshold)
+    picture = altair_charts.heatmap_chart(v.est, colour_threshold=v.settings.colour_threshold)
     if picture is None:
         st.info("No estimated liquidations above the colour threshold: lower it in Model settings.")
     else:
         st.altair_chart(picture, width="stretch")
-        render.chart_html_download(picture, f"{v.data.symbol}_{v.data.interval}_liquidation_heatmap_estimate")
-    render.how_to_read()
+        altair_charts.chart_html_download(
+            picture, f"{v.data.symbol}_{v.data.interval}_liquidation_heatmap_estimate"
+        )
+    help.how_to_read()
 
 
-pipeline.run_body(body, live=s.live)
+pipeline.run_body(body, live=view.settings.live)
