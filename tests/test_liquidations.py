@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from pandas.testing import assert_frame_equal
 
 from liq._check.recordings import LIQUIDATION_COLUMNS, load_gaps, load_liquidations
 from liq._errors import DataValidationError
+from liq._sources._files import MAX_RECORDING_ROWS
 
 DEC = "BTCUSDT_liquidations_2024-12-04_2024-12-29.csv.gz"
 OCT = "BTCUSDT_ETHUSDT_liquidations_excerpt_2025-10-22.csv.gz"
@@ -96,7 +98,7 @@ def test_does_not_mutate_a_given_frame() -> None:
     raw = pd.DataFrame(
         {
             "time_ms": [1733330785585, 1733330785584],
-            "symbol": ["X", "X"],
+            "symbol": ["BTCUSDT", "BTCUSDT"],
             "side": ["BUY", "SELL"],
             "avg_price": [1.0, 2.0],
             "qty": [1.0, 1.0],
@@ -123,15 +125,15 @@ def test_header_only_is_an_empty_frame() -> None:
     [
         ("", "empty"),
         ("a,b\n1,2", "missing symbol, side"),
-        ("time_ms,symbol,side,avg_price\n1733330785584,X,SELL,1", "filled quantity"),
-        ("time_ms,symbol,side,filled_qty\n1733330785584,X,SELL,1", "a price"),
-        ("symbol,side,avg_price,qty\nX,SELL,1,1", "no time column"),
-        ("time_ms,symbol,side,avg_price,qty\n1733330785584,X,HOLD,1,1", "not BUY or SELL"),
-        ("time_ms,symbol,side,avg_price,qty\n1733330785584,X,SELL,-1,1", "price on data row 1"),
-        ("time_ms,symbol,side,avg_price,qty\n1733330785584,X,SELL,1,0", "quantity on data row 1"),
-        ("time_ms,symbol,side,avg_price,qty\n1733330785584,X,SELL,abc,1", "not a number"),
-        ("time_ms,symbol,side,avg_price,qty\n1733330785,X,SELL,1,1", "epoch milliseconds"),
-        ("time,symbol,side,avg_price,qty\nyesterday,X,SELL,1,1", "could not read the time"),
+        ("time_ms,symbol,side,avg_price\n1733330785584,BTCUSDT,SELL,1", "filled quantity"),
+        ("time_ms,symbol,side,filled_qty\n1733330785584,BTCUSDT,SELL,1", "a price"),
+        ("symbol,side,avg_price,qty\nBTCUSDT,SELL,1,1", "no time column"),
+        ("time_ms,symbol,side,avg_price,qty\n1733330785584,BTCUSDT,HOLD,1,1", "not BUY or SELL"),
+        ("time_ms,symbol,side,avg_price,qty\n1733330785584,BTCUSDT,SELL,-1,1", "price on data row 1"),
+        ("time_ms,symbol,side,avg_price,qty\n1733330785584,BTCUSDT,SELL,1,0", "quantity on data row 1"),
+        ("time_ms,symbol,side,avg_price,qty\n1733330785584,BTCUSDT,SELL,abc,1", "not a number"),
+        ("time_ms,symbol,side,avg_price,qty\n1733330785,BTCUSDT,SELL,1,1", "epoch milliseconds"),
+        ("time,symbol,side,avg_price,qty\nyesterday,BTCUSDT,SELL,1,1", "could not read the time"),
     ],
 )
 def test_validation_errors(text: str, match: str) -> None:
@@ -155,3 +157,73 @@ def test_load_gaps() -> None:
     with pytest.raises(DataValidationError, match="reversed"):
         load_gaps(_csv("start_utc,end_utc\n2024-12-04T18:00:00Z,2024-12-04T17:00:00Z"))
     assert load_gaps("/nonexistent/path.gaps.csv").empty
+
+
+# -- hostile recordings: capped, plain messages, and the next file still loads ---------------------------------
+
+HEADER = "time_ms,symbol,side,avg_price,filled_qty\n"
+
+
+def _events(n: int) -> bytes:
+    return (HEADER + "".join(f"{1733330785584 + i},BTCUSDT,SELL,94809.6,0.5\n" for i in range(n))).encode()
+
+
+def test_a_small_gzip_that_unpacks_to_gigabytes_is_refused_early() -> None:
+    """The issue's case: a 0.45 MB gzip recording took the server from 648 MB to 2.7 GB."""
+    line = b"1733330785584,BTCUSDT,SELL,94809.6,0.5\n"
+    bomb = gzip.compress(HEADER.encode() + line * 2_000_000, compresslevel=9)
+    assert len(bomb) < 500_000
+    with pytest.raises(DataValidationError) as info:
+        load_liquidations(io.BytesIO(bomb))
+    assert str(info.value) == (
+        "The liquidation recording is too large (more than 20.0 MB unpacked). A file may hold at most 200,000 "
+        "rows and 20.0 MB (after unpacking); upload a shorter time range."
+    )
+
+
+def test_a_recording_above_the_row_limit_is_refused() -> None:
+    with pytest.raises(
+        DataValidationError,
+        match=r"has more than 200,000 rows\. A file may hold at most 200,000 rows and 20\.0 MB",
+    ):
+        load_liquidations(io.BytesIO(_events(MAX_RECORDING_ROWS + 1)))
+    assert len(load_liquidations(io.BytesIO(_events(3)))) == 3  # the next upload works
+
+
+def test_a_zipped_recording_is_read_within_the_same_limits() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("rec.csv", _events(5))
+    assert len(load_liquidations(io.BytesIO(buf.getvalue()))) == 5
+
+
+def test_cr_only_line_endings_in_a_recording() -> None:
+    assert len(load_liquidations(io.BytesIO(_events(4).replace(b"\n", b"\r")))) == 4
+
+
+@pytest.mark.parametrize(
+    ("row", "match"),
+    [
+        (
+            "2300-01-01T00:00:00Z,BTCUSDT,SELL,1,1",
+            r"the time '2300-01-01T00:00:00Z' on data row 1 is outside 2017-01-01 to 2100-01-01",
+        ),
+        ("1990-01-01T00:00:00Z,BTCUSDT,SELL,1,1", r"outside 2017-01-01 to 2100-01-01"),
+        (
+            "2024-12-04T16:46:25Z,**BOLD**[x](https://evil.example),SELL,1,1",
+            r"the symbol on data row 1 is not a Binance contract name",
+        ),
+        (
+            "2024-12-04T16:46:25Z,BTCUSDT,SELL,1e300,1",
+            r"the price on data row 1 is missing, not positive or absurd \(1e\+300\)",
+        ),
+    ],
+)
+def test_hostile_values_get_a_plain_message(row: str, match: str) -> None:
+    with pytest.raises(DataValidationError, match=match):
+        load_liquidations(io.StringIO("time,symbol,side,avg_price,qty\n" + row + "\n"))
+
+
+def test_epoch_times_follow_the_same_range() -> None:
+    with pytest.raises(DataValidationError, match=r"epoch milliseconds from 2017-01-01 to 2100-01-01"):
+        load_liquidations(io.StringIO(HEADER + "9999999999999,BTCUSDT,SELL,1,1\n"))

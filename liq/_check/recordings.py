@@ -16,7 +16,6 @@ Binance's side is the side of the *liquidation order*: a ``SELL`` closes a long 
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 from collections.abc import Sequence
@@ -27,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from .._errors import DataValidationError
+from .._sources._common import EARLIEST_TIME, LATEST_TIME, MAX_PRICE, MAX_VOLUME, SYMBOL_PATTERN
+from .._sources._files import MAX_RECORDING_ROWS, MAX_UPLOAD_BYTES, FileSource, read_file_bytes, too_many_rows
 
 __all__ = ["LIQUIDATION_COLUMNS", "load_gaps", "load_liquidations"]
 
@@ -52,32 +53,33 @@ _ORDER_PRICE_COLUMNS = ("price", "reported_price_raw")
 
 
 def _read(path_or_buffer: PathOrBuffer) -> tuple[pd.DataFrame, str]:
-    """Read the raw table; return it with a short name for error messages."""
+    """Read the raw table (at most MAX_UPLOAD_MB unpacked and MAX_RECORDING_ROWS events); return it with a name."""
     if isinstance(path_or_buffer, pd.DataFrame):
         return path_or_buffer.copy(), "the given table"
-    name = str(path_or_buffer) if isinstance(path_or_buffer, (str, os.PathLike)) else "the uploaded file"
-    if isinstance(path_or_buffer, (str, os.PathLike)) and not Path(path_or_buffer).exists():
+    is_path = isinstance(path_or_buffer, (str, os.PathLike))
+    name = str(path_or_buffer) if is_path else "the uploaded file"
+    if is_path and not Path(path_or_buffer).exists():  # type: ignore[arg-type]
         raise DataValidationError(f"No liquidation file at {name!r}. Check the path.")
-    source: object = path_or_buffer
-    if hasattr(path_or_buffer, "read"):
-        data = path_or_buffer.read()
-        if isinstance(data, bytes):
-            source = io.BytesIO(data)
-            if data[:2] == b"\x1f\x8b":  # gzip magic: a compressed upload
-                source = gzip.GzipFile(fileobj=io.BytesIO(data))
-        else:
-            source = io.StringIO(data)
+    source: FileSource = Path(path_or_buffer) if is_path else path_or_buffer  # type: ignore[assignment, arg-type]
+    what = "liquidation recording"
+    data = read_file_bytes(source, what, max_bytes=MAX_UPLOAD_BYTES, max_rows=MAX_RECORDING_ROWS)
+    if not data.strip():
+        raise DataValidationError(
+            f"{name} is empty. A liquidation recording needs a header row and one row per event."
+        )
     try:
-        raw = pd.read_csv(source, compression="infer")  # type: ignore[call-overload]
+        raw = pd.read_csv(io.BytesIO(data), nrows=MAX_RECORDING_ROWS + 1)
     except pd.errors.EmptyDataError:
         raise DataValidationError(
             f"{name} is empty. A liquidation recording needs a header row and one row per event."
         ) from None
-    except (UnicodeDecodeError, pd.errors.ParserError, OSError, EOFError) as err:
+    except (UnicodeDecodeError, pd.errors.ParserError, ValueError):
         raise DataValidationError(
-            f"Could not read {name} as CSV ({err}). Save the recording as a comma-separated text file "
+            f"Could not read {name} as CSV. Save the recording as a comma-separated UTF-8 text file "
             "(optionally gzip-compressed)."
         ) from None
+    if len(raw) > MAX_RECORDING_ROWS:
+        raise too_many_rows(what, MAX_UPLOAD_BYTES, MAX_RECORDING_ROWS)
     raw.columns = [str(c).strip().lower() for c in raw.columns]
     return raw, name
 
@@ -107,10 +109,12 @@ def _times(raw: pd.DataFrame, name: str) -> pd.Series:
             raise DataValidationError(
                 f"{name}: {ms_col!r} is empty on data row {row + 1}; every event needs a time."
             )
-        if len(ms) and (ms.min() < 1e12 or ms.max() > 1e14):
+        lo, hi = (t.value / 1e6 for t in (EARLIEST_TIME, LATEST_TIME))
+        if len(ms) and (ms.min() < lo or ms.max() > hi):
             raise DataValidationError(
-                f"{name}: {ms_col!r} should hold Unix epoch milliseconds (13 digits, e.g. 1733330785584); "
-                f"found values from {ms.min():.0f} to {ms.max():.0f}."
+                f"{name}: {ms_col!r} should hold Unix epoch milliseconds from {EARLIEST_TIME:%Y-%m-%d} to "
+                f"{LATEST_TIME:%Y-%m-%d} (13 digits, e.g. 1733330785584); found values from {ms.min():.0f} to "
+                f"{ms.max():.0f}."
             )
         return pd.Series(pd.to_datetime(ms.astype(np.int64), unit="ms", utc=True))
     text_col = _first(raw, _TIME_TEXT_COLUMNS)
@@ -132,7 +136,90 @@ def _times(raw: pd.DataFrame, name: str) -> pd.Series:
             )
     # Naive times are taken as UTC (the recorders we know all write UTC); aware ones are converted.
     tz = getattr(parsed.dt, "tz", None)
-    return parsed.dt.tz_localize("UTC") if tz is None else parsed.dt.tz_convert("UTC")
+    utc = parsed.dt.tz_localize("UTC") if tz is None else parsed.dt.tz_convert("UTC")
+    outside = ((utc < EARLIEST_TIME) | (utc > LATEST_TIME)).to_numpy()
+    if outside.any():  # checked before any conversion to nanoseconds, which end in 2262
+        row = int(np.flatnonzero(outside)[0])
+        raise DataValidationError(
+            f"{name}: the time {str(col.iloc[row])[:40]!r} on data row {row + 1} is outside "
+            f"{EARLIEST_TIME:%Y-%m-%d} to {LATEST_TIME:%Y-%m-%d}."
+        )
+    return utc
+
+
+def _check_layout(raw: pd.DataFrame, name: str) -> str:
+    """Raise unless the table has the columns of a recording; return the quantity column's name."""
+    missing = [col for col in ("symbol", "side") if col not in raw]
+    qty_col = _first(raw, _QTY_COLUMNS)
+    if qty_col is None:
+        missing.append("a filled quantity ('filled_accumulated_qty', 'filled_qty' or 'qty')")
+    if _first(raw, _AVG_PRICE_COLUMNS + _ORDER_PRICE_COLUMNS) is None:
+        missing.append("a price ('avg_price' or 'price')")
+    if missing or qty_col is None:
+        raise DataValidationError(
+            f"{name} is not a liquidation recording: missing {', '.join(missing)}. Found columns "
+            f"{list(raw.columns)[:20]}. Record with `python -m liq record-liquidations`, or export the forceOrder "
+            "fields symbol, side, avg_price, filled quantity and time."
+        )
+    return qty_col
+
+
+def _symbols(raw: pd.DataFrame, name: str) -> pd.Series:
+    """Upper-case symbols; each must look like a Binance contract name."""
+    symbol = raw["symbol"].astype("string").str.strip().str.upper()
+    if symbol.isna().any() or (symbol == "").any():
+        row = int(np.flatnonzero((symbol.isna() | (symbol == "")).to_numpy())[0])
+        raise DataValidationError(f"{name}: the symbol is empty on data row {row + 1}.")
+    odd = ~symbol.str.fullmatch(SYMBOL_PATTERN).fillna(False).to_numpy(dtype=bool)
+    if odd.any():
+        row = int(np.flatnonzero(odd)[0])
+        raise DataValidationError(
+            f"{name}: the symbol on data row {row + 1} is not a Binance contract name (capitals and digits, "
+            "such as BTCUSDT). Fix or remove that row."
+        )
+    return symbol
+
+
+def _sides(raw: pd.DataFrame, name: str) -> pd.Series:
+    """Binance's order side mapped to the side that was liquidated ("long" / "short")."""
+    side = raw["side"].astype("string").str.strip().str.upper().map(_SIDE_MAP)
+    if side.isna().any():
+        row = int(np.flatnonzero(side.isna().to_numpy())[0])
+        raise DataValidationError(
+            f"{name}: side {str(raw['side'].iloc[row])[:20]!r} on data row {row + 1} is not BUY or SELL. Binance's "
+            "forceOrder side is SELL when a long was liquidated and BUY when a short was."
+        )
+    return side
+
+
+def _prices(raw: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The fill price of each event (``ap`` when recorded, else the order price ``p``) and where ``ap`` was used."""
+    avg = np.full(len(raw), np.nan)
+    for col in _AVG_PRICE_COLUMNS:
+        if col in raw:
+            avg = _numeric(raw, col, name)
+    order = np.full(len(raw), np.nan)
+    for col in reversed(_ORDER_PRICE_COLUMNS):  # "price" wins over the raw fallback
+        if col in raw:
+            values = _numeric(raw, col, name)
+            order = np.where(np.isnan(values), order, values)
+    use_avg = np.isfinite(avg) & (avg > 0)
+    price = np.where(use_avg, avg, order)
+    if "price_kind" in raw and "avg_price" not in raw:  # our own output read back
+        use_avg = (raw["price_kind"].astype("string") == "avg").fillna(False).to_numpy(dtype=bool)
+    return price, use_avg
+
+
+def _check_positive(price: np.ndarray, qty: np.ndarray, name: str) -> None:
+    for label, values, limit in (("price", price, MAX_PRICE), ("quantity", qty, MAX_VOLUME)):
+        bad = ~(np.isfinite(values) & (values > 0) & (values <= limit))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataValidationError(
+                f"{name}: the {label} on data row {row + 1} is missing, not positive or absurd ({values[row]:g}). "
+                f"Every event needs a positive fill price (at most {MAX_PRICE:,.0f}) and filled quantity (at most "
+                f"{MAX_VOLUME:g}); remove that row."
+            )
 
 
 def load_liquidations(path_or_buffer: PathOrBuffer) -> pd.DataFrame:
@@ -175,59 +262,15 @@ def load_liquidations(path_or_buffer: PathOrBuffer) -> pd.DataFrame:
     '2024-12-04 16:46:25.584000+00:00'
     """
     raw, name = _read(path_or_buffer)
-    missing = [label for label, cols in (("symbol", ("symbol",)), ("side", ("side",))) if cols[0] not in raw]
-    qty_col = _first(raw, _QTY_COLUMNS)
-    if qty_col is None:
-        missing.append("a filled quantity ('filled_accumulated_qty', 'filled_qty' or 'qty')")
-    if _first(raw, _AVG_PRICE_COLUMNS + _ORDER_PRICE_COLUMNS) is None:
-        missing.append("a price ('avg_price' or 'price')")
-    if missing:
-        raise DataValidationError(
-            f"{name} is not a liquidation recording: missing {', '.join(missing)}. Found columns "
-            f"{list(raw.columns)}. Record with `python -m liq record-liquidations`, or export the forceOrder "
-            "fields symbol, side, avg_price, filled quantity and time."
-        )
+    qty_col = _check_layout(raw, name)
     if raw.empty:
         return _empty()
-
     times = _times(raw, name)
-    symbol = raw["symbol"].astype("string").str.strip().str.upper()
-    if symbol.isna().any() or (symbol == "").any():
-        row = int(np.flatnonzero((symbol.isna() | (symbol == "")).to_numpy())[0])
-        raise DataValidationError(f"{name}: the symbol is empty on data row {row + 1}.")
-    side_raw = raw["side"].astype("string").str.strip().str.upper()
-    side = side_raw.map(_SIDE_MAP)
-    if side.isna().any():
-        row = int(np.flatnonzero(side.isna().to_numpy())[0])
-        raise DataValidationError(
-            f"{name}: side {raw['side'].iloc[row]!r} on data row {row + 1} is not BUY or SELL. Binance's "
-            "forceOrder side is SELL when a long was liquidated and BUY when a short was."
-        )
-
-    assert qty_col is not None
+    symbol = _symbols(raw, name)
+    side = _sides(raw, name)
     qty = _numeric(raw, qty_col, name)
-    avg = np.full(len(raw), np.nan)
-    for col in _AVG_PRICE_COLUMNS:
-        if col in raw:
-            avg = _numeric(raw, col, name)
-    order = np.full(len(raw), np.nan)
-    for col in reversed(_ORDER_PRICE_COLUMNS):  # "price" wins over the raw fallback
-        if col in raw:
-            values = _numeric(raw, col, name)
-            order = np.where(np.isnan(values), order, values)
-    use_avg = np.isfinite(avg) & (avg > 0)
-    price = np.where(use_avg, avg, order)
-    if "price_kind" in raw and "avg_price" not in raw:  # our own output read back
-        use_avg = (raw["price_kind"].astype("string") == "avg").fillna(False).to_numpy(dtype=bool)
-    for label, values in (("price", price), ("quantity", qty)):
-        bad = ~(np.isfinite(values) & (values > 0))
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise DataValidationError(
-                f"{name}: the {label} on data row {row + 1} is missing or not positive ({values[row]!r}). "
-                "Every event needs a positive fill price and filled quantity; remove that row."
-            )
-
+    price, use_avg = _prices(raw, name)
+    _check_positive(price, qty, name)
     out = pd.DataFrame(
         {
             "time": times.to_numpy(),

@@ -33,6 +33,7 @@ from ._common import (
     kline_rows_frame,
     utc_now,
 )
+from ._files import read_zip_member
 from ._http import DeadlineSession, TooLarge, describe_failure
 
 __all__ = [
@@ -211,16 +212,12 @@ class _Downloader:
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
     """A zip member's bytes, refusing a declared or actual size above MAX_ARCHIVE_CSV_BYTES."""
-    too_big = SourceError(
-        f"The archive file {name} unpacks to more than {MAX_ARCHIVE_CSV_BYTES / 1e6:.0f} MB, far more than "
-        "one day of data; it was not used."
-    )
-    if info.file_size > MAX_ARCHIVE_CSV_BYTES:
-        raise too_big
-    with zf.open(info) as fh:
-        raw = fh.read(MAX_ARCHIVE_CSV_BYTES + 1)
-    if len(raw) > MAX_ARCHIVE_CSV_BYTES:
-        raise too_big
+    raw = read_zip_member(zf, info, MAX_ARCHIVE_CSV_BYTES)
+    if raw is None:
+        raise SourceError(
+            f"The archive file {name} unpacks to more than {MAX_ARCHIVE_CSV_BYTES / 1e6:.0f} MB, far more than "
+            "one day of data; it was not used."
+        )
     return raw
 
 
