@@ -29,6 +29,7 @@ import pandas as pd
 
 from ._check.recorder import add_record_parser
 from ._errors import LiqError
+from ._format import format_pct, format_price, format_usd, price_decimals
 from ._sources._common import INTERVALS, SOURCES, LoadResult, utc_now
 from ._sources.chain import load_market_data
 
@@ -186,14 +187,22 @@ def _run_levels(args: argparse.Namespace) -> int:
         json.dump(_as_json(result, est), out, indent=2, allow_nan=False)
         out.write("\n")
     elif args.format == "csv":
-        _levels_table(est.levels).to_csv(out, index=False, lineterminator="\n")
+        _levels_table(est.levels, price_decimals(est.last_price)).to_csv(
+            out, index=False, lineterminator="\n"
+        )
     else:
         out.write(_as_table(result, est, args.top))
     return 0
 
 
-def _levels_table(levels: pd.DataFrame) -> pd.DataFrame:
+def _levels_table(levels: pd.DataFrame, decimals: int) -> pd.DataFrame:
+    """The levels for CSV: prices rounded as they are shown, USD to whole dollars, times as ISO text."""
     frame = levels.copy()
+    for col in ("price", "zone_low", "zone_high"):
+        if col in frame:
+            frame[col] = frame[col].astype(float).round(decimals)
+    if "notional_usd" in frame:
+        frame["notional_usd"] = frame["notional_usd"].astype(float).round(0)
     for col in frame.columns:
         if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
             frame[col] = frame[col].map(lambda t: t.isoformat() if not pd.isna(t) else "")
@@ -246,73 +255,75 @@ def _as_json(result: LoadResult, est: Any) -> dict[str, Any]:
     }
 
 
-def _usd(x: float) -> str:
-    if not math.isfinite(x):
-        return "n/a"
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= size:
-            return f"${x / size:,.2f}{suffix}"
-    return f"${x:,.0f}"
-
-
-def _price(x: float) -> str:
-    if not math.isfinite(x):
-        return "n/a"
-    return f"{x:,.2f}" if abs(x) >= 100 else f"{x:.6g}"
-
-
-def _as_table(result: LoadResult, est: Any, top: int) -> str:
+def _summary_lines(result: LoadResult, est: Any, price: Callable[[float], str]) -> list[str]:
     data, s = result.data, est.summary
     lines = [f"{data.symbol} {data.interval} · source: {data.source}", data.note]
     lines += [f"warning: {f.reason}" for f in result.fallbacks]
     lines += [f"note: {n}" for n in est.notes]
-    lines += ["", f"Last price {_price(s.last_price)} at {est.last_time:%Y-%m-%d %H:%M} UTC"]
+    lines += ["", f"Last price {price(s.last_price)} at {est.last_time:%Y-%m-%d %H:%M} UTC"]
     for label, level in (("Nearest above", s.nearest_above), ("Nearest below", s.nearest_below)):
         if level is None:
             lines.append(f"{label}: none")
         else:
             lines.append(
-                f"{label}: {_price(level.price)} ({level.side}, {_usd(level.notional_usd)}, {level.distance_pct:+.2f}%)"
+                f"{label}: {price(level.price)} ({level.side}, {format_usd(level.notional_usd)}, "
+                f"{format_pct(level.distance_pct)})"
             )
     for pct in sorted(s.long_usd_within):
         lines.append(
-            f"Within ±{pct}%: longs {_usd(s.long_usd_within[pct])} below, shorts {_usd(s.short_usd_within.get(pct, math.nan))} above"
+            f"Within ±{pct} %: longs {format_usd(s.long_usd_within[pct])} below, shorts "
+            f"{format_usd(s.short_usd_within.get(pct, math.nan))} above"
         )
     asym = "n/a" if not math.isfinite(s.asymmetry) else f"{s.asymmetry:+.2f}"
-    lines += [f"Asymmetry: {asym}. {s.reading}", ""]
+    return [*lines, f"Asymmetry: {asym}. {s.reading}", ""]
 
-    levels = est.levels
+
+def _level_lines(levels: pd.DataFrame, top: int, price: Callable[[float], str]) -> list[str]:
     if levels.empty:
-        lines.append("No levels.")
-    else:
-        shown = levels.loc[levels["distance_pct"].abs().sort_values().index[: max(top, 1)]]
-        shown = shown.sort_values("price", ascending=False)
-        table = pd.DataFrame(
-            {
-                "price": shown["price"].map(_price),
-                "side": shown["side"],
-                "notional": shown["notional_usd"].map(_usd),
-                "distance": shown["distance_pct"].map(lambda d: f"{d:+.2f}%"),
-                "zone": [
-                    f"{_price(a)} – {_price(b)}"
-                    for a, b in zip(shown["zone_low"], shown["zone_high"], strict=True)
-                ],
-                "approaches": shown["approaches"],
-                "cascade": shown["cascade"].map(lambda c: "yes" if c else ""),
-            }
-        )
-        lines.append(f"Levels ({len(shown)} nearest of {len(levels)}):")
-        lines.append(table.to_string(index=False))
-    zones = est.zones
-    if not zones.empty:
-        ztable = pd.DataFrame(
-            {
-                "side": zones["side"],
-                "from": zones["zone_low"].map(_price),
-                "to": zones["zone_high"].map(_price),
-                "notional": zones["notional_usd"].map(_usd),
-                "levels": zones["levels"],
-            }
-        )
-        lines += ["", f"Zones ({len(zones)}):", ztable.to_string(index=False)]
+        return ["No levels."]
+    shown = levels.loc[levels["distance_pct"].abs().sort_values().index[: max(top, 1)]]
+    shown = shown.sort_values("price", ascending=False)
+    table = pd.DataFrame(
+        {
+            "price": shown["price"].map(price),
+            "side": shown["side"],
+            "notional": shown["notional_usd"].map(format_usd),
+            "distance": shown["distance_pct"].map(format_pct),
+            "zone": [
+                f"{price(a)} – {price(b)}" for a, b in zip(shown["zone_low"], shown["zone_high"], strict=True)
+            ],
+            "approaches": shown["approaches"],
+            "cascade": shown["cascade"].map(lambda c: "yes" if c else ""),
+        }
+    )
+    return [f"Levels ({len(shown)} nearest of {len(levels)}):", table.to_string(index=False)]
+
+
+def _zone_lines(zones: pd.DataFrame, price: Callable[[float], str]) -> list[str]:
+    if zones.empty:
+        return []
+    table = pd.DataFrame(
+        {
+            "side": zones["side"],
+            "from": zones["zone_low"].map(price),
+            "to": zones["zone_high"].map(price),
+            "notional": zones["notional_usd"].map(format_usd),
+            "levels": zones["levels"],
+        }
+    )
+    return ["", f"Zones ({len(zones)}):", table.to_string(index=False)]
+
+
+def _as_table(result: LoadResult, est: Any, top: int) -> str:
+    """The readable output: summary, the levels nearest the price, the zones (prices as the app shows them)."""
+    d = price_decimals(est.last_price)
+
+    def price(x: float) -> str:
+        return format_price(x, d)
+
+    lines = (
+        _summary_lines(result, est, price)
+        + _level_lines(est.levels, top, price)
+        + _zone_lines(est.zones, price)
+    )
     return "\n".join(lines) + "\n"

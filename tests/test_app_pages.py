@@ -465,3 +465,48 @@ def test_every_leverage_preset_is_offered_and_round_trips(key: str) -> None:
     _no_exception(at)
     assert at.selectbox(key="sb_preset").value == key
     assert at.query_params["w"] == settings.encode_weights(s.weights)
+
+
+# --- one number reads the same everywhere --------------------------------------------------------------------
+def test_one_level_reads_the_same_in_header_table_chart_csv_and_cli() -> None:
+    """The nearest long level: the header, the levels table, the chart label, the CSV and the CLI agree."""
+    import io
+    from datetime import datetime, timedelta, timezone
+
+    import liq
+    from liq._cli import main
+    from liq._format import format_price, format_usd, price_decimals
+    from ui import cache, panels
+
+    at = _app(src="sample", sym="BTCUSDT", iv="5m", range="7d")
+    at.run()
+    _no_exception(at)
+    metric = next(m for m in at.metric if m.label == "Long level below (est.)")
+    header_price, header_usd = str(metric.value), str(metric.delta).split(" · ")[-1]
+
+    # the same estimate the page drew (the sample answers a range after its data with its latest 7 days)
+    now = datetime.now(timezone.utc)
+    data = liq.load_market_data("BTCUSDT", "5m", now - timedelta(days=7), now, "sample").data
+    est = cache.estimate(settings.DEFAULTS.model_config(), data)
+    level = est.summary.nearest_below
+    assert level is not None
+    d = price_decimals(est.last_price)
+    assert header_price == format_price(level.price, d)
+    assert header_usd == format_usd(level.notional_usd)
+
+    table = _levels(at)
+    row = table.iloc[int((table["Price"] - level.price).abs().argmin())]
+    assert format_price(row["Price"], d) == header_price and row["Est. USD"] == header_usd
+
+    payload = liq.build_chart_payload(est, max_levels=len(est.levels))
+    assert f"L {header_price} · {header_usd}" in [lv["label"] for lv in payload["levels"]]
+
+    csv = pd.read_csv(io.StringIO(panels.levels_table(est).to_csv(index=False)))
+    csv_row = csv.iloc[int((csv["Price"] - level.price).abs().argmin())]
+    assert format_price(csv_row["Price"], d) == header_price
+    assert format_usd(csv_row["Est. USD"]) == header_usd
+
+    out = io.StringIO()
+    argv = ["levels", "--source", "sample", "--symbol", "BTCUSDT", "--days", "7", "--quiet"]
+    assert main(argv, stdout=out, stderr=io.StringIO()) == 0
+    assert f"Nearest below: {header_price} (long, {header_usd}, " in out.getvalue()

@@ -46,7 +46,7 @@ def test_table_on_the_sample() -> None:
         "BTCUSDT 5m · source: sample\nBuilt-in sample: BTCUSDT 5m, 2025-10-16 00:00 → 2025-10-22 23:55 UTC"
     )
     assert "Last price 107,532.00 at 2025-10-22 23:55 UTC" in out  # the real last close of the sample
-    assert "Nearest above:" in out and "Nearest below:" in out and "Within ±2%:" in out
+    assert "Nearest above:" in out and "Nearest below:" in out and "Within ±2 %:" in out
     assert "Levels (" in out and "Zones (" in out
 
 
@@ -87,6 +87,9 @@ def test_csv_on_the_sample() -> None:
     levels = pd.read_csv(io.StringIO(out))
     assert list(levels.columns[:3]) == ["price", "side", "notional_usd"]
     assert len(levels) > 0 and set(levels["side"]) <= {"long", "short"}
+    # prices as they are shown (2 decimals for a BTC-sized price), USD in whole dollars
+    assert (levels["price"].round(2) == levels["price"]).all()
+    assert (levels["notional_usd"].round(0) == levels["notional_usd"]).all()
 
 
 def test_auto_offline_falls_back_to_the_sample_with_warnings(tmp_path: Path) -> None:

@@ -119,30 +119,25 @@ def load_view(sb: SidebarResult) -> View:
 
 
 def model_note(est: liq.Estimate) -> str:
-    """Which model ran, on what USD basis, which tiers were adjusted for the pair, and the estimate's notes."""
+    """Which model ran, what sets the USD size, which tiers the pair's brackets changed, and the notes."""
     model = (
         "open interest (OI) model" if est.model == "oi" else "volume model (no open-interest history here)"
     )
     parts = [f"Model in use: **{model}**."]
-    basis = getattr(est, "usd_basis", None)
-    if basis:
-        parts.append(f"USD figures: {messages.plain(basis)}.")
-    adjusted = getattr(est, "tier_adjustments", None)
-    if adjusted:
-        parts.append(f"Leverage tiers adjusted for this pair: {messages.plain(_tiers_text(adjusted))}.")
-    as_of = getattr(liq, "MMR_BRACKETS_AS_OF", None)
-    if as_of:
-        parts.append(f"Margin brackets as of {messages.plain(as_of)}.")
+    if est.usd_basis:
+        parts.append(f"USD figures: {messages.plain(est.usd_basis)}.")
+    if est.tier_adjustments:
+        tiers = ", ".join(map(_tier_text, est.tier_adjustments))
+        parts.append(f"Leverage tiers changed for {messages.plain(est.symbol or 'this pair')}: {tiers}.")
+    parts.append(f"Margin brackets as of {liq.MMR_BRACKETS_AS_OF}.")
     parts += [messages.plain(note) for note in est.notes]
     return " ".join(parts)
 
 
-def _tiers_text(adjusted: object) -> str:
-    if isinstance(adjusted, dict):
-        return ", ".join(f"{k}: {v}" for k, v in adjusted.items())
-    if isinstance(adjusted, (list, tuple)):
-        return ", ".join(map(str, adjusted))
-    return str(adjusted)
+def _tier_text(adj: liq.TierAdjustment) -> str:
+    if adj.used_leverage is None:
+        return f"{adj.leverage:g}x left out (the pair allows at most {adj.max_leverage:g}x)"
+    return f"{adj.leverage:g}x priced at {adj.used_leverage:g}x (the pair's maximum)"
 
 
 def source_messages(view: View) -> None:
