@@ -15,6 +15,7 @@ __all__ = [
     "NetworkError",
     "NoDataError",
     "RateLimitError",
+    "RecorderError",
     "SourceError",
 ]
 
@@ -49,3 +50,7 @@ class InvalidSymbolError(SourceError, ValueError):
 
 class NoDataError(SourceError):
     """The source answered, but there is no data for the requested symbol and time range."""
+
+
+class RecorderError(LiqError):
+    """The liquidation recorder cannot write where it was told to (bad path, no permission, file in use)."""

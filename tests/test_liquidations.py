@@ -227,3 +227,8 @@ def test_hostile_values_get_a_plain_message(row: str, match: str) -> None:
 def test_epoch_times_follow_the_same_range() -> None:
     with pytest.raises(DataValidationError, match=r"epoch milliseconds from 2017-01-01 to 2100-01-01"):
         load_liquidations(io.StringIO(HEADER + "9999999999999,BTCUSDT,SELL,1,1\n"))
+
+
+def test_quarterly_contracts_in_a_recording_are_kept() -> None:
+    ev = load_liquidations(io.StringIO(HEADER + "1750636800000,BTCUSDT_250627,SELL,1,1\n"))
+    assert ev["symbol"].tolist() == ["BTCUSDT_250627"]

@@ -31,7 +31,7 @@ from websockets.asyncio.server import ServerConnection, serve
 import liq._check.recorder as rec
 from liq._check.recordings import load_gaps, load_liquidations
 from liq._cli import main
-from liq._errors import DataValidationError
+from liq._errors import DataValidationError, RecorderError
 
 EXAMPLE = json.loads((Path(__file__).parent / "data" / "ws_forceOrder.docexample.json").read_text())
 
@@ -329,3 +329,123 @@ def test_ctrl_c_in_a_real_process_keeps_every_row(tmp_path: Path) -> None:
     events = load_liquidations(out_path)
     assert len(events) == 3
     assert out_path.read_text().endswith("\n")  # no half-written row
+
+
+# -- the CLI and the files: clear messages and exit codes, one recorder per file, SIGTERM like Ctrl-C ----------
+
+
+def test_an_unwritable_out_path_is_a_message_and_exit_code_not_a_traceback() -> None:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = main(
+        ["record-liquidations", "--out", "/proc/nope/x.csv", "--url", "ws://127.0.0.1:9/", "--quiet"],
+        stdout=stdout,
+        stderr=stderr,
+    )
+    assert code == 1
+    assert "error: Cannot write the recording to /proc/nope/x.csv" in stderr.getvalue()
+    assert "Choose an --out file in a folder you can write to." in stderr.getvalue()
+    assert "Traceback" not in stderr.getvalue()
+
+
+def test_a_real_process_with_an_unwritable_path_exits_cleanly(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-m", "liq", "record-liquidations", "--out", "/proc/nope/x.csv", "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "Cannot write the recording to /proc/nope/x.csv" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_second_recorder_on_the_same_file_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "rec.csv"
+    first = rec._DurableCsv(out, rec.RECORDER_COLUMNS, fsync=False, lock=True)
+    try:
+        with pytest.raises(
+            RecorderError, match=r"Another recorder is already writing to .*rec\.csv\. Stop it first"
+        ):
+            asyncio.run(rec.record_liquidations(["BTCUSDT"], out, stream_url="ws://127.0.0.1:9/"))
+        stderr = io.StringIO()
+        code = main(
+            ["record-liquidations", "--out", str(out), "--url", "ws://127.0.0.1:9/", "--quiet"],
+            stdout=io.StringIO(),
+            stderr=stderr,
+        )
+        assert code == 1 and "Another recorder is already writing to" in stderr.getvalue()
+    finally:
+        first.close()
+
+    # once the first one is closed, the file can be recorded to again
+    async def briefly() -> rec.RecorderStats:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(0.2, stop.set)
+        return await rec.record_liquidations(
+            ["BTCUSDT"],
+            out,
+            stream_url="ws://127.0.0.1:9/",
+            stop=stop,
+            backoff_initial_s=0.05,
+            backoff_max_s=0.05,
+        )
+
+    assert asyncio.run(briefly()).events == 0
+    assert out.read_text().splitlines() == [",".join(rec.RECORDER_COLUMNS)]  # one header, nothing interleaved
+
+
+async def _three_events_then_drop(conn: ServerConnection, n: int) -> None:
+    if n == 0:
+        for i in range(3):
+            await conn.send(_event(i))
+        await asyncio.sleep(0.2)
+    await conn.close()  # first connection drops after its events; later ones are closed at once
+
+
+@pytest.mark.parametrize("script_name", ["hold", "drop"])
+def test_sigterm_stops_like_ctrl_c(tmp_path: Path, script_name: str) -> None:
+    """SIGTERM (what a service manager sends) keeps every row, prints the stop line, and logs the open gap."""
+    script = _three_events_then_hold if script_name == "hold" else _three_events_then_drop
+    out_path = tmp_path / "sigterm.csv"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    with _ThreadedServer(script) as server:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "liq",
+                "record-liquidations",
+                "--symbols",
+                "BTCUSDT",
+                "--out",
+                str(out_path),
+                "--url",
+                server.url,
+                "--quiet",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if out_path.exists() and len(out_path.read_text().splitlines()) == 4:
+                    break
+                time.sleep(0.05)
+            time.sleep(0.6)  # "drop": the connection is gone by now, so a gap is open
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert "Stopped." in err.decode() and "Traceback" not in err.decode()
+    assert len(load_liquidations(out_path)) == 3 and out_path.read_text().endswith("\n")
+    gaps = load_gaps(rec.gaps_path_for(out_path))
+    if script_name == "drop":
+        assert gaps["reason"].iloc[-1].endswith("(recorder stopped)")
+    else:
+        assert gaps.empty

@@ -29,15 +29,21 @@ import io
 import logging
 import os
 import random
+import signal
 import sys
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
-from .._errors import DataValidationError
+from .._errors import DataValidationError, RecorderError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "GAP_COLUMNS",
@@ -50,7 +56,7 @@ __all__ = [
     "run_record_command",
 ]
 
-log = logging.getLogger("liq.recorder")
+log = logging.getLogger(__name__)
 
 #: Columns written by the recorder, in order (epoch ms, Binance's raw fields, and an ISO UTC time).
 RECORDER_COLUMNS: tuple[str, ...] = (
@@ -148,23 +154,50 @@ class RecorderStats:
 
 
 class _DurableCsv:
-    """Append-only CSV: header once, then one complete line per call, flushed and fsync-ed."""
+    """Append-only CSV: header once, then one complete line per call, flushed and fsync-ed.
 
-    def __init__(self, path: Path, columns: Sequence[str], *, fsync: bool) -> None:
+    With ``lock=True`` the file is locked (``fcntl.flock``) for as long as it is open, so a second recorder
+    on the same file is refused instead of interleaving rows.
+    """
+
+    def __init__(self, path: Path, columns: Sequence[str], *, fsync: bool, lock: bool = False) -> None:
         self.path, self.columns, self.fsync = path, tuple(columns), fsync
-        path.parent.mkdir(parents=True, exist_ok=True)
-        existing = path.exists() and path.stat().st_size > 0
-        if existing:
-            with path.open("r", encoding="utf-8", newline="") as fh:
-                header = fh.readline().strip().split(",")
-            if tuple(header) != self.columns:
-                raise DataValidationError(
-                    f"{path} already exists with other columns ({header[:4]}...). Choose a new --out file; the "
-                    "recorder only appends to its own format."
-                )
-        self._fh: TextIO = path.open("a", encoding="utf-8", newline="")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            existing = path.exists() and path.stat().st_size > 0
+            if existing:
+                self._check_header()
+            self._fh: TextIO = path.open("a", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise RecorderError(
+                f"Cannot write the recording to {path} ({exc.strerror or type(exc).__name__}). Choose an --out "
+                "file in a folder you can write to."
+            ) from None
+        if lock:
+            self._lock()
         if not existing:
             self._write_line(self.columns)
+
+    def _check_header(self) -> None:
+        with self.path.open("r", encoding="utf-8", newline="") as fh:
+            header = fh.readline().strip().split(",")
+        if tuple(header) != self.columns:
+            raise DataValidationError(
+                f"{self.path} already exists with other columns ({header[:4]}...). Choose a new --out file; the "
+                "recorder only appends to its own format."
+            )
+
+    def _lock(self) -> None:
+        if fcntl is None:  # pragma: no cover - not POSIX: no lock, as before
+            return
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._fh.close()
+            raise RecorderError(
+                f"Another recorder is already writing to {self.path}. Stop it first, or record to another --out "
+                "file."
+            ) from None
 
     def last_row(self) -> dict[str, str] | None:
         """The last complete data row already in the file (read before appending)."""
@@ -193,7 +226,7 @@ class _DurableCsv:
         self._write_line([row.get(c, "") for c in self.columns])
 
     def close(self) -> None:
-        self._fh.close()
+        self._fh.close()  # closing also releases the lock
 
 
 def _binance() -> tuple[Any, Any]:
@@ -253,31 +286,16 @@ async def record_liquidations(
         Counters of the session. Cancelling the task (Ctrl-C) stops it cleanly too.
     """
     AsyncClient, BinanceSocketManager = _binance()
-
     syms = [s.strip().upper() for s in symbols if s.strip()]
     if not syms:
         raise DataValidationError("Give at least one symbol, e.g. --symbols BTCUSDT,ETHUSDT.")
     if not stream_url.endswith("/"):
         stream_url += "/"
     streams = [f"{s.lower()}@forceOrder" for s in syms]
-    out_path = Path(out)
-    rows = _DurableCsv(out_path, RECORDER_COLUMNS, fsync=fsync)
-    gaps = _DurableCsv(gaps_path_for(out_path), GAP_COLUMNS, fsync=fsync)
-    stats = RecorderStats()
-    stop = stop or asyncio.Event()
-
-    def log_gap(start_ms: float, end_ms: float, reason: str) -> None:
-        gaps.write({"start_utc": _iso(start_ms), "end_utc": _iso(end_ms), "reason": reason})
-        stats.gaps += 1
-        log.warning("not listening %s → %s (%s)", _iso(start_ms), _iso(end_ms), reason)
-
-    previous = rows.last_row()
-    down_since_ms: float | None = float(previous["time_ms"]) if previous else None
-    down_reason = "recorder was not running"
-    attempt = 0
+    run = _Run(Path(out), fsync=fsync, stop=stop or asyncio.Event(), max_events=max_events, on_event=on_event)
     client = AsyncClient()
     try:
-        while not stop.is_set():
+        while not run.stop.is_set():
             bsm = BinanceSocketManager(client)
             bsm.FSTREAM_URL = stream_url  # injectable host; the /market route is added by python-binance
             socket = bsm.futures_multiplex_socket(streams)
@@ -285,52 +303,99 @@ async def record_liquidations(
             socket.TIMEOUT = 1  # the client's read loop notices a stop within a second
             try:
                 async with socket as ws:
-                    stats.connections += 1
-                    now_ms = time.time() * 1000.0
-                    if down_since_ms is not None:
-                        log_gap(min(down_since_ms, now_ms), now_ms, down_reason)
-                    down_since_ms = None
-                    log.info("listening to %s", ", ".join(streams))
-                    while not stop.is_set():
-                        msg = await ws.recv()
-                        if isinstance(msg, Mapping) and msg.get("e") == "error":
-                            raise ConnectionError(f"{msg.get('type')}: {msg.get('m')}")
-                        row = parse_force_order(msg)
-                        if row is None:
-                            stats.malformed += 1
-                            log.warning(
-                                "skipped a message that is not a complete forceOrder event: %.200r", msg
-                            )
-                            continue
-                        rows.write(row)
-                        stats.events += 1
-                        attempt = 0
-                        if on_event is not None:
-                            on_event(row)
-                        if max_events is not None and stats.events >= max_events:
-                            stop.set()
+                    run.connected(streams)
+                    await run.pump(ws)
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # any failure means: log the gap, back off, reconnect
-                if down_since_ms is None:
-                    down_since_ms = time.time() * 1000.0
-                down_reason = f"disconnected: {type(err).__name__}: {err}"[:200]
-                stats.errors.append(down_reason)
-                wait_s = _backoff_s(attempt, backoff_initial_s, backoff_max_s)
-                attempt += 1
-                log.warning("%s; reconnecting in %.1f s", down_reason, wait_s)
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=wait_s)
-                except asyncio.TimeoutError:
-                    pass
+                await run.back_off(err, backoff_initial_s, backoff_max_s)
     finally:
-        if down_since_ms is not None and stats.connections:
-            now_ms = time.time() * 1000.0
-            log_gap(min(down_since_ms, now_ms), now_ms, down_reason + " (recorder stopped)")
-        rows.close()
-        gaps.close()
+        run.close()
         await client.close_connection()
-    return stats
+    return run.stats
+
+
+class _Run:
+    """One recording session: the two files, the counters, and when (and why) it stopped listening."""
+
+    def __init__(
+        self,
+        out: Path,
+        *,
+        fsync: bool,
+        stop: asyncio.Event,
+        max_events: int | None,
+        on_event: Callable[[dict[str, str]], None] | None,
+    ) -> None:
+        self.rows = _DurableCsv(out, RECORDER_COLUMNS, fsync=fsync, lock=True)
+        try:
+            self.gaps = _DurableCsv(gaps_path_for(out), GAP_COLUMNS, fsync=fsync)
+        except BaseException:
+            self.rows.close()
+            raise
+        self.stats = RecorderStats()
+        self.stop, self.max_events, self.on_event = stop, max_events, on_event
+        previous = self.rows.last_row()
+        self.down_since_ms: float | None = float(previous["time_ms"]) if previous else None
+        self.down_reason = "recorder was not running"
+        self.attempt = 0
+
+    def log_gap(self, start_ms: float, end_ms: float, reason: str) -> None:
+        self.gaps.write({"start_utc": _iso(start_ms), "end_utc": _iso(end_ms), "reason": reason})
+        self.stats.gaps += 1
+        log.warning("not listening %s → %s (%s)", _iso(start_ms), _iso(end_ms), reason)
+
+    def connected(self, streams: Sequence[str]) -> None:
+        self.stats.connections += 1
+        now_ms = time.time() * 1000.0
+        if self.down_since_ms is not None:
+            self.log_gap(min(self.down_since_ms, now_ms), now_ms, self.down_reason)
+        self.down_since_ms = None
+        log.info("listening to %s", ", ".join(streams))
+
+    async def pump(self, ws: Any) -> None:
+        """Write every forceOrder event until stopped; raise on an error frame (the caller reconnects)."""
+        while not self.stop.is_set():
+            msg = await ws.recv()
+            if isinstance(msg, Mapping) and msg.get("e") == "error":
+                raise ConnectionError(f"{msg.get('type')}: {msg.get('m')}")
+            row = parse_force_order(msg)
+            if row is None:
+                self.stats.malformed += 1
+                log.warning("skipped a message that is not a complete forceOrder event: %.200r", msg)
+                continue
+            self.rows.write(row)
+            self.stats.events += 1
+            self.attempt = 0
+            if self.on_event is not None:
+                self.on_event(row)
+            if self.max_events is not None and self.stats.events >= self.max_events:
+                self.stop.set()
+
+    async def back_off(self, err: Exception, initial_s: float, max_s: float) -> None:
+        if self.down_since_ms is None:
+            self.down_since_ms = time.time() * 1000.0
+        self.down_reason = f"disconnected: {type(err).__name__}: {err}"[:200]
+        self.stats.errors.append(self.down_reason)
+        wait_s = _backoff_s(self.attempt, initial_s, max_s)
+        self.attempt += 1
+        log.warning("%s; reconnecting in %.1f s", self.down_reason, wait_s)
+        try:
+            await asyncio.wait_for(self.stop.wait(), timeout=wait_s)
+        except asyncio.TimeoutError:
+            pass
+
+    def close(self) -> None:
+        """Log the gap still open when stopping (Ctrl-C, SIGTERM, or a stop while disconnected), close files."""
+        try:
+            if self.down_since_ms is not None and self.stats.connections:
+                now_ms = time.time() * 1000.0
+                self.log_gap(
+                    min(self.down_since_ms, now_ms), now_ms, self.down_reason + " (recorder stopped)"
+                )
+        finally:
+            self.rows.close()
+            self.gaps.close()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -371,6 +436,31 @@ def add_record_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     p.set_defaults(handler=run_record_command)
 
 
+_T = TypeVar("_T")
+
+
+async def _until_stopped(job: Coroutine[Any, Any, _T]) -> _T:
+    """Await ``job``; SIGTERM cancels it as Ctrl-C does, so rows are kept, files closed and the stop gap logged."""
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+
+    def on_sigterm() -> None:
+        log.warning("SIGTERM received; stopping")
+        if task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        installed = True
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signal support here
+        installed = False
+    try:
+        return await job
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+
 def run_record_command(args: argparse.Namespace) -> int:
     """Run the recorder from parsed arguments; returns the process exit code (0 also after Ctrl-C)."""
     out: TextIO = getattr(args, "stdout", None) or sys.stdout
@@ -397,12 +487,23 @@ def run_record_command(args: argparse.Namespace) -> int:
     print(f"Recording {', '.join(symbols)} liquidations to {args.out}; Ctrl-C stops.", file=err, flush=True)
     try:
         stats = asyncio.run(
-            record_liquidations(
-                symbols, args.out, stream_url=args.url, max_events=args.max_events, on_event=show
+            _until_stopped(
+                record_liquidations(
+                    symbols, args.out, stream_url=args.url, max_events=args.max_events, on_event=show
+                )
             )
         )
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         print(f"Stopped. Rows are in {args.out}; gaps in {gaps_path_for(args.out)}.", file=err, flush=True)
         return 0
+    except OSError as exc:  # e.g. the disk filled up while recording
+        log.error("writing the recording failed", exc_info=exc)
+        print(
+            f"error: writing to {args.out} failed ({exc.strerror or type(exc).__name__}); the rows written before "
+            "are kept.",
+            file=err,
+            flush=True,
+        )
+        return 1
     print(f"Recorded {stats.events} events to {args.out} ({stats.gaps} gaps logged).", file=err, flush=True)
     return 0

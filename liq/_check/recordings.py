@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import DataValidationError
-from .._sources._common import EARLIEST_TIME, LATEST_TIME, MAX_PRICE, MAX_VOLUME, SYMBOL_PATTERN
+from .._sources._common import CONTRACT_PATTERN, EARLIEST_TIME, LATEST_TIME, MAX_PRICE, MAX_VOLUME
 from .._sources._files import MAX_RECORDING_ROWS, MAX_UPLOAD_BYTES, FileSource, read_file_bytes, too_many_rows
 
 __all__ = ["LIQUIDATION_COLUMNS", "load_gaps", "load_liquidations"]
@@ -170,12 +170,12 @@ def _symbols(raw: pd.DataFrame, name: str) -> pd.Series:
     if symbol.isna().any() or (symbol == "").any():
         row = int(np.flatnonzero((symbol.isna() | (symbol == "")).to_numpy())[0])
         raise DataValidationError(f"{name}: the symbol is empty on data row {row + 1}.")
-    odd = ~symbol.str.fullmatch(SYMBOL_PATTERN).fillna(False).to_numpy(dtype=bool)
+    odd = ~symbol.str.fullmatch(CONTRACT_PATTERN).fillna(False).to_numpy(dtype=bool)
     if odd.any():
         row = int(np.flatnonzero(odd)[0])
         raise DataValidationError(
             f"{name}: the symbol on data row {row + 1} is not a Binance contract name (capitals and digits, "
-            "such as BTCUSDT). Fix or remove that row."
+            "such as BTCUSDT or BTCUSDT_250627). Fix or remove that row."
         )
     return symbol
 

@@ -23,6 +23,7 @@ from .._errors import DataValidationError, InvalidSymbolError
 __all__ = [
     "BINANCE_KLINE_COLUMNS",
     "CANDLE_COLUMNS",
+    "CONTRACT_PATTERN",
     "EARLIEST_TIME",
     "INTERVALS",
     "INTERVAL_MS",
@@ -75,8 +76,10 @@ SOURCE_LABELS: dict[str, str] = {
 #: Values accepted by ``load_market_data(source=...)`` (an upload is read with ``load_upload``).
 SOURCES: tuple[str, ...] = ("auto", "live", "archive", "sample")
 
-#: A Binance USDⓈ-M contract name: capitals and digits, 2 to 30 characters.
+#: A Binance USDⓈ-M perpetual's name: capitals and digits, 2 to 30 characters.
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,30}$")
+#: Any USDⓈ-M contract name as it appears in recorded events: a perpetual, or a quarterly like BTCUSDT_250627.
+CONTRACT_PATTERN = re.compile(r"^[A-Z0-9]{2,30}(?:_[0-9]{6})?$")
 
 #: Columns every candle frame must have.
 REQUIRED_CANDLE_COLUMNS: tuple[str, ...] = ("open_time", "open", "high", "low", "close", "volume")
