@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -176,6 +177,13 @@ def test_timeout_then_archive(rsps: responses.RequestsMock, tmp_path: Path) -> N
         ({"source": "binance"}, "Unknown source 'binance'"),
         ({"start": datetime(2024, 12, 2)}, "start has no time zone"),
         ({"start": END, "end": START}, "The range is empty"),
+        (
+            {"end": datetime(9999, 1, 1, tzinfo=UTC)},
+            r"end \(9999-01-01\) is outside the supported years 2017-01-01",
+        ),
+        ({"start": datetime(1970, 1, 1, tzinfo=UTC)}, r"start \(1970-01-01\) is outside the supported years"),
+        ({"start": "2024-12-01"}, "start must be a datetime, not str"),
+        ({"interval": "x" * 10_000}, r"Interval 'x{30,40} is not supported"),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, object], match: str) -> None:
@@ -250,3 +258,28 @@ def test_malformed_exchange_info_falls_back_to_the_archive(
     assert res.data.source == "archive" and len(res.data.candles) == 2 * 288
     assert "symbol list came back in an unexpected shape" in res.fallbacks[0].reason
     assert "not a Binance USDⓈ-M perpetual" not in res.fallbacks[0].reason
+
+
+def test_an_unexpected_fault_is_logged_with_its_traceback_and_shown_plainly(
+    rsps: responses.RequestsMock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("openTime")
+
+    monkeypatch.setattr(chain_mod, "load_live", broken)
+    serve_archive(rsps, "BTCUSDT", DAYS)
+    with caplog.at_level(logging.ERROR, logger="liq._sources.chain"):
+        res = liq.load_market_data("BTCUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path)
+    assert res.data.source == "archive"
+    (record,) = [r for r in caplog.records if r.name == "liq._sources.chain"]
+    assert record.levelno == logging.ERROR and record.exc_info is not None
+    assert record.exc_info[0] is KeyError  # the traceback goes to the server log ...
+    reason = res.fallbacks[0].reason
+    assert reason == (  # ... while the page shows one plain sentence
+        "Live Binance failed unexpectedly (KeyError); the details are in the server log. This looks like a bug; "
+        "please report it. Showing archive data up to 2024-12-03."
+    )
+    assert "Traceback" not in reason and "openTime" not in reason

@@ -292,40 +292,37 @@ def test_cli_subcommand_records(tmp_path: Path) -> None:
     assert "Recorded 3 events" in stderr.getvalue()
 
 
+def _record_then_signal(
+    out_path: Path, url: str, sig: signal.Signals, *, settle_s: float = 0.0
+) -> tuple[int, str]:
+    """Run the recorder CLI in a real process until three rows are on disk, then send it ``sig``."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    argv = ["record-liquidations", "--symbols", "BTCUSDT", "--out", str(out_path), "--url", url, "--quiet"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "liq", *argv], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if out_path.exists() and len(out_path.read_text().splitlines()) == 4:
+                break
+            time.sleep(0.05)
+        time.sleep(settle_s)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, err.decode()
+
+
 def test_ctrl_c_in_a_real_process_keeps_every_row(tmp_path: Path) -> None:
     out_path = tmp_path / "sigint.csv"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     with _ThreadedServer(_three_events_then_hold) as server:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "liq",
-                "record-liquidations",
-                "--symbols",
-                "BTCUSDT",
-                "--out",
-                str(out_path),
-            ]
-            + ["--url", server.url, "--quiet"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                if out_path.exists() and len(out_path.read_text().splitlines()) == 4:
-                    break
-                time.sleep(0.05)
-            proc.send_signal(signal.SIGINT)
-            _, err = proc.communicate(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    assert "Stopped." in err.decode()
+        code, err = _record_then_signal(out_path, server.url, signal.SIGINT)
+    assert code == 0, err
+    assert "Stopped." in err
     events = load_liquidations(out_path)
     assert len(events) == 3
     assert out_path.read_text().endswith("\n")  # no half-written row
@@ -408,41 +405,11 @@ def test_sigterm_stops_like_ctrl_c(tmp_path: Path, script_name: str) -> None:
     """SIGTERM (what a service manager sends) keeps every row, prints the stop line, and logs the open gap."""
     script = _three_events_then_hold if script_name == "hold" else _three_events_then_drop
     out_path = tmp_path / "sigterm.csv"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     with _ThreadedServer(script) as server:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "liq",
-                "record-liquidations",
-                "--symbols",
-                "BTCUSDT",
-                "--out",
-                str(out_path),
-                "--url",
-                server.url,
-                "--quiet",
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                if out_path.exists() and len(out_path.read_text().splitlines()) == 4:
-                    break
-                time.sleep(0.05)
-            time.sleep(0.6)  # "drop": the connection is gone by now, so a gap is open
-            proc.send_signal(signal.SIGTERM)
-            _, err = proc.communicate(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    assert "Stopped." in err.decode() and "Traceback" not in err.decode()
+        # "drop": after 0.6 s the connection is gone, so a gap is open when the signal comes
+        code, err = _record_then_signal(out_path, server.url, signal.SIGTERM, settle_s=0.6)
+    assert code == 0, err
+    assert "Stopped." in err and "Traceback" not in err
     assert len(load_liquidations(out_path)) == 3 and out_path.read_text().endswith("\n")
     gaps = load_gaps(rec.gaps_path_for(out_path))
     if script_name == "drop":

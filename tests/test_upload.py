@@ -211,7 +211,7 @@ BAD_CANDLE_FILES: list[tuple[str, bytes, str]] = [
     (
         "duplicate time",
         csv_bytes(_B[:12] + [_B[11]] + _B[12:]),
-        r"line 13 repeats the open_time of line 12 \(2024-11-20 00:55:00\+00:00\)",
+        r"duplicate open_time: line 13 repeats the time of line 12 \(2024-11-20 00:55:00\+00:00\)\. Remove",
     ),
     (
         "unsorted",

@@ -101,6 +101,8 @@ def _deadline(seconds: float) -> Iterator[_Deadline]:
 
 
 class _WatchedHTTPConnection(HTTPConnection):
+    """An HTTP connection whose sockets join the current request's deadline (also the HTTPS mixin)."""
+
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
         _watch(sock)
@@ -115,19 +117,8 @@ class _WatchedHTTPConnection(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _watch(sock)
-        return sock
-
-    def connect(self) -> None:
-        super().connect()
-        _watch(self.sock)
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _watch(self.sock)
-        super().request(*args, **kwargs)
+class _WatchedHTTPSConnection(_WatchedHTTPConnection, HTTPSConnection):
+    """HTTPS: the same watch (the MRO puts HTTPSConnection's connect and TLS set-up under it)."""
 
 
 class _HTTPPool(urllib3.HTTPConnectionPool):

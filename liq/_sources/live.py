@@ -74,7 +74,6 @@ DEFAULT_TIMEOUT_S = 10.0
 
 _DAY_MS = 86_400_000
 _OI_PERIOD = {"1m": "5m", "5m": "5m", "15m": "15m", "1h": "1h", "4h": "4h"}
-_OI_PERIOD_MS = {"5m": 300_000, "15m": 900_000, "1h": 3_600_000, "4h": 14_400_000}
 
 # Replaced in tests so that backoff does not really wait.
 _sleep: Callable[[float], None] = time.sleep
@@ -373,7 +372,7 @@ class BinanceLive:
     ) -> tuple[pd.DataFrame | None, str]:
         """Open-interest USD for ``[start_ms, end_ms)`` within Binance's 30-day window, plus a note."""
         period = _OI_PERIOD[interval]
-        period_ms = _OI_PERIOD_MS[period]
+        period_ms = INTERVAL_MS[period]
         oldest_ms = now_ms - OI_HISTORY_DAYS * _DAY_MS + period_ms
         oldest_ms = -(-oldest_ms // period_ms) * period_ms  # round up to a whole period
         first_ms = max(start_ms, oldest_ms)

@@ -40,7 +40,7 @@ from ._common import (
     check_symbol,
 )
 from ._files import MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS, FileSource, decode_text, read_file_bytes, too_many_rows
-from .validate import check_candle_values
+from .validate import check_candle_values, check_time_order
 
 __all__ = [
     "load_upload",
@@ -200,19 +200,14 @@ def _parse_numbers(
 
 
 def _check_order(ns: np.ndarray, lines: list[int], column: str, what: str) -> None:
-    d = np.diff(ns)
-    if (d == 0).any():
-        i = int(np.argmax(d == 0)) + 1
-        raise DataValidationError(
-            f"The {what}: line {lines[i]} repeats the {column} of line {lines[i - 1]} "
-            f"({pd.Timestamp(int(ns[i]), tz='UTC')}). Remove the duplicate line."
-        )
-    if (d < 0).any():
-        i = int(np.argmax(d < 0)) + 1
-        raise DataValidationError(
-            f"The {what} is not sorted: {column} at line {lines[i]} ({pd.Timestamp(int(ns[i]), tz='UTC')}) is "
-            f"earlier than at line {lines[i - 1]}. Sort the file by {column}, oldest first."
-        )
+    check_time_order(
+        ns,
+        column,
+        lambda i: f"line {lines[i]}",
+        f"The {what}:",
+        fix_repeat="Remove the duplicate line.",
+        fix_order=f"Sort the file by {column}, oldest first.",
+    )
 
 
 def read_candles_csv(

@@ -24,6 +24,7 @@ from ._common import (
 
 __all__ = [
     "check_candle_values",
+    "check_time_order",
     "validate_candles",
     "validate_open_interest",
 ]
@@ -78,21 +79,37 @@ def _shown(value: object) -> str:
     return f"{value:g}" if isinstance(value, (float, np.floating)) else repr(value)[:40]
 
 
-def _check_sorted_unique(times: pd.Series, column: str, what: str) -> None:
-    t = times.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    d = np.diff(t)
+def check_time_order(
+    ns: np.ndarray, column: str, label: Callable[[int], str], prefix: str, *, fix_repeat: str, fix_order: str
+) -> None:
+    """Times (int64 ns) must rise strictly; shared by the engine's boundary and the upload parser.
+
+    ``label(i)`` names row ``i`` for the user ("row 3", "line 5"); ``prefix`` starts the message.
+    """
+    d = np.diff(ns)
     if (d == 0).any():
         i = int(np.argmax(d == 0)) + 1
         raise DataValidationError(
-            f"{what}: duplicate {column} at row {i} ({times.iloc[i]}). Drop duplicates, e.g. "
-            f"df.drop_duplicates('{column}')."
+            f"{prefix} duplicate {column}: {label(i)} repeats the time of {label(i - 1)} "
+            f"({pd.Timestamp(int(ns[i]), tz='UTC')}). {fix_repeat}"
         )
     if (d < 0).any():
         i = int(np.argmax(d < 0)) + 1
         raise DataValidationError(
-            f"{what}: {column} is not sorted (row {i}, {times.iloc[i]}, is earlier than the row before). "
-            f"Sort it first, e.g. df.sort_values('{column}')."
+            f"{prefix} not sorted: {column} at {label(i)} ({pd.Timestamp(int(ns[i]), tz='UTC')}) is earlier than "
+            f"at {label(i - 1)}. {fix_order}"
         )
+
+
+def _check_sorted_unique(times: pd.Series, column: str, what: str) -> None:
+    check_time_order(
+        times.to_numpy(dtype="datetime64[ns]").astype(np.int64),
+        column,
+        lambda i: f"row {i}",
+        f"{what}:",
+        fix_repeat=f"Drop duplicates, e.g. df.drop_duplicates('{column}').",
+        fix_order=f"Sort it first, e.g. df.sort_values('{column}').",
+    )
 
 
 def _check_bounded(
