@@ -9,13 +9,15 @@ bounded time, and stops it at the end (also on Ctrl-C or an error).
 Scenarios:
 
 * ``default``: each viewer opens a page (``/``, ``/liquidation_heatmap``, ``/model_check``) from a share
-  link of its own (pair, range, preset, interval), then, after a think time, acts as a user would: picks
-  another pair, range, interval or leverage preset in the sidebar, switches page, reloads, or presses
-  "Share this view" and opens the link it shows in a new session. Source: the built-in sample
-  (``--source live`` uses a fake Binance on loopback instead).
-* ``cycle``: a few viewers cycle 30 symbols × 3 ranges on the live source, answered by a fake Binance on
-  127.0.0.1 (synthetic candles and open interest), so every step is new data; RSS is printed every 10 s
-  with its growth after the warm-up.
+  link of its own (pair, range, preset, interval), then, after a think time (``--think``, default 5-15 s),
+  acts as a user would: picks another pair, range, interval or leverage preset in the sidebar (widgets
+  found by their label, options read from the element), switches page, reloads, or presses "Share this
+  view" and opens the link it shows in a new session. Source (``--source``): the built-in sample by
+  default; ``live`` or ``archive`` are answered by a fake Binance on 127.0.0.1 (synthetic candles, open
+  interest and daily archive zips); ``auto`` finds no Binance at all and falls back to the sample.
+* ``cycle``: a few viewers (default 4, 180 s) step through 30 symbols × 3 ranges on the live source
+  (the fake Binance), so every step is new data for the caches; RSS is printed every 10 s, with its growth
+  after the warm-up (``--warmup``, default 60 s).
 
 Figures, printed against the targets of issue 12: errors (exception elements in the deltas, compile
 errors, reruns that failed or timed out, "Something unexpected went wrong" messages, and Traceback blocks
@@ -31,6 +33,7 @@ import argparse
 import asyncio
 import contextlib
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -267,17 +270,22 @@ class Driver:
     async def run(self, server: Server, symbols: Sequence[str]) -> None:
         self.deadline = time.monotonic() + self.args.seconds
         if self.args.scenario == "cycle":
-            tasks = [self._safe(self.cycle_viewer(i, symbols)) for i in range(self.args.sessions)]
+            viewers = [self.cycle_viewer(i, symbols) for i in range(self.args.sessions)]
         else:
-            tasks = [self._safe(self.default_viewer(i)) for i in range(self.args.sessions)]
+            viewers = [self.default_viewer(i) for i in range(self.args.sessions)]
+        tasks = [asyncio.create_task(self._safe(v)) for v in viewers]
         progress = asyncio.create_task(self._progress(server))
         try:
             # Bounded: every viewer stops at the deadline; a rerun in flight may finish up to its timeout.
-            await asyncio.wait_for(asyncio.gather(*tasks), self.args.seconds + 180)
-        except TimeoutError:
-            self.stats.errors.append("viewers did not stop within 180 s after the deadline")
+            _, pending = await asyncio.wait(tasks, timeout=self.args.seconds + 180)
+            if pending:
+                self.stats.errors.append(
+                    f"{len(pending)} viewers did not stop within 180 s after the deadline"
+                )
         finally:
-            progress.cancel()
+            for t in (*tasks, progress):
+                t.cancel()
+            await asyncio.gather(*tasks, progress, return_exceptions=True)
 
     async def _safe(self, viewer: Awaitable[None]) -> None:
         """One viewer's bug or surprise is an error in the figures, not the end of the whole run."""
@@ -473,8 +481,14 @@ def run(args: argparse.Namespace) -> tuple[Stats, list[str]]:
     return stats, tracebacks
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    # A plain `kill` must stop the server too: the server has its own session, so it outlives a dead driver.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         run(args)
     except KeyboardInterrupt:
