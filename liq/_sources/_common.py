@@ -42,9 +42,11 @@ __all__ = [
     "LoadResult",
     "MarketData",
     "ProgressFn",
+    "Request",
     "SourceName",
     "check_interval",
     "check_range",
+    "check_request",
     "check_symbol",
     "kline_rows_frame",
     "merge_tail",
@@ -246,6 +248,38 @@ def check_range(start: datetime, end: datetime) -> tuple[pd.Timestamp, pd.Timest
     if out[1] <= out[0]:
         raise DataValidationError(f"The range is empty: end ({out[1]}) must be after start ({out[0]}).")
     return out[0], out[1]
+
+
+@dataclass(frozen=True)
+class Request:
+    """A checked request for market data: normalised symbol, supported interval, UTC range and clock."""
+
+    symbol: str
+    interval: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    now: pd.Timestamp
+
+
+def check_request(
+    symbol: object, interval: object, start: datetime, end: datetime, now: datetime | None = None
+) -> Request:
+    """Check every argument a source takes (the clock is read here when ``now`` is None).
+
+    Examples
+    --------
+    >>> r = check_request("ethusdt", "1h", datetime(2024, 12, 1, tzinfo=timezone.utc),
+    ...                   datetime(2024, 12, 2, tzinfo=timezone.utc), datetime(2024, 12, 3, tzinfo=timezone.utc))
+    >>> r.symbol, r.interval, str(r.now)
+    ('ETHUSDT', '1h', '2024-12-03 00:00:00+00:00')
+    """
+    sym = check_symbol(symbol)
+    iv = check_interval(interval)
+    t0, t1 = check_range(start, end)
+    now_ts = pd.Timestamp(now if now is not None else utc_now())
+    if now_ts.tzinfo is None:
+        raise DataValidationError("now has no time zone; pass a tz-aware UTC time.")
+    return Request(sym, iv, t0, t1, now_ts.tz_convert("UTC"))
 
 
 def ms_to_utc(ms: object) -> pd.DatetimeIndex:

@@ -27,11 +27,8 @@ from .._errors import NetworkError, NoDataError, SourceError
 from ._common import (
     MarketData,
     ProgressFn,
-    check_interval,
-    check_range,
-    check_symbol,
+    check_request,
     kline_rows_frame,
-    utc_now,
 )
 from ._files import read_zip_member
 from ._http import DeadlineSession, TooLarge, describe_failure
@@ -333,11 +330,9 @@ def load_archive(
         The archive could not be reached or did not answer within ``timeout_s``, answered an error, or a
         file is damaged, too large, empty or not the one asked for (such a file is never cached).
     """
-    sym = check_symbol(symbol)
-    iv = check_interval(interval)
-    t0, t1 = check_range(start, end)
-    now_ts = pd.Timestamp(now if now is not None else utc_now()).tz_convert("UTC")
-    today = now_ts.normalize()
+    req = check_request(symbol, interval, start, end, now)
+    sym, iv, t0, t1 = req.symbol, req.interval, req.start, req.end
+    today = req.now.normalize()
     last_end = min(t1, today)
     if last_end <= t0:
         raise NoDataError(

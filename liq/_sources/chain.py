@@ -19,8 +19,6 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-import pandas as pd
-
 from .._errors import DataValidationError, GeoBlockedError, InvalidSymbolError, NoDataError, SourceError
 from ._common import (
     SOURCE_LABELS,
@@ -28,11 +26,8 @@ from ._common import (
     Fallback,
     LoadResult,
     ProgressFn,
-    check_interval,
-    check_range,
-    check_symbol,
+    check_request,
     say,
-    utc_now,
 )
 from .archive import load_archive
 from .live import load_live
@@ -97,16 +92,11 @@ def load_market_data(
     >>> res.data.source, res.data.interval, len(res.data.candles), res.fallbacks
     ('sample', '1h', 48, [])
     """
-    sym = check_symbol(symbol)
-    iv = check_interval(interval)
-    t0, t1 = check_range(start, end)
     if source not in SOURCES:
-        raise DataValidationError(f"Unknown source {source!r}; choose one of {', '.join(SOURCES)}.")
-    now_ts = pd.Timestamp(now if now is not None else utc_now())
-    if now_ts.tzinfo is None:
-        raise DataValidationError("now has no time zone; pass a tz-aware UTC time.")
-    now_dt = now_ts.tz_convert("UTC").to_pydatetime()
-    s, e = t0.to_pydatetime(), t1.to_pydatetime()
+        raise DataValidationError(f"Unknown source {str(source)[:40]!r}; choose one of {', '.join(SOURCES)}.")
+    req = check_request(symbol, interval, start, end, now)
+    sym, iv, now_dt = req.symbol, req.interval, req.now.to_pydatetime()
+    s, e = req.start.to_pydatetime(), req.end.to_pydatetime()
 
     if source == "live":
         return LoadResult(load_live(sym, iv, s, e, progress=progress, now=now_dt))

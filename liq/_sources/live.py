@@ -41,12 +41,9 @@ from ._common import (
     INTERVAL_MS,
     MarketData,
     ProgressFn,
-    check_interval,
-    check_range,
-    check_symbol,
+    check_request,
     kline_rows_frame,
     ms_to_utc,
-    utc_now,
 )
 from ._http import DeadlineSession, describe_failure
 
@@ -476,11 +473,9 @@ def load_live(
     ------
     InvalidSymbolError, GeoBlockedError, NetworkError, RateLimitError, NoDataError, SourceError
     """
-    sym = check_symbol(symbol)
-    iv = check_interval(interval)
-    t0, t1 = check_range(start, end)
-    now_ts = pd.Timestamp(now if now is not None else utc_now()).tz_convert("UTC")
-    start_ms, end_ms, now_ms = (int(t.value // 1_000_000) for t in (t0, t1, now_ts))
+    req = check_request(symbol, interval, start, end, now)
+    sym, iv, t0 = req.symbol, req.interval, req.start
+    start_ms, end_ms, now_ms = (int(t.value // 1_000_000) for t in (req.start, req.end, req.now))
     end_ms = min(end_ms, now_ms + INTERVAL_MS[iv])  # nothing exists after the current candle
     if end_ms <= start_ms:
         raise NoDataError(

@@ -21,8 +21,7 @@ from .._errors import InvalidSymbolError, NoDataError
 from ._common import (
     INTERVAL_MS,
     MarketData,
-    check_interval,
-    check_range,
+    check_request,
     check_symbol,
     ms_to_utc,
     resample_ohlcv,
@@ -139,9 +138,8 @@ def load_sample(symbol: str, interval: str, start: datetime, end: datetime) -> M
     >>> str(d.candles["open_time"].iloc[-1])
     '2025-10-22 23:55:00+00:00'
     """
-    sym = check_symbol(symbol)
-    iv = check_interval(interval)
-    t0, t1 = check_range(start, end)
+    req = check_request(symbol, interval, start, end, start)  # the sample does not depend on the clock
+    sym, iv, t0, t1 = req.symbol, req.interval, req.start, req.end
     segs = [s for s in _segments() if s.symbol == sym]
     if not segs:
         raise InvalidSymbolError(
