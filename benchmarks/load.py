@@ -361,7 +361,7 @@ def report(args: argparse.Namespace, stats: Stats, server: Server, tracebacks: l
     if times:
         print(f"  {'received per rerun':<42} {stats.bytes_received / len(times) / 1e6:>11.2f} MB")
     marks = _rss_at_marks(server.samples, RSS_EVERY_S)
-    if marks:
+    if len(marks) >= 4:  # at least 30 s: enough to tell a warm-up from a trend
         print("  RSS every 10 s (MB): " + ", ".join(f"{t:.0f} s {mb:.0f}" for t, mb in marks))
         warm = min(args.warmup, marks[-1][0])
         after = [kb / 1024 for t, kb in server.samples if t >= warm]
