@@ -7,6 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import responses
+
+from liq._sources import live as live_mod
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "liq" / "data"
@@ -65,3 +68,18 @@ def _block_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA
+
+
+@pytest.fixture(autouse=True)
+def _fresh_symbol_cache() -> Iterator[None]:
+    """Each test starts without the live source's cached symbol list (it is process-wide)."""
+    live_mod.clear_symbol_cache()
+    yield
+    live_mod.clear_symbol_cache()
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    """Mocked HTTP; an unregistered URL answers ConnectionError, as with no network."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -97,12 +96,6 @@ def serve_archive(
             body=metrics_zip(symbol, day),
             content_type="application/zip",
         )
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 DAYS = [date(2024, 12, 2), date(2024, 12, 3), date(2024, 12, 4)]

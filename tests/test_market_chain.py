@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -16,7 +15,6 @@ import responses
 import liq
 from liq._errors import DataValidationError, GeoBlockedError, InvalidSymbolError, NetworkError, NoDataError
 from liq._sources import chain as chain_mod
-from liq._sources import live as live_mod
 from liq._sources.archive import kline_url
 from tests.test_market_archive import kline_zip, serve_archive
 from tests.test_market_live import EXCHANGE_INFO_URL, KLINES_URL, FakeBinance, api_json
@@ -26,19 +24,6 @@ NOW = datetime(2024, 12, 5, 9, tzinfo=UTC)
 START = datetime(2024, 12, 2, tzinfo=UTC)
 END = datetime(2024, 12, 4, tzinfo=UTC)
 DAYS = [date(2024, 12, 2), date(2024, 12, 3)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_symbol_cache() -> Iterator[None]:
-    live_mod.clear_symbol_cache()
-    yield
-    live_mod.clear_symbol_cache()
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def _geo_block(rsps: responses.RequestsMock) -> None:

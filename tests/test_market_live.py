@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -126,24 +125,11 @@ class FakeBinance:
         return 200, {}, json.dumps(rows)
 
 
-@pytest.fixture(autouse=True)
-def _fresh_symbol_cache() -> Iterator[None]:
-    live_mod.clear_symbol_cache()
-    yield
-    live_mod.clear_symbol_cache()
-
-
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     waited: list[float] = []
     monkeypatch.setattr(live_mod, "_sleep", waited.append)
     return waited
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def dt(*args: int) -> datetime:

@@ -221,22 +221,19 @@ def test_refuses_to_append_to_a_foreign_csv(tmp_path: Path) -> None:
         asyncio.run(rec.record_liquidations(["BTCUSDT"], out, stream_url="ws://127.0.0.1:9/"))
 
 
+async def _record_unreachable(out: Path, seconds: float) -> rec.RecorderStats:
+    """Record for ``seconds`` against a port where nothing listens (fast backoff)."""
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(seconds, stop.set)
+    return await rec.record_liquidations(
+        ["BTCUSDT"], out, stream_url="ws://127.0.0.1:9/", stop=stop, backoff_initial_s=0.05, backoff_max_s=0.1
+    )
+
+
 def test_unreachable_host_backs_off_and_stops(tmp_path: Path) -> None:
     out = tmp_path / "rec.csv"
 
-    async def main() -> rec.RecorderStats:
-        stop = asyncio.Event()
-        asyncio.get_running_loop().call_later(0.5, stop.set)
-        return await rec.record_liquidations(
-            ["BTCUSDT"],
-            out,
-            stream_url="ws://127.0.0.1:9/",
-            stop=stop,
-            backoff_initial_s=0.05,
-            backoff_max_s=0.1,
-        )
-
-    stats = asyncio.run(main())
+    stats = asyncio.run(_record_unreachable(out, 0.5))
     assert stats.events == 0 and stats.connections == 0
     assert len(stats.errors) >= 2
     assert out.read_text().splitlines() == [",".join(rec.RECORDER_COLUMNS)]
@@ -376,19 +373,7 @@ def test_a_second_recorder_on_the_same_file_is_refused(tmp_path: Path) -> None:
         first.close()
 
     # once the first one is closed, the file can be recorded to again
-    async def briefly() -> rec.RecorderStats:
-        stop = asyncio.Event()
-        asyncio.get_running_loop().call_later(0.2, stop.set)
-        return await rec.record_liquidations(
-            ["BTCUSDT"],
-            out,
-            stream_url="ws://127.0.0.1:9/",
-            stop=stop,
-            backoff_initial_s=0.05,
-            backoff_max_s=0.05,
-        )
-
-    assert asyncio.run(briefly()).events == 0
+    assert asyncio.run(_record_unreachable(out, 0.2)).events == 0
     assert out.read_text().splitlines() == [",".join(rec.RECORDER_COLUMNS)]  # one header, nothing interleaved
 
 
