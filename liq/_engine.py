@@ -401,6 +401,8 @@ class _Flow:
     closed_usd: float
     decayed_usd: float
     anchor_usd: F64  # modelled open interest of this side per candle (levered + hedged)
+    swept_usd: F64  # swept USD per candle
+    levered_usd: F64  # levered (on the map) alive USD per candle, in or out of the grid
 
 
 def _prior_sigma(c: pd.DataFrame, lifetime_candles: float) -> float:
@@ -449,7 +451,12 @@ def _volume_flows(
         # what the levered positions lose to closures and decay: added − alive − swept
         closed, decayed = _split_loss(float((s.notional - kept).sum()), log_close, log_decay)
         anchor = prior_total * np.exp(big_l) + _decayed_cumsum(new_side, logd)
-        flows.append(_Flow(s, big_l, swept_value, closed, decayed, anchor))
+        swept_usd = np.bincount(s.swept_at[hit], weights=swept_value[hit], minlength=t)[:t].astype(np.float64)
+        # alive = what entered, decayed since, minus what was swept, decayed since (a swept position's value at
+        # its sweep is exactly its decayed value then)
+        entered = np.bincount(s.created, weights=s.notional, minlength=t)[:t].astype(np.float64)
+        levered = np.maximum(_decayed_cumsum(entered, logd) - _decayed_cumsum(swept_usd, logd), 0.0)
+        flows.append(_Flow(s, big_l, swept_value, closed, decayed, anchor, swept_usd, levered))
     notes = []
     if prior_total > 0:
         notes.append(
@@ -569,7 +576,13 @@ def _anchor_side(s: _Side, weights: F64, cfg: ModelConfig, target: F64, oi: F64)
         prev_l = big_l[u]
     swept_value[s.swept_at >= t] = 0.0
     side = _Side(s.created, s.tier, w, s.price, s.swept_at, s.n_prior)
-    return _Flow(side, big_l, swept_value, closed, decayed, np.asarray(oi, dtype=np.float64))
+    hit = s.swept_at < t
+    swept_usd = np.bincount(s.swept_at[hit], weights=swept_value[hit], minlength=t)[:t].astype(np.float64)
+    # after each candle's sweeps the gap to the target is opened or closed, so alive equals the target
+    levered = np.asarray(target, dtype=np.float64).copy()
+    return _Flow(
+        side, big_l, swept_value, closed, decayed, np.asarray(oi, dtype=np.float64), swept_usd, levered
+    )
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -619,33 +632,41 @@ def _grid(side: _Side, big_l: F64, col_of: I64, col_end: I64, bin_idx: I64, n_co
 def _swept_by_bin(
     name: str, bins: I64, usd: F64, s: _Side, hit: npt.NDArray[np.bool_], edges: F64, open_time: pd.Series
 ) -> pd.DataFrame:
-    """Swept positions of one side aggregated by the price bin of their liquidation price."""
+    """Swept positions of one side, merged into clusters of adjacent price bins (one row per cluster)."""
     n_bins = len(edges) - 1
+    price, created, swept = s.price[hit], s.created[hit], s.swept_at[hit]
     b = np.clip(bins, 0, n_bins - 1)
     tot = np.bincount(b, weights=usd, minlength=n_bins)
-    pv = np.bincount(b, weights=usd * s.price[hit], minlength=n_bins)
-    keep = tot > 0
-    idx = np.flatnonzero(keep)
+    idx = np.flatnonzero(tot > 0)
+    # a run of adjacent non-empty bins is one cluster
+    run_start = np.r_[True, np.diff(idx) > 1]
+    cluster_of_bin = np.full(n_bins, -1, dtype=np.int64)
+    cluster_of_bin[idx] = np.cumsum(run_start) - 1
+    cl = cluster_of_bin[b]
+    n_cl = int(cl.max()) + 1 if cl.size else 0
+    usd_c = np.bincount(cl, weights=usd, minlength=n_cl)
+    pv_c = np.bincount(cl, weights=usd * price, minlength=n_cl)
     times = pd.DatetimeIndex(open_time)
     big = np.iinfo(np.int64).max
 
-    def at(arr: I64, fn: np.ufunc) -> pd.DatetimeIndex:
-        out = np.full(n_bins, big if fn is np.minimum else -1, dtype=np.int64)
-        fn.at(out, b, arr)
-        return times[out[keep]]
+    def at(arr: I64, fn: np.ufunc) -> I64:
+        out = np.full(n_cl, big if fn is np.minimum else -1, dtype=np.int64)
+        fn.at(out, cl, arr)
+        return out
 
-    created, swept = s.created[hit], s.swept_at[hit]
+    first_bin = idx[run_start]
+    last_bin = idx[np.r_[run_start[1:], True]]
     return pd.DataFrame(
         {
             "side": name,
-            "price": pv[keep] / tot[keep],
-            "bin_low": edges[idx],
-            "bin_high": edges[idx + 1],
-            "notional_usd": tot[keep],
-            "created_first": at(created, np.minimum),
-            "created_last": at(created, np.maximum),
-            "swept_first": at(swept, np.minimum),
-            "swept_last": at(swept, np.maximum),
+            "price": pv_c / usd_c,
+            "bin_low": edges[first_bin],
+            "bin_high": edges[last_bin + 1],
+            "notional_usd": usd_c,
+            "created_first": times[at(created, np.minimum)],
+            "created_last": times[at(created, np.maximum)],
+            "swept_first": times[at(swept, np.minimum)],
+            "swept_last": times[at(swept, np.maximum)],
         }
     )
 
@@ -682,11 +703,13 @@ class _Grid:
 
 def _alive_at_end(f: _Flow, grid: _Grid) -> _Alive:
     s, t = f.side, len(f.big_l)
-    value_end = np.where(s.swept_at >= t, s.notional, 0.0)
+    ia = np.flatnonzero((s.swept_at >= t) & (s.notional > 0))
+    created = s.created[ia]
+    value_end = s.notional[ia]
     if f.big_l.any():
-        value_end = value_end * np.exp(f.big_l[t - 1] - f.big_l[s.created])
-    ia = np.flatnonzero(value_end > 0)
-    return _Alive(s.price[ia], value_end[ia], s.created[ia], grid.bins_of(s.price[ia]), s.tier[ia])
+        value_end = value_end * np.exp(f.big_l[t - 1] - f.big_l[created])
+    price = s.price[ia]
+    return _Alive(price, value_end, created, grid.bins_of(price), s.tier[ia])
 
 
 def _swept_tables(
@@ -697,8 +720,8 @@ def _swept_tables(
     frames = []
     for name, f in zip(SIDES, flows, strict=True):
         s = f.side
-        hit = s.swept_at < t
-        spc[f"{name}_usd"] = np.bincount(s.swept_at[hit], weights=f.swept_value[hit], minlength=t)[:t]
+        hit = (s.swept_at < t) & (f.swept_value > 0)
+        spc[f"{name}_usd"] = f.swept_usd
         if hit.any():
             b = grid.bins_of(s.price[hit])
             frames.append(_swept_by_bin(name, b, f.swept_value[hit], s, hit, grid.edges, open_time))
@@ -738,14 +761,10 @@ def _profile(alive: tuple[_Alive, _Alive], configured: F64, edges: F64) -> pd.Da
 
 def _alive_per_candle(flows: tuple[_Flow, _Flow], open_time: pd.Series, levered_share: float) -> pd.DataFrame:
     """Levered alive USD per side and candle (all prices, in or out of the grid), and the modelled OI."""
-    t = len(open_time)
-    cols = np.arange(t, dtype=np.int64)
     out = pd.DataFrame({"open_time": open_time})
     for name, f in zip(SIDES, flows, strict=True):
-        zero_bins = np.zeros(len(f.side.price), dtype=np.int64)
-        levered = _grid(f.side, f.big_l, cols, cols, zero_bins, t, 1)[:, 0]
-        out[f"{name}_levered_usd"] = levered
-        out[f"{name}_total_usd"] = levered + (1.0 - levered_share) * f.anchor_usd
+        out[f"{name}_levered_usd"] = f.levered_usd
+        out[f"{name}_total_usd"] = f.levered_usd + (1.0 - levered_share) * f.anchor_usd
     return out
 
 

@@ -466,3 +466,25 @@ def test_public_api_is_reexported() -> None:
     assert math.isclose(liq.ModelConfig().weights()[25.0], 0.30)
     assert liq.ModelConfig().leverage_tiers == (5.0, 10.0, 25.0, 50.0, 100.0, 125.0)
     assert math.isclose(sum(liq.ModelConfig().weights().values()), 1.0)
+
+
+def test_swept_positions_in_adjacent_bins_merge_into_one_cluster() -> None:
+    # one candle opens 10x and 10.5x longs (liquidation prices 90.36 and 90.8: neighbouring bins) and a 5x long
+    # (80.3, far away); a crash to 75 sweeps all three: two clusters, one of them spanning both near bins
+    highs, lows = [101.0] * 12, [99.0] * 12
+    lows[6] = 75.0
+    df = frame(highs, lows, closes=[100.0] * 12, opens=[100.0] * 12)
+    df.loc[1:, "volume"] = 0.0
+    cfg = ModelConfig(
+        leverage_tiers=(5.0, 10.0, 10.5), tier_weights=(1, 1, 1), levered_share=1.0,
+        position_half_life_hours=math.inf, price_bins=100,
+    )  # fmt: skip
+    est = estimate(df, config=cfg, symbol="BTCUSDT")
+    longs = est.swept[est.swept.side == "long"].sort_values("price")
+    assert len(longs) == 2
+    near = longs.iloc[1]
+    p10 = liquidation_price(100.0, 10, "long", 0.004)
+    p105 = liquidation_price(100.0, 10.5, "long", 0.004)
+    assert near["bin_low"] <= p10 < p105 <= near["bin_high"]
+    assert near["price"] == pytest.approx((p10 + p105) / 2)
+    assert longs["notional_usd"].sum() == pytest.approx(est.totals["swept_usd"])
