@@ -94,10 +94,15 @@ def test_liq_has_no_import_cycle() -> None:
 
 
 def test_sources_import_one_way() -> None:
-    """``_common`` imports no source; sources import no other source except ``validate``; only ``chain`` imports them."""
+    """Helpers (``_common``, ``_files``, ``_http``) import no source; a source imports helpers and ``validate``
+    only; ``chain`` imports the sources."""
     edges = graph()
-    sources = {m for m in edges if m.startswith("liq._sources.") and m != "liq._sources._common"}
-    assert not edges["liq._sources._common"] & sources
+    package = {m for m in edges if m.startswith("liq._sources.")}
+    helpers = {m for m in package if m.rsplit(".", 1)[1].startswith("_")}
+    sources = package - helpers
+    assert {"liq._sources._common", "liq._sources._files", "liq._sources._http"} <= helpers
+    for mod in helpers:
+        assert not edges[mod] & sources, mod
     for mod in sources - {"liq._sources.chain"}:
         assert not (edges[mod] & sources) - {"liq._sources.validate"}, mod
     assert {"liq._sources.live", "liq._sources.archive", "liq._sources.sample"} <= edges["liq._sources.chain"]
