@@ -52,6 +52,7 @@ from benchmarks._load_proto import (
     Viewer,
     fake_symbols,
     loopback_only,
+    query_of,
     serve_app,
 )
 
@@ -73,6 +74,7 @@ LINK_SYMBOLS = ("BTCUSDT", "ETHUSDT")
 LINK_INTERVALS = ("5m", "15m", "1h", "4h")
 LINK_RANGES = ("12h", "1d", "3d", "7d", "14d")
 LINK_PRESETS = ("all", "high", "classic-5-100x")
+LINK_KEYS = ("sym", "iv", "range", "src", "preset")
 #: Sidebar widgets a user changes, by label; options come from the element (never hard-coded).
 CHANGES = ("Pair", "Range", "Interval", "Leverage preset")
 #: Never picked: they would leave the source under test ("Data source") or need a file ("Custom" weights).
@@ -92,6 +94,8 @@ class Stats:
     skipped: Counter[str] = field(default_factory=Counter)
     titles_missing: int = 0
     sessions_opened: int = 0
+    link_ignored: Counter[str] = field(default_factory=Counter)  # a typed link's parameter not echoed
+    link_changed: Counter[str] = field(default_factory=Counter)  # same, for links the app itself gave out
     bytes_received: int = 0
     server_cpu_s: float = 0.0
     driver_cpu_s: float = 0.0
@@ -157,11 +161,23 @@ class Driver:
         return True
 
     async def open(
-        self, viewer: Viewer, path: str, query: dict[str, str] | str, kind: str = "open"
+        self, viewer: Viewer, path: str, query: dict[str, str] | str, *, own_link: bool = False
     ) -> Run | None:
+        """A new session on ``path?query``; ``own_link``: the app gave this link out (share button, URL)."""
+        kind = "open"
         self.stats.sessions_opened += 1
         run = await self._guard(kind, viewer, viewer.open(path, query))
-        return None if run is None else self.stats.record(kind, run, viewer)
+        if run is None:
+            return None
+        # The app mirrors its settings into the URL: a parameter of the link that does not come back
+        # unchanged was not understood (renamed, or refused with a note).
+        sent = query_of("?" + query) if isinstance(query, str) else query
+        echoed = query_of("?" + viewer.query_string)
+        for key, value in sent.items():
+            if key in LINK_KEYS and echoed.get(key) != value:
+                where = self.stats.link_changed if own_link else self.stats.link_ignored
+                where[f"{key}={value} (page has {key}={echoed.get(key)})"] += 1
+        return self.stats.record(kind, run, viewer)
 
     async def change(self, viewer: Viewer, rng: random.Random, label: str) -> Run | None:
         assert viewer.last is not None
@@ -194,7 +210,7 @@ class Driver:
         link = links[-1]
         path, _, query = link.partition("?")
         path = "/" + path.split("://", 1)[-1].partition("/")[2]
-        return await self.open(viewer, path, query, kind="open")  # pasted into a new tab
+        return await self.open(viewer, path, query, own_link=True)  # pasted into a new tab
 
     async def goto(self, viewer: Viewer, rng: random.Random) -> Run | None:
         others = [p for p in viewer.pages if p and "/" + p != viewer.path] + (
@@ -230,7 +246,7 @@ class Driver:
                 elif roll < 0.90:
                     await self.share(viewer)
                 else:  # reload the tab: a new session on the current URL
-                    await self.open(viewer, viewer.path, viewer.query_string, kind="open")
+                    await self.open(viewer, viewer.path, viewer.query_string, own_link=True)
         finally:
             await viewer.close()
             self.stats.bytes_received += viewer.bytes_received
@@ -374,6 +390,14 @@ def report(args: argparse.Namespace, stats: Stats, server: Server, tracebacks: l
             print(f"  {'  RSS range after the warm-up':<42} {f'{min(after):.0f}-{max(after):.0f}':>11} MB")
     if stats.titles_missing:
         print(f"  runs whose tree lacked the page's title: {stats.titles_missing}")
+    if stats.link_ignored:
+        print("  share-link parameters the page did not take (renamed or refused?):")
+        for what, n in stats.link_ignored.most_common(5):
+            print(f"    {n:4d} × {what}")
+    if stats.link_changed:
+        print("  links the app gave out (share button, URL) that reopened differently:")
+        for what, n in stats.link_changed.most_common(5):
+            print(f"    {n:4d} × {what}")
     if stats.error_alerts:
         print("  error messages shown (st.error), most common:")
         for body, n in stats.error_alerts.most_common(5):

@@ -32,5 +32,6 @@ def test_two_viewers_rerun_and_see_the_page_title() -> None:
 
     assert len(stats.reruns) >= 4, stats
     assert stats.titles_missing == 0
+    assert not stats.link_ignored, stats.link_ignored  # the share-link parameters the driver uses still work
     assert not stats.errors, stats.errors
     assert not tracebacks, tracebacks[0]
