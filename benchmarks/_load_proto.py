@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -273,6 +274,8 @@ class Widget:
                 ws.double_array_value.data.extend(float(v) for v in values)
         elif kind in ("button", "download_button"):
             ws.trigger_value = True
+        elif kind == "bidi_component":  # a components-v2 element: its whole state, as JSON
+            ws.json_value = json.dumps(value)
         elif kind == "multiselect":
             ws.string_array_value.data.extend(str(v) for v in value)
         else:
@@ -319,6 +322,14 @@ class Run:
             if "id" in desc and "label" in desc and inner.id:
                 out.append(Widget(kind, inner.id, inner.label, inner))
         return out
+
+    def components(self, name: str = "") -> list[Widget]:
+        """The components-v2 elements of this run (``name``: only those whose component name ends so)."""
+        return [
+            Widget("bidi_component", c.id, c.component_name, c)
+            for c in self.of_kind("bidi_component")
+            if c.component_name.endswith(name)
+        ]
 
     def widget(self, label: str) -> Widget | None:
         """The first widget whose label is ``label`` (exactly), or whose label starts with it."""

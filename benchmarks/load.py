@@ -11,8 +11,9 @@ Scenarios:
 * ``default``: each viewer opens a page (``/``, ``/liquidation_heatmap``, ``/model_check``) from a share
   link of its own (pair, range, preset, interval), then, after a think time (``--think``, default 5-15 s),
   acts as a user would: picks another pair, range, interval or leverage preset in the sidebar (widgets
-  found by their label, options read from the element), switches page, reloads, or presses "Share this
-  view" and opens the link it shows in a new session. Source (``--source``): the built-in sample by
+  found by their label, options read from the element), clicks a candle of the chart (the component's
+  state, as its frontend sends it), switches page, reloads, or presses "Share this view" and opens the
+  link it shows in a new session. Source (``--source``): the built-in sample by
   default; ``live`` or ``archive`` are answered by a fake Binance on 127.0.0.1 (synthetic candles, open
   interest and daily archive zips); ``auto`` finds no Binance at all and falls back to the sample.
 * ``cycle``: a few viewers (default 4, 180 s) step through 30 symbols × 3 ranges on the live source
@@ -32,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import random
 import signal
 import statistics
@@ -80,6 +82,8 @@ CHANGES = ("Pair", "Range", "Interval", "Leverage preset")
 #: Never picked: they would leave the source under test ("Data source") or need a file ("Custom" weights).
 AVOID_OPTIONS = {"Custom", "Upload CSV", "upload"}
 UNEXPECTED = "Something unexpected went wrong"
+#: The chart's component name ends with this (the in-repo ``liq_chart`` component).
+CHART_COMPONENT = "liq_chart"
 MAX_ACTIONS_PER_VIEWER = 10_000
 RSS_EVERY_S = 10.0
 
@@ -212,6 +216,20 @@ class Driver:
         path = "/" + path.split("://", 1)[-1].partition("/")[2]
         return await self.open(viewer, path, query, own_link=True)  # pasted into a new tab
 
+    async def click_chart(self, viewer: Viewer, rng: random.Random) -> Run | None:
+        """Click a candle of the chart, as the component reports it (``{"click": {"time", "price"}}``)."""
+        assert viewer.last is not None
+        charts = viewer.last.components(CHART_COMPONENT)
+        try:
+            candles = json.loads(charts[0].proto.json)["payload"]["candles"]
+            i = rng.randrange(len(candles["time"]))
+            click = {"time": candles["time"][i], "price": rng.uniform(candles["low"][i], candles["high"][i])}
+        except (IndexError, KeyError, TypeError, ValueError):
+            self.stats.skipped[f"chart click (no {CHART_COMPONENT} chart with candles on {viewer.path})"] += 1
+            return None
+        run = await self._guard("chart click", viewer, viewer.rerun([charts[0].state({"click": click})]))
+        return None if run is None else self.stats.record("change", run, viewer)
+
     async def goto(self, viewer: Viewer, rng: random.Random) -> Run | None:
         others = [p for p in viewer.pages if p and "/" + p != viewer.path] + (
             [""] if viewer.path != "/" else []
@@ -238,9 +256,11 @@ class Driver:
                 if viewer.last is None or viewer._ws is None:
                     break
                 roll = rng.random()
-                if roll < 0.62:
+                if roll < 0.55:
                     labels = CHANGES if viewer.path in MARKET_PAGES else ("Leverage preset",)
                     await self.change(viewer, rng, rng.choice(labels))
+                elif roll < 0.65 and viewer.path in MARKET_PAGES:
+                    await self.click_chart(viewer, rng)
                 elif roll < 0.77:
                     await self.goto(viewer, rng)
                 elif roll < 0.90:
