@@ -363,6 +363,7 @@ class Viewer:
         self.last: Run | None = None
         self.bytes_received = 0
         self.messages_received = 0
+        self.closed = True  # no open connection (never opened, closed, or dropped by the server)
 
     # -- connection --
     async def connect(self) -> None:
@@ -375,9 +376,11 @@ class Viewer:
             open_timeout=60,
             ping_interval=None,
         )
+        self.closed = False
         self._reader = asyncio.create_task(self._read())
 
     async def close(self) -> None:
+        self.closed = True
         if self._ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._ws.close(), 10)
@@ -407,6 +410,7 @@ class Viewer:
         except websockets.ConnectionClosed as err:
             self.protocol_errors.append(f"connection closed: {err}")
         finally:
+            self.closed = True
             self._finished.put_nowait(-1)
 
     def _handle(self, msg: ForwardMsg) -> None:
@@ -489,8 +493,8 @@ class Viewer:
         current page's hash is sent, as the frontend does after the first run (``page_script_hash`` switches
         pages, as a click in the navigation does).
         """
-        if self._ws is None:
-            raise ProtocolError("not connected")
+        if self._ws is None or self.closed:
+            raise ProtocolError("; ".join(self.protocol_errors) or "not connected")
         if query is not None:
             self.query_string = query.lstrip("?")
         back = BackMsg()

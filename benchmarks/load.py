@@ -253,7 +253,7 @@ class Driver:
             for _ in range(MAX_ACTIONS_PER_VIEWER):
                 if not await self.think(rng):
                     break
-                if viewer.last is None or viewer._ws is None:
+                if viewer.last is None or viewer.closed:  # the tab broke (counted as an error)
                     break
                 roll = rng.random()
                 if roll < 0.55:
@@ -284,7 +284,7 @@ class Driver:
             if await self.open(viewer, "/", query) is None:
                 return
             for i in range(1, MAX_ACTIONS_PER_VIEWER):
-                if not await self.think(rng) or viewer.last is None:
+                if not await self.think(rng) or viewer.last is None or viewer.closed:
                     break
                 sym, rng_key = steps[(offset + i) % len(steps)]
                 for label, value in (("Range", rng_key), ("Pair", sym)):
