@@ -73,12 +73,22 @@ MEASURED_DAILY_TURNOVER = 3.66
 #: volume model (the "prior"): one day of 5m candles. The OI model uses the first open-interest value instead.
 PRIOR_VOLUME_CANDLES = 288
 
-#: Entry prices of the prior positions (those open before the range starts), as standard-normal quantiles: the
-#: prior places the open interest of the first candle at ``first_price × exp(z × σ)``, one equal share per
-#: quantile, where σ is the data's own per-candle log-return volatility times the square root of the mean
-#: position lifetime in candles. Positions of the prior that would already have been liquidated by the first
-#: candle are left out and the rest rescaled, so the range starts with its open interest, not with zero.
-PRIOR_ENTRY_Z: tuple[float, ...] = (-1.2816, -0.8416, -0.5244, -0.2533, 0.0, 0.2533, 0.5244, 0.8416, 1.2816)
+#: Entry prices of the prior positions (those open before the range starts): the prior places the open interest of
+#: the first candle at ``first_price × exp(z × σ)`` for z on an even grid over ±PRIOR_Z_SPAN, weighted by the
+#: normal density, where σ is the data's own per-candle log-return volatility times the square root of the mean
+#: position lifetime in candles. The grid is fine enough (PRIOR_POINTS_PER_LEVEL_BIN points per level bin, at most
+#: PRIOR_MAX_POINTS) that the prior is a smooth spread, never a comb of small levels. Positions of the prior that the
+#: first candle already reaches were liquidated before the range and are left out; the rest is rescaled, so the
+#: range starts with its open interest, not with zero.
+PRIOR_Z_SPAN = 3.0
+PRIOR_POINTS_PER_LEVEL_BIN = 2
+PRIOR_MAX_POINTS = 2001
+
+#: Width of the bins levels and zones are found on, in percent of the last price. The heatmap's own bins span the
+#: range shown; levels use fixed-width bins so their USD does not depend on the range picked.
+LEVEL_BIN_PCT = 0.1
+#: Most level bins one estimate uses (a range wider than LEVEL_BIN_PCT × this gets wider level bins).
+MAX_LEVEL_BINS = 20_000
 
 #: Default share of open interest held at the leverage tiers (the "levered share"). The rest is held by hedged or
 #: well-collateralised positions (basis trades, cross margin with spare collateral, market makers) that the

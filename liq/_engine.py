@@ -16,7 +16,7 @@ Model, per candle ``t`` (all vectorised over candles × leverage tiers × sides,
    the difference opens new positions at the candle's entry; when it falls, positions close pro rata. The
    range starts with the first OI value (the prior).
 6. The prior places the positions open before the first candle around the first price (see
-   :data:`liq._config.PRIOR_ENTRY_Z`); those that would already have been liquidated are left out.
+   :func:`prior_grid`); those that would already have been liquidated are left out.
 7. Sweep: a long is swept at the first later candle whose low reaches its price (a short: high), never by the
    candle that created it.
 8. Optional extra decay: ``2^(−age/h)`` per candle of age.
@@ -37,7 +37,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from ._brackets import BRACKETS_AS_OF, SymbolBrackets, brackets_for
-from ._config import PRIOR_ENTRY_Z, ModelConfig
+from ._config import (
+    LEVEL_BIN_PCT,
+    MAX_LEVEL_BINS,
+    PRIOR_MAX_POINTS,
+    PRIOR_POINTS_PER_LEVEL_BIN,
+    PRIOR_Z_SPAN,
+    ModelConfig,
+)
 from ._errors import DataValidationError
 from ._formula import liquidation_price
 from ._levels import Summary, build_levels, build_summary
@@ -57,11 +64,6 @@ PRIOR_VOLUME_HOURS = 24.0
 #: Upper bound of the prior's entry-price spread (log units), so a very long lifetime cannot spread it absurdly.
 _MAX_PRIOR_SIGMA = 0.25
 SIDES = ("long", "short")
-#: Width of the bins levels and zones are found on, in percent of the last price (the heatmap's own bins span
-#: the range shown; levels use fixed-width bins so their USD does not depend on the range picked).
-LEVEL_BIN_PCT = 0.1
-#: Most level bins one estimate uses (a range wider than 0.1 % × this gets wider level bins).
-MAX_LEVEL_BINS = 20_000
 
 
 @dataclass(frozen=True)
@@ -332,16 +334,32 @@ def _liq_prices(entry: F64, tiers: _Tiers, side: str, cfg: ModelConfig) -> F64:
     )
 
 
+def prior_grid(sigma: float) -> tuple[F64, F64]:
+    """z values and normal weights (summing to 1) of the prior's entry prices ``first_price × exp(z × σ)``.
+
+    Examples
+    --------
+    >>> z, w = prior_grid(0.04)
+    >>> len(z), round(float(w.sum()), 12), float(z[len(z) // 2])
+    (481, 1.0, 0.0)
+    """
+    step = LEVEL_BIN_PCT / 100.0 / PRIOR_POINTS_PER_LEVEL_BIN
+    n = 1 if sigma <= 0 else min(PRIOR_MAX_POINTS, 2 * math.ceil(PRIOR_Z_SPAN * sigma / step) + 1)
+    z = np.linspace(-PRIOR_Z_SPAN, PRIOR_Z_SPAN, n) if n > 1 else np.zeros(1)
+    w = np.exp(-0.5 * z * z)
+    return z, w / w.sum()
+
+
 def _prior_positions(
     c: pd.DataFrame, tiers: _Tiers, side: str, cfg: ModelConfig, usd: float, sigma: float
 ) -> tuple[F64, F64, I64]:
-    """Prior positions (price, notional, tier) placed around the first price; see :data:`PRIOR_ENTRY_Z`."""
+    """Prior positions (price, notional, tier) spread around the first price; see :func:`prior_grid`."""
     if usd <= 0:
         return np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64)
-    p0 = float(c["open"].iloc[0])
-    entries = p0 * np.exp(np.asarray(PRIOR_ENTRY_Z) * sigma)
+    z, zw = prior_grid(sigma)
+    entries = float(c["open"].iloc[0]) * np.exp(z * sigma)
     prices = _liq_prices(entries, tiers, side, cfg)
-    share = np.broadcast_to(tiers.weight[None, :] / len(entries), prices.shape)
+    share = zw[:, None] * tiers.weight[None, :]
     low0, high0 = float(c["low"].iloc[0]), float(c["high"].iloc[0])
     # a prior position whose price the first candle reaches was liquidated before the range began
     keep = (prices < low0) if side == "long" else (prices > high0)

@@ -25,6 +25,12 @@ ZONE_COLUMNS = ("side", "zone_low", "zone_high", "notional_usd", "levels")
 WITHIN_PCT = (1, 2, 5)
 #: Asymmetry beyond which the reading names a direction.
 ASYMMETRY_READING_THRESHOLD = 0.15
+#: A cascade-risk chain must come within this many percent of the last price ...
+CASCADE_REACH_PCT = 3.0
+#: ... hold at least this many levels ...
+CASCADE_MIN_LEVELS = 2
+#: ... and together at least this share of the side's largest level's USD.
+CASCADE_MIN_SHARE = 0.25
 #: A valley between two peaks splits them into separate levels when it is below this share of the smaller peak.
 PEAK_SPLIT_VALLEY = 0.6
 
@@ -195,24 +201,38 @@ def build_levels(
     if not level_rows:
         return _empty(LEVEL_COLUMNS), pd.DataFrame(zone_rows, columns=list(ZONE_COLUMNS))
     levels = pd.DataFrame(level_rows).sort_values("price", ascending=False, ignore_index=True)
-    levels["cascade"] = _cascade_flags(levels, config.cascade_gap_pct)
+    levels["cascade"] = _cascade_flags(levels, config.cascade_gap_pct, last_price)
     zones = pd.DataFrame(zone_rows, columns=list(ZONE_COLUMNS)).sort_values(
         "zone_low", ascending=False, ignore_index=True
     )
     return levels[list(LEVEL_COLUMNS)], zones
 
 
-def _cascade_flags(levels: pd.DataFrame, gap_pct: float) -> npt.NDArray[np.bool_]:
-    """True for levels with a same-side neighbour within ``gap_pct`` % (stacked levels can cascade)."""
+def _cascade_flags(levels: pd.DataFrame, gap_pct: float, last_price: float) -> npt.NDArray[np.bool_]:
+    """Levels of a cascade risk a trader should act on.
+
+    A chain is a run of same-side levels each within ``gap_pct`` % of the next (one liquidation's forced orders
+    can push price into the next level). A chain is flagged when its nearest level is within
+    :data:`CASCADE_REACH_PCT` % of the last price and it holds at least :data:`CASCADE_MIN_SHARE` of the side's
+    largest level's USD; every level of a flagged chain is marked.
+    """
     flags = np.zeros(len(levels), dtype=bool)
+    price_all = levels["price"].to_numpy(dtype=np.float64)
+    usd_all = levels["notional_usd"].to_numpy(dtype=np.float64)
     for side in ("long", "short"):
         idx = np.flatnonzero((levels["side"] == side).to_numpy())
-        if len(idx) < 2:
+        if len(idx) < CASCADE_MIN_LEVELS:
             continue
-        p = levels["price"].to_numpy()[idx]  # sorted descending
-        close = np.abs(np.diff(p)) / p[1:] * 100.0 <= gap_pct
-        flags[idx[:-1]] |= close
-        flags[idx[1:]] |= close
+        p, usd = price_all[idx], usd_all[idx]  # sorted by price, descending
+        linked = np.abs(np.diff(p)) / np.minimum(p[1:], p[:-1]) * 100.0 <= gap_pct
+        chain = np.concatenate([[0], np.cumsum(~linked)])
+        for k in np.unique(chain):
+            members = np.flatnonzero(chain == k)
+            if len(members) < CASCADE_MIN_LEVELS:
+                continue
+            reach = np.min(np.abs(p[members] / last_price - 1.0)) * 100.0
+            if reach <= CASCADE_REACH_PCT and usd[members].sum() >= CASCADE_MIN_SHARE * usd.max():
+                flags[idx[members]] = True
     return flags
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from liq import ModelConfig, liquidation_price
 from liq._brackets import brackets_for
-from liq._config import PRIOR_ENTRY_Z
+from liq._engine import prior_grid
 from liq._sources.validate import validate_candles, validate_open_interest
 
 MAX_CLOSE_FRACTION = 1.0 - 1e-12
@@ -112,12 +112,13 @@ def _prior(s: _Setup, cfg: ModelConfig, side: str, usd: float, sigma: float) -> 
         return []
     p0, low0, high0 = s.rows[0]["open"], s.rows[0]["low"], s.rows[0]["high"]
     out = []
-    for z in PRIOR_ENTRY_Z:
+    zs, zw = prior_grid(sigma)
+    for z, wz in zip(zs, zw, strict=True):
         entry = p0 * math.exp(z * sigma)
         for k in range(len(s.leverages)):
             price = _price(s, cfg, entry, k, side)
             beyond = price >= low0 if side == "long" else price <= high0
-            share = s.weights[k] / len(PRIOR_ENTRY_Z)
+            share = s.weights[k] * wz
             if beyond or share <= 0:
                 continue
             out.append(OraclePosition(0, side, k, share, price, share))

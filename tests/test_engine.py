@@ -488,3 +488,27 @@ def test_swept_positions_in_adjacent_bins_merge_into_one_cluster() -> None:
     assert near["bin_low"] <= p10 < p105 <= near["bin_high"]
     assert near["price"] == pytest.approx((p10 + p105) / 2)
     assert longs["notional_usd"].sum() == pytest.approx(est.totals["swept_usd"])
+
+
+def test_cascade_flag_marks_only_a_heavy_chain_near_price() -> None:
+    from liq._levels import _cascade_flags
+
+    levels = pd.DataFrame(
+        {
+            # longs below 100: a chain 99.0 / 98.6 / 98.2 near price holding 60 of the side's largest 100, then a
+            # chain of two small far levels, and one big level alone
+            "price": [101.5, 101.9, 99.0, 98.6, 98.2, 90.0, 89.7, 80.0],
+            "side": ["short", "short", "long", "long", "long", "long", "long", "long"],
+            "notional_usd": [5.0, 5.0, 20.0, 20.0, 20.0, 3.0, 3.0, 100.0],
+        }
+    ).sort_values("price", ascending=False, ignore_index=True)
+    flags = _cascade_flags(levels, gap_pct=0.6, last_price=100.0)
+    flagged = levels.loc[flags, "price"].tolist()
+    assert flagged == [101.9, 101.5, 99.0, 98.6, 98.2]  # the short pair is near and the whole short side
+    # far chains and lone levels are never flagged, however close their members are to each other
+    assert not flags[levels["price"].isin([90.0, 89.7, 80.0]).to_numpy()].any()
+    light = levels.assign(notional_usd=np.where(levels["price"] > 95, 1.0, levels["notional_usd"]))
+    light.loc[light["price"] == 80.0, "notional_usd"] = 1000.0
+    assert not _cascade_flags(light, 0.6, 100.0)[
+        light["side"].eq("long").to_numpy() & (light["price"] > 95)
+    ].any()

@@ -30,6 +30,7 @@ import pandas as pd
 
 from .._config import ModelConfig
 from .._errors import DataValidationError
+from .._sources._common import WARMUP
 from .stats import bootstrap_ci, partial_rows, partial_spearman, rankdata, spearman, spearman_rows
 
 if TYPE_CHECKING:
@@ -52,8 +53,8 @@ SIDES: tuple[Side, Side] = ("long", "short")
 
 #: Windows are split where consecutive recorded events are further apart than this.
 DEFAULT_MAX_GAP = pd.Timedelta(minutes=45)
-#: History the model gets before the first window, so positions exist to be swept inside it.
-DEFAULT_WARMUP = pd.Timedelta(days=3)
+#: History the model gets before the first window, so positions exist to be swept inside it (the app's warm-up).
+DEFAULT_WARMUP = WARMUP
 
 #: Human labels of the rows of :attr:`ModelCheck.metrics` (for tables and pages).
 METRIC_LABELS: dict[str, str] = {
