@@ -21,8 +21,7 @@ from typing import Any
 import liq
 from liq._chart_payload import payload_nbytes
 from tests.apps import chart_data
-from tests.support.browser import chromium
-from tests.test_browser_chart import open_chart, serve_chart_page
+from tests.support.browser import chromium, open_chart, serve_chart_page
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = ROOT / "liq_chart" / "frontend"

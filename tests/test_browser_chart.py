@@ -7,42 +7,23 @@ Nothing leaves the machine: the page and the chart code come from this repositor
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.support.browser import CHROMIUM, ROOT, chromium, serve_streamlit
-
-PAGE = ROOT / "tests" / "apps" / "chart_page.py"
-#: Generous: a noisy 2-core machine may take a while to paint.
-PAINT_TIMEOUT_MS = 120_000
+from tests.support.browser import (
+    PAINT_TIMEOUT_MS,
+    chromium,
+    open_chart,
+    require_chromium,
+    serve_chart_page,
+)
 
 pytestmark = pytest.mark.browser
-
-
-@contextlib.contextmanager
-def serve_chart_page(page: Path = PAGE, *extra_args: str) -> Iterator[str]:
-    """``streamlit run`` the page on a free loopback port; yields its URL and stops the server afterwards.
-
-    ``extra_args`` are more ``streamlit run`` options, e.g. ``"--theme.base=light"``.
-    """
-    with serve_streamlit(page, extra_args) as url:
-        yield url
-
-
-def open_chart(browser: Any, url: str, *, width: int = 1400, height: int = 900) -> tuple[Any, Any]:
-    """A new page at ``url``; waits until the heatmap has been painted. Returns ``(page, chart root)``."""
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(url, wait_until="domcontentloaded", timeout=PAINT_TIMEOUT_MS)
-    root = page.locator("[data-testid=liq-chart]")
-    page.locator("[data-testid=liq-chart][data-painted='1']").wait_for(timeout=PAINT_TIMEOUT_MS)
-    return page, root
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -51,18 +32,23 @@ def open_chart(browser: Any, url: str, *, width: int = 1400, height: int = 900) 
 
 
 @pytest.fixture(scope="module")
-def chart() -> Iterator[tuple[Any, Any, dict[str, Any]]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
-    pytest.importorskip("playwright")
+def served() -> Iterator[tuple[str, Any]]:
+    """The chart test page on a loopback server, and Chromium."""
+    require_chromium()
+    with serve_chart_page() as url, chromium() as browser:
+        yield url, browser
+
+
+@pytest.fixture(scope="module")
+def chart(served: tuple[str, Any]) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
     import liq
     from tests.test_chart_payload import real_estimate
 
+    url, browser = served
     payload = liq.build_chart_payload(real_estimate())  # what the page sends (same data, same defaults)
-    with serve_chart_page() as url, chromium() as browser:
-        page, root = open_chart(browser, url)
-        yield page, root, payload
-        page.close()
+    page, root = open_chart(browser, url)
+    yield page, root, payload
+    page.close()
 
 
 def rgb_at(png: bytes, points: list[tuple[float, float]], radius: int = 2) -> list[np.ndarray]:
@@ -97,7 +83,9 @@ def test_heat_pixels_are_painted_where_the_grid_is_densest(chart: tuple[Any, Any
     edges = np.asarray(hm["price_edges"])
     centres = (edges[:-1] + edges[1:]) / 2
     inner = (centres > lo + 0.05 * (hi - lo)) & (centres < hi - 0.05 * (hi - lo))
+    # away from the first and last columns (their centres sit on the pane's edges)
     masked = np.where(inner[None, :], total, -1.0)
+    masked[:2], masked[-2:] = -1.0, -1.0
     col, row = np.unravel_index(np.argmax(masked), masked.shape)
     assert total[col, row] >= hm["color_max_usd"], "the densest visible cell must get the top colour"
     # Sample a few of the densest cells (a level line or a candle may cross any one of them).
@@ -117,8 +105,24 @@ def test_heat_pixels_are_painted_where_the_grid_is_densest(chart: tuple[Any, Any
     assert np.median(bright) >= 0.5, f"top-colour share around the densest cells: {bright}"
 
 
-def test_no_heat_where_the_grid_is_empty(chart: tuple[Any, Any, dict[str, Any]]) -> None:
-    _page, root, payload = chart
+#: A colour threshold that clears most cells, so that the picture has empty regions to look at.
+EMPTY_THRESHOLD = 0.5
+
+
+@pytest.fixture(scope="module")
+def thresholded(served: tuple[str, Any]) -> Iterator[tuple[Any, Any, dict[str, Any]]]:
+    import liq
+    from tests.test_chart_payload import real_estimate
+
+    url, browser = served
+    payload = liq.build_chart_payload(real_estimate(), threshold=EMPTY_THRESHOLD)
+    page, root = open_chart(browser, f"{url}?threshold={EMPTY_THRESHOLD}")
+    yield page, root, payload
+    page.close()
+
+
+def test_no_heat_where_the_grid_is_empty(thresholded: tuple[Any, Any, dict[str, Any]]) -> None:
+    _page, root, payload = thresholded
     hm = payload["heatmap"]
     total = grid_total(payload)
     k = hm["bars_per_col"]
@@ -208,3 +212,18 @@ def test_click_returns_time_and_price_to_python(chart: tuple[Any, Any, dict[str,
     assert after == pytest.approx(before)
     assert root.evaluate("e => e.liqApi.charts()") == 1
     assert root.get_attribute("data-error") is None
+
+
+def test_a_payload_it_cannot_draw_shows_a_plain_message(served: tuple[str, Any]) -> None:
+    url, browser = served
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    try:
+        page.goto(url + "?broken=1", wait_until="domcontentloaded", timeout=PAINT_TIMEOUT_MS)
+        problem = page.locator("[data-testid=liq-chart] .liq-problem")
+        problem.wait_for(state="visible", timeout=PAINT_TIMEOUT_MS)
+        text = problem.inner_text()
+        assert "could not be drawn" in text and "Error" not in text and "atob" not in text
+        assert page.locator("[data-testid=liq-chart]").get_attribute("data-error")
+        assert page.locator("[data-testid=liq-chart][data-painted='1']").count() == 0
+    finally:
+        page.close()

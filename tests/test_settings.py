@@ -145,10 +145,10 @@ def test_decoder_clamps_or_replaces_with_a_sentence(
 
 def test_values_inside_the_bounds_are_kept_exactly() -> None:
     s, problems = settings.decode(
-        {"sig": "0.33", "thr": "0.9", "decay": "0.25", "bins": "800", "live": "true"}
+        {"sig": "0.33", "thr": "0.9", "decay": "0.5", "bins": "800", "live": "true"}
     )
     assert problems == []
-    assert (s.significance, s.colour_threshold, s.decay_hours, s.bins, s.live) == (0.33, 0.9, 0.25, 800, True)
+    assert (s.significance, s.colour_threshold, s.decay_hours, s.bins, s.live) == (0.33, 0.9, 0.5, 800, True)
 
 
 def test_too_long_values_are_not_read_and_not_echoed_in_full() -> None:
@@ -174,9 +174,30 @@ def test_weights_in_a_link_keep_their_preset_and_a_preset_brings_its_weights() -
 def test_widget_values_are_checked_against_the_same_row() -> None:
     decay = settings.SPEC["decay_hours"]
     checked = settings.check(decay, 0.00001, 5.0)
-    assert checked.value == settings.DECAY_MIN_HOURS and "0.25 h" in (checked.problem or "")
+    assert checked.value == settings.DECAY_MIN_HOURS and f"{settings.DECAY_MIN_HOURS:g} h" in (
+        checked.problem or ""
+    )
     assert settings.check(decay, 0.0, 5.0) == settings.Checked(0.0)
     sym = settings.SPEC["symbol"]
     bad = settings.check(sym, "**BOLD**[x](https://evil.example)", "ETHUSDT")
     assert bad.value == "ETHUSDT" and bad.problem and "Using ETHUSDT instead" in bad.problem
     assert settings.check(sym, " solusdt ", "ETHUSDT") == settings.Checked("SOLUSDT")
+
+
+@pytest.mark.parametrize("interval", list(settings.INTERVAL_MINUTES))
+def test_the_shortest_decay_is_accepted_by_the_model_on_every_interval(interval: str) -> None:
+    s = settings.Settings(interval=interval, decay_hours=settings.DECAY_MIN_HOURS)
+    assert s.model_config().decay_half_life_candles is not None  # the model does not refuse it
+
+
+def test_the_bounds_that_are_model_facts_come_from_the_model() -> None:
+    from liq._config import BOUNDS, MAX_TIERS
+
+    assert (settings.MIN_LEVERAGE, settings.MAX_LEVERAGE) == (BOUNDS["leverage"].low, BOUNDS["leverage"].high)
+    assert settings.MAX_TIERS == MAX_TIERS
+    for field in ("significance", "price_bins"):
+        spec = next(
+            s for s in settings.SPECS if s.field in (field, "bins" if field == "price_bins" else field)
+        )
+        values = [spec.lo, spec.hi] if spec.kind == "number" else [min(spec.options), max(spec.options)]
+        assert all(BOUNDS[field].contains(float(v)) for v in values), field

@@ -30,6 +30,8 @@ from urllib.parse import urlencode
 import streamlit as st
 
 import liq
+from liq._config import BOUNDS
+from liq._config import MAX_TIERS as MODEL_MAX_TIERS
 from liq._sources._common import INTERVAL_MS, SOURCE_LABELS, SYMBOL_PATTERN
 
 __all__ = [
@@ -69,23 +71,21 @@ Weights = tuple[tuple[float, float], ...]
 MAX_PARAM_CHARS = 200
 #: Longest piece of a user's value repeated in a message (the rest is cut with "…").
 MAX_ECHO_CHARS = 40
-#: Most leverage tiers in a link or in the tier table (each tier costs a pass of the model).
-MAX_TIERS = 12
+#: Most leverage tiers in a link or in the tier table (the model's limit: each tier costs a pass of the model).
+MAX_TIERS = MODEL_MAX_TIERS
 #: Highest tier weight (weights are renormalised, so this only keeps the numbers sane).
 MAX_TIER_WEIGHT = 1000.0
-#: Leverage range of a tier. A model fact owned by ``liq.ModelConfig.validate``: read from ``liq`` once it is
-#: exposed there, this is the only copy in ``ui``.
-MIN_LEVERAGE = float(getattr(liq, "MIN_LEVERAGE", 1.0))  # exclusive: 1x cannot be liquidated
-MAX_LEVERAGE = float(getattr(liq, "MAX_LEVERAGE", 125.0))
-#: Shortest position decay half-life, in hours (shorter ones fade every position within one candle).
-DECAY_MIN_HOURS = 0.25
-DECAY_MAX_HOURS = 24.0 * 30
+#: Leverage range of a tier (the model's bound; the low end is exclusive: 1x cannot be liquidated).
+MIN_LEVERAGE, MAX_LEVERAGE = BOUNDS["leverage"].low, BOUNDS["leverage"].high
 #: How often the live auto-refresh fetches the newest candles.
 LIVE_REFRESH_SECONDS = 60
 
 # --- options -----------------------------------------------------------------------------------------------
 #: Candle intervals (the sources' list) with their length in minutes.
 INTERVAL_MINUTES: Mapping[str, int] = MappingProxyType({k: ms // 60_000 for k, ms in INTERVAL_MS.items()})
+#: Shortest decay half-life, in hours: the model's shortest half-life in candles, on the longest candles offered.
+DECAY_MIN_HOURS = BOUNDS["decay_half_life_candles"].low * max(INTERVAL_MINUTES.values()) / 60.0
+DECAY_MAX_HOURS = 24.0 * 30
 #: Look-back ranges offered.
 RANGES: Mapping[str, timedelta] = MappingProxyType(
     {

@@ -4,7 +4,8 @@ Run from the repository root with the root on PYTHONPATH, e.g.
 ``PYTHONPATH=. streamlit run tests/apps/chart_page.py``. Query parameters:
 
 * ``grid=COLSxROWS``: the last COLS hours with a heatmap of exactly COLS × ROWS cells (benchmark);
-* ``threshold=0.1``: the colour threshold (fraction of the densest cell).
+* ``threshold=0.1``: the colour threshold (fraction of the densest cell);
+* ``broken=1``: a payload whose grid is not valid base64 (the component must say it cannot draw).
 
 The value returned by a click is written as ``CLICKED {"time": ..., "price": ...}``.
 """
@@ -41,6 +42,11 @@ def main() -> None:
     else:
         est = sample_estimate()
 
+    if st.query_params.get("broken"):
+        payload = liq.build_chart_payload(est, **options)  # type: ignore[arg-type]
+        payload["heatmap"]["long"] = "not base64!"
+        liq_chart(payload=payload, height=620, key="chart")
+        return
     clicked = liq_chart(est, height=620, key="chart", **options)
     st.markdown("CLICKED " + json.dumps(clicked))
 

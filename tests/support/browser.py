@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 #: Flags for headless Chromium as root on a machine without internet (no background traffic).
 CHROMIUM_ARGS = [
@@ -113,3 +113,42 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def require_chromium() -> None:
+    """Skip the calling test without Debian's Chromium, except on CI (``CI=true``), where that is a failure.
+
+    On CI a missing install step must not pass silently as a skipped browser suite.
+    """
+    import pytest
+
+    if Path(CHROMIUM).exists():
+        return
+    message = f"the browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message + "; CI=true, so this is a failure, not a skip", pytrace=False)
+    pytest.skip(message)
+
+
+CHART_PAGE = ROOT / "tests" / "apps" / "chart_page.py"
+#: Generous: a noisy 2-core machine may take a while to paint.
+PAINT_TIMEOUT_MS = 120_000
+
+
+@contextlib.contextmanager
+def serve_chart_page(page: Path = CHART_PAGE, *extra_args: str) -> Iterator[str]:
+    """``streamlit run`` the chart test page on a free loopback port; yields its URL, then stops the server.
+
+    ``extra_args`` are more ``streamlit run`` options, e.g. ``"--theme.base=light"``.
+    """
+    with serve_streamlit(page, extra_args) as url:
+        yield url
+
+
+def open_chart(browser: Any, url: str, *, width: int = 1400, height: int = 900) -> tuple[Any, Any]:
+    """A new page at ``url``; waits until the heatmap has been painted. Returns ``(page, chart root)``."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url, wait_until="domcontentloaded", timeout=PAINT_TIMEOUT_MS)
+    root = page.locator("[data-testid=liq-chart]")
+    page.locator("[data-testid=liq-chart][data-painted='1']").wait_for(timeout=PAINT_TIMEOUT_MS)
+    return page, root
