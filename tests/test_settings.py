@@ -201,3 +201,19 @@ def test_the_bounds_that_are_model_facts_come_from_the_model() -> None:
         )
         values = [spec.lo, spec.hi] if spec.kind == "number" else [min(spec.options), max(spec.options)]
         assert all(BOUNDS[field].contains(float(v)) for v in values), field
+
+
+def test_a_widget_value_below_its_bound_is_clamped_with_a_note_and_never_stored() -> None:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in QUICK.items():
+        at.query_params[k] = v
+    at.run()
+    at.number_input(key="sb_decay").set_value(0.05).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["_liq_settings"]["decay_hours"] == settings.DECAY_MIN_HOURS
+    assert at.number_input(key="sb_decay").value == settings.DECAY_MIN_HOURS
+    assert at.query_params["decay"] == f"{settings.DECAY_MIN_HOURS:g}"
+    assert any("Position decay half-life" in str(w.value) and "instead" in str(w.value) for w in at.warning)
+    # a good value afterwards clears the note
+    at.number_input(key="sb_decay").set_value(2.0).run()
+    assert not any("Position decay half-life" in str(w.value) for w in at.warning)

@@ -91,7 +91,7 @@ def _draw(spec: Spec, value: Any, **extra: Any) -> None:
     elif spec.widget == "slider":
         st.slider(spec.label, min_value=spec.lo, max_value=spec.hi, step=spec.step, **common)
     elif spec.widget == "number_input":
-        low = spec.lo if spec.off is None else min(spec.off, spec.lo or spec.off)
+        low = spec.lo if spec.off is None else spec.off  # "off" sits below the lowest value that is on
         st.number_input(spec.label, min_value=low, max_value=spec.hi, step=spec.step, **common)
     elif spec.widget == "toggle":
         st.toggle(spec.label, **common)
