@@ -1,8 +1,9 @@
 """Engine benchmark: ``python -m benchmarks.engine``.
 
 Prints the median time of ``liq.estimate`` on 43,200 one-minute candles (30 days) with 5 leverage tiers ×
-2 sides on a 1000 × 500 grid, the plain-loop oracle's time on a smaller slice scaled up, their ratio, and the
-time at 4× the candles, against the targets of the engine issue. The candles are a seeded random walk
+2 sides on a 1000 × 500 grid, beside the plain numpy prototype (``benchmarks/_prototype.py``) on the same
+candles, the plain-loop oracle's time on a smaller slice scaled up, and the time at 4× the candles, against the
+targets of the engine issues (at most 1.2× the prototype, about 60 ms, ≥ 100× the oracle). The candles are a seeded random walk
 calibrated on real BTCUSDT 5m data (see ``benchmarks/_data.py``).
 """
 
@@ -12,11 +13,15 @@ import argparse
 import statistics
 import time
 
+import numpy as np
+
 import liq
 from benchmarks._data import one_minute_walk
+from benchmarks._prototype import prototype
 from tests.oracle import oracle_estimate
 
 TARGET_MEDIAN_MS = 60.0
+TARGET_PROTOTYPE_RATIO = 1.2
 TARGET_SPEEDUP = 100.0
 
 
@@ -45,6 +50,13 @@ def main(argv: list[str] | None = None) -> None:
     t_main = _median_ms(lambda: liq.estimate(base, config=cfg, symbol="BTCUSDT"), args.repeats)
     t_default = _median_ms(lambda: liq.estimate(base, config=default_cfg, symbol="BTCUSDT"), args.repeats)
     t_4x = _median_ms(lambda: liq.estimate(candles, config=cfg, symbol="BTCUSDT"), max(3, args.repeats // 3))
+    lev = np.asarray(cfg.leverage_tiers)
+    w = np.asarray(cfg.tier_weights) / sum(cfg.tier_weights)
+    proto = dict(
+        mmr=0.004, half_life_candles=cfg.half_life_hours() * 60, levered_share=cfg.levered_share,
+        inflow_share=cfg.inflow_share, n_cols=1000, n_bins=500, pad_pct=cfg.price_pad_pct,
+    )  # fmt: skip
+    t_proto = _median_ms(lambda: prototype(base, lev, w, **proto), args.repeats)
 
     m = args.oracle_candles
     small_cfg = cfg.with_(time_columns=max(1, round(1000 * m / n)))
@@ -59,6 +71,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"liq.estimate, {n:,} 1m candles, 5 tiers x 2 sides, 1000x500 grid")
     print(
         f"  median            {t_main:8.1f} ms   target <= {TARGET_MEDIAN_MS:.0f} ms   {'OK' if t_main <= TARGET_MEDIAN_MS else 'MISSED'}"
+    )
+    ratio = t_main / t_proto
+    print(
+        f"  plain numpy prototype {t_proto:.1f} ms: estimate is x{ratio:.2f}   target <= x{TARGET_PROTOTYPE_RATIO}   "
+        f"{'OK' if ratio <= TARGET_PROTOTYPE_RATIO else 'MISSED'}"
     )
     print(f"  default config ({len(default_cfg.leverage_tiers)} tiers): {t_default:.1f} ms")
     print(f"  4x candles        {t_4x:8.1f} ms   growth x{growth:.2f} for 4x data (linear = x4.0)")
