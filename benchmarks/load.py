@@ -479,6 +479,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.think = args.think or ((1.0, 2.0) if cycle else (5.0, 15.0))
     args.ramp = min(args.ramp if args.ramp is not None else 10.0, args.seconds / 4)
     args.warmup = args.warmup if args.warmup is not None else (60.0 if cycle else args.seconds / 3)
+    if cycle and args.source not in ("live", "archive"):
+        parser.error("the cycle scenario needs 30 symbols: use --source live or archive (a fake Binance)")
     if args.sessions < 1 or args.seconds <= 0:
         parser.error("--sessions and --seconds must be positive")
     return args
