@@ -20,8 +20,26 @@ def dt(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
+SET_E = ("ADAUSDT", "AVAXUSDT", "BNBUSDT", "BTCUSDT", "DOGEUSDT", "DOTUSDT", "ETHUSDT", "LINKUSDT", "SOLUSDT", "XRPUSDT")
+
+
 def test_symbols() -> None:
-    assert liq.sample_symbols() == ("BTCUSDT", "ETHUSDT")
+    assert liq.sample_symbols() == SET_E
+
+
+@pytest.mark.parametrize("symbol", SET_E)
+def test_each_pair_has_the_last_30_days(symbol: str) -> None:
+    d = load_sample(symbol, "5m", dt(2025, 12, 30), dt(2026, 1, 29, 6, 35))
+    assert len(d.candles) == 8719 and "covers only" not in d.note
+    assert d.candles["open_time"].diff().iloc[1:].eq(pd.Timedelta(minutes=5)).all()  # gap-free
+    validate_candles(d.candles)
+
+
+def test_1d_candles_are_whole_utc_days() -> None:
+    d = load_sample("SOLUSDT", "1d", dt(2026, 1, 1), dt(2026, 1, 11))
+    assert len(d.candles) == 10 and (d.candles["open_time"].dt.hour == 0).all()
+    five = load_sample("SOLUSDT", "5m", dt(2026, 1, 1), dt(2026, 1, 2)).candles
+    assert d.candles["high"].iloc[0] == five["high"].max() and d.candles["close"].iloc[0] == five["close"].iloc[-1]
 
 
 def test_slice_inside_the_sample_is_exact() -> None:
@@ -64,15 +82,23 @@ def test_1m_is_served_as_5m_with_a_note() -> None:
 
 def test_range_outside_the_sample_uses_its_latest_days() -> None:
     d = load_sample("BTCUSDT", "5m", dt(2026, 11, 19), dt(2026, 11, 26))
-    assert d.candles["open_time"].iloc[-1] == pd.Timestamp("2025-10-22 23:55", tz="UTC")
+    assert d.candles["open_time"].iloc[-1] == pd.Timestamp("2026-01-29 06:30", tz="UTC")
     assert len(d.candles) == 7 * 288
     assert "outside the built-in sample" in d.note and "latest 7 day(s)" in d.note
 
 
-def test_long_range_outside_uses_a_segment_long_enough() -> None:
+def test_long_range_outside_uses_the_newest_segment_long_enough() -> None:
     d = load_sample("ETHUSDT", "1h", dt(2026, 10, 1), dt(2026, 10, 31))
-    assert len(d.candles) == 30 * 24
-    assert d.candles["open_time"].iloc[-1] == pd.Timestamp("2025-01-05 23:00", tz="UTC")
+    assert len(d.candles) == 30 * 24 - 1  # the last 30 days end at 06:35: both end buckets are incomplete
+    assert d.candles["open_time"].iloc[-1] == pd.Timestamp("2026-01-29 05:00", tz="UTC")
+    d = load_sample("ETHUSDT", "1h", dt(2026, 9, 1), dt(2026, 10, 31))  # 60 days: no segment is that long
+    assert d.candles["open_time"].iloc[0] == pd.Timestamp("2025-12-30", tz="UTC")  # the newest, whole
+
+
+def test_dec_2024_is_still_served_when_asked_for() -> None:
+    for sym in ("BTCUSDT", "ETHUSDT"):
+        d = load_sample(sym, "5m", dt(2024, 12, 4), dt(2024, 12, 7))
+        assert len(d.candles) == 3 * 288 and "outside" not in d.note
 
 
 def test_partial_overlap_is_noted() -> None:
@@ -82,8 +108,8 @@ def test_partial_overlap_is_noted() -> None:
 
 
 def test_unknown_symbol() -> None:
-    with pytest.raises(InvalidSymbolError, match="no SOLUSDT; it holds BTCUSDT, ETHUSDT only"):
-        load_sample("SOLUSDT", "5m", dt(2024, 12, 5), dt(2024, 12, 6))
+    with pytest.raises(InvalidSymbolError, match="no LTCUSDT; it holds ADAUSDT, AVAXUSDT, .*, XRPUSDT only"):
+        load_sample("LTCUSDT", "5m", dt(2024, 12, 5), dt(2024, 12, 6))
 
 
 def test_callers_cannot_corrupt_the_cached_sample() -> None:
@@ -96,5 +122,5 @@ def test_callers_cannot_corrupt_the_cached_sample() -> None:
 def test_coverage() -> None:
     spans = sample_coverage("BTCUSDT")
     assert spans[0][0] == pd.Timestamp("2024-11-20", tz="UTC") and spans[-1][1] == pd.Timestamp(
-        "2025-10-23", tz="UTC"
+        "2026-01-29 06:35", tz="UTC"
     )

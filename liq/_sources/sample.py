@@ -78,8 +78,8 @@ def sample_symbols() -> tuple[str, ...]:
 
     Examples
     --------
-    >>> sample_symbols()
-    ('BTCUSDT', 'ETHUSDT')
+    >>> sample_symbols()[:4], len(sample_symbols())
+    (('ADAUSDT', 'AVAXUSDT', 'BNBUSDT', 'BTCUSDT'), 10)
     """
     return tuple(sorted({s.symbol for s in _segments()}))
 
@@ -90,7 +90,7 @@ def sample_coverage(symbol: str) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     Examples
     --------
     >>> [(a.date().isoformat(), b.date().isoformat()) for a, b in sample_coverage("ETHUSDT")]
-    [('2024-11-20', '2025-01-06'), ('2025-10-15', '2025-10-23')]
+    [('2024-11-20', '2025-01-06'), ('2025-10-15', '2025-10-23'), ('2025-12-30', '2026-01-29')]
     """
     sym = check_symbol(symbol)
     return [(s.first, s.end) for s in _segments() if s.symbol == sym]
@@ -119,7 +119,8 @@ def load_sample(symbol: str, interval: str, start: datetime, end: datetime) -> M
     interval : {"1m", "5m", "15m", "1h", "4h"}
         ``1m`` is not in the sample: 5m candles are returned, and the note says so.
     start, end : datetime
-        Tz-aware; ``end`` is exclusive. Outside the sample, the latest span of the same length is used.
+        Tz-aware; ``end`` is exclusive. Outside the sample, the latest span of the same length is used
+        (from the newest segment long enough, or the whole newest segment when none is).
 
     Raises
     ------
@@ -136,7 +137,7 @@ def load_sample(symbol: str, interval: str, start: datetime, end: datetime) -> M
     >>> d = load_sample("BTCUSDT", "5m", datetime(2026, 11, 19, tzinfo=timezone.utc),
     ...                 datetime(2026, 11, 26, tzinfo=timezone.utc))
     >>> str(d.candles["open_time"].iloc[-1])
-    '2025-10-22 23:55:00+00:00'
+    '2026-01-29 06:30:00+00:00'
     """
     req = check_request(symbol, interval, start, end, start)  # the sample does not depend on the clock
     sym, iv, t0, t1 = req.symbol, req.interval, req.start, req.end
@@ -163,7 +164,7 @@ def load_sample(symbol: str, interval: str, start: datetime, end: datetime) -> M
             )
     else:
         long_enough = [s for s in segs if s.end - s.first >= length]
-        seg = long_enough[-1] if long_enough else max(segs, key=lambda s: s.end - s.first)
+        seg = long_enough[-1] if long_enough else segs[-1]  # the newest: every pair then shows the same dates
         b = seg.end
         a = max(seg.first, b - length)
         days = (b - a) / pd.Timedelta(days=1)
