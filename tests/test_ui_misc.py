@@ -27,7 +27,10 @@ def test_plain_text_cannot_become_markdown() -> None:
     for raw in ("**", "[x]", "https://", " :material/", " :red[", " $1", "www.evil"):
         assert raw not in shown, raw
     # every character is still there, behind a backslash where markdown would act on it
-    assert shown.replace("\\", "") == EVIL + " :material/home: :red[x] $1 and $2 www.evil.example"
+    assert (
+        shown.replace("\\", "").replace("\u200b", "")
+        == EVIL + " :material/home: :red[x] $1 and $2 www.evil.example"
+    )
 
 
 def test_a_link_with_markdown_in_the_pair_shows_it_as_text() -> None:
@@ -37,8 +40,8 @@ def test_a_link_with_markdown_in_the_pair_shows_it_as_text() -> None:
     at.run()
     assert not at.exception
     (warning,) = [str(w.value) for w in at.warning if "sym=" in str(w.value)]
-    assert "\\*\\*BOLD\\*\\*\\[x\\]" in warning and "https\\://" in warning
-    assert "**BOLD**" not in warning
+    assert "\\*\\*BOLD\\*\\*\\[x\\]" in warning and "https\\:" in warning
+    assert "**BOLD**" not in warning and "://" not in warning.replace("\\", "")  # no autolink either
 
 
 def _run_with_a_fault(

@@ -20,18 +20,22 @@ logger = logging.getLogger(__name__)
 
 # Markdown (and Streamlit's extensions: :icons:, :colour[...], $math$) starts with one of these characters.
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>#|~$:])")
-# GitHub-style autolinks need no special character: www.example.com becomes a link.
-_WWW = re.compile(r"(?i)\b(www)\.")
+# GitHub-style autolinks are found in the text after parsing, so escapes do not stop them: a zero-width space
+# breaks the patterns they look for (a scheme's "://", "www.", an e-mail's "@") without changing what is read.
+_AUTOLINK = re.compile(r"(?i)(://|\bwww(?=\.)|@)")
+_ZWSP = "\u200b"
 
 
 def plain(text: object) -> str:
     r"""``text`` escaped so that Streamlit's markdown shows it exactly as written.
 
-    >>> print(plain("**BOLD**[x](https://evil.example) at www.evil.example for $5"))
-    \*\*BOLD\*\*\[x\](https\://evil.example) at www\.evil.example for \$5
+    >>> shown = plain("**BOLD**[x](https://evil.example) at www.evil.example for $5")
+    >>> print(shown.replace("\u200b", "|"))
+    \*\*BOLD\*\*\[x\](https\:|//evil.example) at w|ww.evil.example for \$5
     """
     escaped = _MARKDOWN.sub(r"\\\1", str(text))
-    return _WWW.sub(r"\1\\.", escaped).replace("\n", "  \n")
+    unlinked = _AUTOLINK.sub(lambda m: m.group(1)[0] + _ZWSP + m.group(1)[1:], escaped)
+    return unlinked.replace("\n", "  \n")
 
 
 def show_error(err: BaseException, *, level: str = "error") -> None:

@@ -189,7 +189,7 @@ def _weights_editor(s: Settings) -> None:
     key = _editor_key()
     base = pd.DataFrame(st.session_state[_EDITOR_BASE], columns=[_LEV_COL, _W_COL]).astype(float)
     spec = SPEC["weights"]
-    st.caption(f"{spec.label} ({spec.help.rstrip('.')}; at most {settings.MAX_TIERS} tiers):")
+    st.caption(f"{spec.label} ({spec.help}; at most {settings.MAX_TIERS} tiers):")
     st.data_editor(
         base,
         key=key,
