@@ -104,6 +104,7 @@ class Stats:
     server_cpu_s: float = 0.0
     driver_cpu_s: float = 0.0
     wall_s: float = 0.0
+    alone: dict[str, float] = field(default_factory=dict)  # page -> warm rerun of one viewer alone (s)
 
     def record(self, kind: str, run: Run, viewer: Viewer) -> Run:
         self.reruns.append((kind, run.seconds))
@@ -373,6 +374,11 @@ def report(args: argparse.Namespace, stats: Stats, server: Server, tracebacks: l
     )
     print(f"  {'reruns done (sessions opened)':<42} {f'{len(times)} ({stats.sessions_opened})':>14}")
     print(f"  {'reruns per second':<42} {len(times) / max(stats.wall_s, 1e-9):>14.1f}")
+    offered = args.sessions / (sum(args.think) / 2 + (p50 if times else 0.0))
+    print(f"  {'offered (sessions / (think + rerun))':<42} {offered:>14.1f}   reruns per second")
+    if stats.alone:
+        ceiling = 1 / statistics.mean(stats.alone.values())
+        print(f"  {'≈ ceiling (1 / warm rerun of one viewer)':<42} {ceiling:>14.1f}   reruns per second")
     print(f"  {'errors':<42} {errors:>14}   {TARGET_ERRORS}  {_mark(errors <= TARGET_ERRORS)}")
     print(f"  {'  in the app (exceptions, failed reruns)':<42} {len(stats.errors):>14}")
     print(f"  {'  Traceback blocks in the server log':<42} {len(tracebacks):>14}")
@@ -486,6 +492,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+async def baseline(url: str, source: str, reruns: int = 3) -> dict[str, float]:
+    """Median time of a warm rerun of each page for one viewer alone: the floor under the figures."""
+    out: dict[str, float] = {}
+    for path, _ in PAGES:
+        async with Viewer(url) as viewer:
+            await viewer.open(path, {"sym": LINK_SYMBOLS[0], "range": "7d", "src": source})
+            times = [(await viewer.rerun()).seconds for _ in range(reruns)]
+            out[path] = statistics.median(times)
+    return out
+
+
 async def _drive(server: Server, args: argparse.Namespace, stats: Stats, symbols: Sequence[str]) -> None:
     await Driver(server.url, args, stats).run(server, symbols)
 
@@ -512,6 +529,13 @@ def run(args: argparse.Namespace) -> tuple[Stats, list[str]]:
                 f"RSS {server.rss_kb() / 1024:.0f} MB",
                 flush=True,
             )
+            if args.scenario == "default":
+                alone = stats.alone = asyncio.run(baseline(server.url, args.source))
+                print(
+                    "  one viewer alone, warm rerun (median of 3): "
+                    + ", ".join(f"{p} {t:.2f} s" for p, t in alone.items()),
+                    flush=True,
+                )
             server.start_polling(0.5)
             t0, cpu0, mine0 = time.monotonic(), server.cpu_s(), time.process_time()
             asyncio.run(_drive(server, args, stats, symbols))
