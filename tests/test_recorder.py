@@ -93,16 +93,33 @@ async def _hold(conn: ServerConnection) -> None:
 
 
 def test_parse_force_order_of_the_documented_example() -> None:
-    row = rec.parse_force_order(EXAMPLE)
-    assert row is not None
-    assert row["symbol"] == "BTCUSDT" and row["side"] == "SELL"
+    event = rec.parse_force_order(EXAMPLE)
+    assert event is not None
+    assert event.symbol == "BTCUSDT" and event.order_side == "SELL" and event.side == "long"
+    assert event.price == 9910.12345678 and event.filled_qty == 0.014 and event.price_kind == "avg"
+    assert event.time_ms == 1568014460893
+    row = event.recorder_row()
     assert row["avg_price"] == "9910.12345678" and row["filled_accumulated_qty"] == "0.014"
-    assert row["time_ms"] == "1568014460893"
+    assert row["time_ms"] == "1568014460893" and tuple(row) == rec.RECORDER_COLUMNS
     assert rec.parse_force_order({"stream": "x", "data": {"e": "forceOrder", "E": 1}}) is None
     assert rec.parse_force_order("not a dict") is None
     bad = copy.deepcopy(EXAMPLE)
     bad["o"]["ap"] = "abc"
     assert rec.parse_force_order(bad) is None
+
+
+def test_the_recorder_skips_what_a_recording_may_not_hold() -> None:
+    """A message the reader of recordings would refuse is not written: one rule for both."""
+    for key, value in (("S", "HOLD"), ("s", "btc/usdt"), ("z", "0"), ("ap", "0"), ("T", 10)):
+        bad = copy.deepcopy(EXAMPLE)
+        bad["o"][key] = value
+        if key == "ap":
+            bad["o"]["p"] = "-1"  # no fill price and no usable order price
+        assert rec.parse_force_order(bad) is None, key
+    only_order_price = copy.deepcopy(EXAMPLE)
+    only_order_price["o"]["ap"] = "0"
+    event = rec.parse_force_order(only_order_price)
+    assert event is not None and event.price_kind == "order" and event.price == float(EXAMPLE["o"]["p"])
 
 
 def test_gaps_path() -> None:

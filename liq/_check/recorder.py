@@ -18,6 +18,8 @@ Gaps
     the model check does not count them as "no liquidations".
 
 The row layout (:data:`RECORDER_COLUMNS`) is the full forceOrder layout read by :func:`liq.load_liquidations`.
+Messages become rows through :func:`liq._check.events.parse_force_order` (the live tail's conversion too), so a
+message the app would not draw is not recorded either.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from .._errors import DataValidationError, RecorderError
+from .events import LiquidationEvent, parse_force_order
 
 try:
     import fcntl
@@ -80,59 +83,10 @@ GAP_COLUMNS: tuple[str, ...] = ("start_utc", "end_utc", "reason")
 #: Default futures stream host; the multiplex socket appends ``market/stream?streams=...``.
 DEFAULT_STREAM_URL = "wss://fstream.binance.com/"
 
-_FIELDS = {  # forceOrder "o" key -> our column
-    "s": "symbol",
-    "S": "side",
-    "o": "order_type",
-    "f": "time_in_force",
-    "q": "orig_qty",
-    "p": "price",
-    "ap": "avg_price",
-    "X": "order_status",
-    "l": "last_filled_qty",
-    "z": "filled_accumulated_qty",
-}
-
 
 def _iso(ms: float) -> str:
     t = time.gmtime(ms / 1000.0)
     return time.strftime("%Y-%m-%dT%H:%M:%S", t) + f".{int(ms) % 1000:03d}Z"
-
-
-def parse_force_order(message: object) -> dict[str, str] | None:
-    """One CSV row from a forceOrder message (raw or wrapped in a combined-stream envelope).
-
-    Returns ``None`` when the message is not a forceOrder event or lacks a field the row needs.
-
-    Examples
-    --------
-    >>> msg = {"stream": "btcusdt@forceOrder", "data": {"e": "forceOrder", "E": 1568014460893, "o": {
-    ...     "s": "BTCUSDT", "S": "SELL", "o": "LIMIT", "f": "IOC", "q": "0.014", "p": "9910",
-    ...     "ap": "9910.1", "X": "FILLED", "l": "0.014", "z": "0.014", "T": 1568014460893}}}
-    >>> row = parse_force_order(msg)
-    >>> row["time_utc"], row["side"], row["avg_price"]
-    ('2019-09-09T07:34:20.893Z', 'SELL', '9910.1')
-    >>> parse_force_order({"result": None, "id": 1}) is None
-    True
-    """
-    if not isinstance(message, Mapping):
-        return None
-    data = message.get("data", message)
-    if not isinstance(data, Mapping) or data.get("e") != "forceOrder":
-        return None
-    order = data.get("o")
-    if not isinstance(order, Mapping):
-        return None
-    try:
-        event_ms = int(data["E"])
-        trade_ms = int(order.get("T", event_ms))
-        row = {col: str(order[key]) for key, col in _FIELDS.items()}
-        float(row["avg_price"]), float(row["filled_accumulated_qty"])  # must be numbers
-    except (KeyError, TypeError, ValueError):
-        return None
-    if row["side"] not in ("BUY", "SELL") or not row["symbol"]:
-        return None
-    return {"time_ms": str(trade_ms), "time_utc": _iso(trade_ms), "event_time_ms": str(event_ms), **row}
 
 
 def gaps_path_for(out: str | os.PathLike[str]) -> Path:
@@ -256,7 +210,7 @@ async def record_liquidations(
     backoff_initial_s: float = 1.0,
     backoff_max_s: float = 60.0,
     fsync: bool = True,
-    on_event: Callable[[dict[str, str]], None] | None = None,
+    on_event: Callable[[LiquidationEvent], None] | None = None,
 ) -> RecorderStats:
     """Record forceOrder events for ``symbols`` into ``out`` until stopped.
 
@@ -278,7 +232,7 @@ async def record_liquidations(
     fsync : bool
         ``os.fsync`` after each row (default), so a power cut loses nothing already received.
     on_event : callable, optional
-        Called with each written row (e.g. to print progress).
+        Called with each written event (e.g. to print progress).
 
     Returns
     -------
@@ -325,7 +279,7 @@ class _Run:
         fsync: bool,
         stop: asyncio.Event,
         max_events: int | None,
-        on_event: Callable[[dict[str, str]], None] | None,
+        on_event: Callable[[LiquidationEvent], None] | None,
     ) -> None:
         self.rows = _DurableCsv(out, RECORDER_COLUMNS, fsync=fsync, lock=True)
         try:
@@ -359,16 +313,16 @@ class _Run:
             msg = await ws.recv()
             if isinstance(msg, Mapping) and msg.get("e") == "error":
                 raise ConnectionError(f"{msg.get('type')}: {msg.get('m')}")
-            row = parse_force_order(msg)
-            if row is None:
+            event = parse_force_order(msg)
+            if event is None:
                 self.stats.malformed += 1
                 log.warning("skipped a message that is not a complete forceOrder event: %.200r", msg)
                 continue
-            self.rows.write(row)
+            self.rows.write(event.recorder_row())
             self.stats.events += 1
             self.attempt = 0
             if self.on_event is not None:
-                self.on_event(row)
+                self.on_event(event)
             if self.max_events is not None and self.stats.events >= self.max_events:
                 self.stop.set()
 
@@ -471,14 +425,12 @@ def run_record_command(args: argparse.Namespace) -> int:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
 
-    def show(row: dict[str, str]) -> None:
+    def show(event: LiquidationEvent) -> None:
         if not args.quiet:
-            side = "long" if row["side"] == "SELL" else "short"
-            qty = float(row["filled_accumulated_qty"])
-            usd = float(row["avg_price"]) * qty
+            row = event.recorder_row()
             print(
-                f"{row['time_utc']} {row['symbol']:<10} {side:<5} {qty:>12g} @ {row['avg_price']:>12}"
-                f" ≈ {usd:,.0f} USD",
+                f"{row['time_utc']} {event.symbol:<10} {event.side:<5} {event.filled_qty:>12g} @ "
+                f"{event.price:>12g} ≈ {event.notional_usd:,.0f} USD",
                 file=out,
                 flush=True,
             )

@@ -28,23 +28,12 @@ import pandas as pd
 from .._errors import DataValidationError
 from .._sources._common import CONTRACT_PATTERN, EARLIEST_TIME, LATEST_TIME, MAX_PRICE, MAX_VOLUME
 from .._sources._files import MAX_RECORDING_ROWS, MAX_UPLOAD_BYTES, FileSource, read_file_bytes, too_many_rows
+from .events import LIQUIDATION_COLUMNS, SIDE_OF_ORDER, empty_events, events_frame, fill_price, sane_amounts
 
 __all__ = ["LIQUIDATION_COLUMNS", "load_gaps", "load_liquidations"]
 
-#: Columns of the frame returned by :func:`load_liquidations`, in order.
-LIQUIDATION_COLUMNS: tuple[str, ...] = (
-    "time",
-    "symbol",
-    "side",
-    "price",
-    "qty",
-    "notional_usd",
-    "price_kind",
-)
-
 PathOrBuffer = Union[str, "os.PathLike[str]", IO[str], IO[bytes], pd.DataFrame]
 
-_SIDE_MAP = {"SELL": "long", "BUY": "short", "LONG": "long", "SHORT": "short"}
 _TIME_MS_COLUMNS = ("time_ms", "trade_time_ms", "event_time_ms")
 _TIME_TEXT_COLUMNS = ("time", "time_utc", "timestamp", "datetime")
 _QTY_COLUMNS = ("filled_accumulated_qty", "filled_qty", "qty", "last_filled_qty", "orig_qty")
@@ -182,7 +171,7 @@ def _symbols(raw: pd.DataFrame, name: str) -> pd.Series:
 
 def _sides(raw: pd.DataFrame, name: str) -> pd.Series:
     """Binance's order side mapped to the side that was liquidated ("long" / "short")."""
-    side = raw["side"].astype("string").str.strip().str.upper().map(_SIDE_MAP)
+    side = raw["side"].astype("string").str.strip().str.upper().map(dict(SIDE_OF_ORDER))
     if side.isna().any():
         row = int(np.flatnonzero(side.isna().to_numpy())[0])
         raise DataValidationError(
@@ -203,16 +192,16 @@ def _prices(raw: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
         if col in raw:
             values = _numeric(raw, col, name)
             order = np.where(np.isnan(values), order, values)
-    use_avg = np.isfinite(avg) & (avg > 0)
-    price = np.where(use_avg, avg, order)
+    price, use_avg = fill_price(avg, order)
     if "price_kind" in raw and "avg_price" not in raw:  # our own output read back
         use_avg = (raw["price_kind"].astype("string") == "avg").fillna(False).to_numpy(dtype=bool)
     return price, use_avg
 
 
 def _check_positive(price: np.ndarray, qty: np.ndarray, name: str) -> None:
-    for label, values, limit in (("price", price, MAX_PRICE), ("quantity", qty, MAX_VOLUME)):
-        bad = ~(np.isfinite(values) & (values > 0) & (values <= limit))
+    price_ok, qty_ok = sane_amounts(price, qty)
+    for label, values, ok in (("price", price, price_ok), ("quantity", qty, qty_ok)):
+        bad = ~ok
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise DataValidationError(
@@ -264,39 +253,15 @@ def load_liquidations(path_or_buffer: PathOrBuffer) -> pd.DataFrame:
     raw, name = _read(path_or_buffer)
     qty_col = _check_layout(raw, name)
     if raw.empty:
-        return _empty()
+        return empty_events()
     times = _times(raw, name)
     symbol = _symbols(raw, name)
     side = _sides(raw, name)
     qty = _numeric(raw, qty_col, name)
     price, use_avg = _prices(raw, name)
     _check_positive(price, qty, name)
-    out = pd.DataFrame(
-        {
-            "time": times.to_numpy(),
-            "symbol": symbol.to_numpy(dtype=object),
-            "side": side.to_numpy(dtype=object),
-            "price": price,
-            "qty": qty,
-            "notional_usd": price * qty,
-            "price_kind": np.where(use_avg, "avg", "order").astype(object),
-        }
-    )
-    out["time"] = pd.to_datetime(out["time"], utc=True).astype("datetime64[ns, UTC]")
-    return out.sort_values("time", kind="stable").reset_index(drop=True)
-
-
-def _empty() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "time": pd.Series([], dtype="datetime64[ns, UTC]"),
-            "symbol": pd.Series([], dtype=object),
-            "side": pd.Series([], dtype=object),
-            "price": pd.Series([], dtype=np.float64),
-            "qty": pd.Series([], dtype=np.float64),
-            "notional_usd": pd.Series([], dtype=np.float64),
-            "price_kind": pd.Series([], dtype=object),
-        }
+    return events_frame(
+        times, symbol.to_numpy(dtype=object), side.to_numpy(dtype=object), price, qty, use_avg
     )
 
 
