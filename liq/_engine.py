@@ -462,18 +462,18 @@ def _volume_flows(
                 c, inp, tiers, cfg, side, cfg.levered_share * new_side, cfg.levered_share * prior_total, sigma
             )
         )
-        hit = s.swept_at < t
-        age = np.where(hit, s.swept_at, t - 1) - s.created
-        kept = s.notional * np.exp(age * logd)
-        swept_value = np.where(hit, kept, 0.0)
-        # what the levered positions lose to closures and decay: added − alive − swept
-        closed, decayed = _split_loss(float((s.notional - kept).sum()), log_close, log_decay)
+        hit = np.flatnonzero(s.swept_at < t)
+        swept_value = np.zeros(len(s.notional))
+        swept_value[hit] = s.notional[hit] * np.exp((s.swept_at[hit] - s.created[hit]) * logd)
         anchor = prior_total * np.exp(big_l) + _decayed_cumsum(new_side, logd)
         swept_usd = np.bincount(s.swept_at[hit], weights=swept_value[hit], minlength=t)[:t].astype(np.float64)
         # alive = what entered, decayed since, minus what was swept, decayed since (a swept position's value at
         # its sweep is exactly its decayed value then)
         entered = np.bincount(s.created, weights=s.notional, minlength=t)[:t].astype(np.float64)
         levered = np.maximum(_decayed_cumsum(entered, logd) - _decayed_cumsum(swept_usd, logd), 0.0)
+        # what the levered positions lose to closures and decay: added − alive − swept
+        lost = float(entered.sum()) - float(levered[-1]) - float(swept_usd.sum())
+        closed, decayed = _split_loss(max(lost, 0.0), log_close, log_decay)
         flows.append(_Flow(s, big_l, swept_value, closed, decayed, anchor, swept_usd, levered))
     notes = []
     if prior_total > 0:
@@ -612,7 +612,7 @@ def _grid(side: _Side, big_l: F64, col_of: I64, col_end: I64, bin_idx: I64, n_co
     inside = (bin_idx >= 0) & (bin_idx < n_bins)
     cc = col_of[side.created]
     cu = np.where(side.swept_at < t, col_of[np.minimum(side.swept_at, t - 1)], n_cols)
-    lc = big_l[side.created]
+    lc = big_l[side.created]  # a gather of T values: no exponential per position unless blocks need it
     l_end = big_l[col_end]
     # split columns into blocks whose log-multiplier spans less than _LOG_BLOCK_SPAN
     starts = [0]
@@ -631,9 +631,12 @@ def _grid(side: _Side, big_l: F64, col_of: I64, col_end: I64, bin_idx: I64, n_co
         a = cc if single else np.maximum(cc[sel], j0) - j0
         b = cu if single else np.minimum(cu[sel], j1) - j0
         bins = np.where(sel, bin_idx, 0) if single else bin_idx[sel]
-        lc_used = lc if single else lc[sel]
-        if ref != 0.0 or lc_used.any():
-            base = base * np.exp(np.minimum(ref - lc_used, 700.0))
+        if single:
+            # one block: exp(−L_c) per candle, gathered per position
+            if big_l.any():
+                base = base * np.exp(np.minimum(-big_l, 700.0))[side.created]
+        else:
+            base = base * np.exp(np.minimum(ref - lc[sel], 700.0))
         size = (rows + 1) * n_bins
         diff = np.bincount(a * n_bins + bins, weights=base, minlength=size).astype(np.float64, copy=False)
         diff -= np.bincount(b * n_bins + bins, weights=base, minlength=size)
