@@ -43,9 +43,9 @@ def test_table_on_the_sample() -> None:
     )
     assert code == 0, err
     assert out.startswith(
-        "BTCUSDT 5m · source: sample\nBuilt-in sample: BTCUSDT 5m, 2025-10-16 00:00 → 2025-10-22 23:55 UTC"
+        "BTCUSDT 5m · source: sample\nBuilt-in sample: BTCUSDT 5m, 2026-01-22 06:35 → 2026-01-29 06:30 UTC"
     )
-    assert "Last price 107,532.00 at 2025-10-22 23:55 UTC" in out  # the real last close of the sample
+    assert "Last price 88,285.90 at 2026-01-29 06:30 UTC" in out  # the real last close of the sample
     assert "Nearest above:" in out and "Nearest below:" in out and "Within ±2 %:" in out
     assert "Levels (" in out and "Zones (" in out
 
@@ -103,9 +103,12 @@ def test_auto_offline_falls_back_to_the_sample_with_warnings(tmp_path: Path) -> 
 
 
 def test_source_error_is_a_message_and_exit_code_1() -> None:
-    code, out, err = run("levels", "--symbol", "SOLUSDT", "--source", "sample")
+    import liq
+
+    code, out, err = run("levels", "--symbol", "NOPEUSDT", "--source", "sample")
     assert code == 1 and out == ""
-    assert err == "error: The built-in sample has no SOLUSDT; it holds BTCUSDT, ETHUSDT only.\n"
+    held = ", ".join(liq.sample_symbols())
+    assert err == f"error: The built-in sample has no NOPEUSDT; it holds {held} only.\n"
 
 
 @pytest.mark.parametrize(
