@@ -71,6 +71,9 @@ def test_default_page_renders_on_sample_quickly_with_auto_source() -> None:
     assert "Binance public archive unavailable" in warnings
     assert "built-in sample" in warnings.lower()
     assert any("Active source: Built-in sample" in c for c in _texts(at, "caption"))
+    # the model note (sidebar): which model, what sets the USD size, the bracket date, the estimate's notes
+    note = next(c for c in _texts(at, "caption") if c.startswith("Model in use"))
+    assert "USD figures" in note and "Margin brackets as of" in note
     m = _metrics(at)
     assert set(m) >= {
         "Last price",
