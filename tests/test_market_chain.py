@@ -92,11 +92,11 @@ def test_invalid_symbol_is_not_a_fallback_case(rsps: responses.RequestsMock, tmp
 
 def test_no_source_has_the_symbol(rsps: responses.RequestsMock, tmp_path: Path) -> None:
     _geo_block(rsps)
-    serve_archive(rsps, "SOLUSDT", DAYS, missing=tuple(DAYS))
+    serve_archive(rsps, "LTCUSDT", DAYS, missing=tuple(DAYS))
     with pytest.raises(
-        NoDataError, match=r"No source could deliver SOLUSDT\..*HTTP 451.*holds BTCUSDT, ETHUSDT only"
+        NoDataError, match=r"No source could deliver LTCUSDT\..*HTTP 451.*holds ADAUSDT, .*XRPUSDT only"
     ):
-        liq.load_market_data("SOLUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path)
+        liq.load_market_data("LTCUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path)
 
 
 def test_named_live_source_does_not_fall_back(rsps: responses.RequestsMock, tmp_path: Path) -> None:

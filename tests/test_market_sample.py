@@ -20,7 +20,18 @@ def dt(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-SET_E = ("ADAUSDT", "AVAXUSDT", "BNBUSDT", "BTCUSDT", "DOGEUSDT", "DOTUSDT", "ETHUSDT", "LINKUSDT", "SOLUSDT", "XRPUSDT")
+SET_E = (
+    "ADAUSDT",
+    "AVAXUSDT",
+    "BNBUSDT",
+    "BTCUSDT",
+    "DOGEUSDT",
+    "DOTUSDT",
+    "ETHUSDT",
+    "LINKUSDT",
+    "SOLUSDT",
+    "XRPUSDT",
+)
 
 
 def test_symbols() -> None:
@@ -33,24 +44,6 @@ def test_each_pair_has_the_last_30_days(symbol: str) -> None:
     assert len(d.candles) == 8719 and "covers only" not in d.note
     assert d.candles["open_time"].diff().iloc[1:].eq(pd.Timedelta(minutes=5)).all()  # gap-free
     validate_candles(d.candles)
-
-
-def test_1d_candles_are_whole_utc_days() -> None:
-    d = load_sample("SOLUSDT", "1d", dt(2026, 1, 1), dt(2026, 1, 11))
-    assert len(d.candles) == 10 and (d.candles["open_time"].dt.hour == 0).all()
-    five = load_sample("SOLUSDT", "5m", dt(2026, 1, 1), dt(2026, 1, 2)).candles
-    assert d.candles["high"].iloc[0] == five["high"].max() and d.candles["close"].iloc[0] == five["close"].iloc[-1]
-
-
-def test_slice_inside_the_sample_is_exact() -> None:
-    d = load_sample("BTCUSDT", "5m", dt(2024, 12, 10), dt(2024, 12, 17))
-    assert len(d.candles) == 7 * 288
-    assert d.candles["open_time"].iloc[0] == pd.Timestamp("2024-12-10", tz="UTC")
-    assert d.candles["open_time"].iloc[-1] == pd.Timestamp("2024-12-16 23:55", tz="UTC")
-    assert d.open_interest is None and d.source == "sample"
-    assert d.note.startswith("Built-in sample: BTCUSDT 5m, 2024-12-10 00:00 → 2024-12-16 23:55 UTC")
-    assert "outside" not in d.note
-    validate_candles(d.candles)  # engine-ready
 
 
 @pytest.mark.parametrize(("interval", "n"), [("15m", 96), ("1h", 24), ("4h", 6)])
