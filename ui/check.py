@@ -268,24 +268,23 @@ def settings_table(config: liq.ModelConfig) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Setting", "Value"])
 
 
-def show_check(check: liq.ModelCheck, config: liq.ModelConfig) -> None:
-    """Headline, metrics table, scatter per side, time series, settings and plain words."""
-    head = check.headline
-    metrics = check.metrics
+def _interval_text(metrics: pd.DataFrame, side: str) -> str:
+    row = metrics[(metrics["side"] == side) & (metrics["metric"] == "partial_spearman")]
+    if row.empty or not math.isfinite(float(row["ci_low"].iloc[0])):
+        return "no interval"
+    return f"95 %: {float(row['ci_low'].iloc[0]):+.2f} … {float(row['ci_high'].iloc[0]):+.2f}"
 
-    def ci(side: str) -> str:
-        row = metrics[(metrics["side"] == side) & (metrics["metric"] == "partial_spearman")]
-        if row.empty or not math.isfinite(float(row["ci_low"].iloc[0])):
-            return "no interval"
-        return f"95 %: {float(row['ci_low'].iloc[0]):+.2f} … {float(row['ci_high'].iloc[0]):+.2f}"
 
+def _headline(check: liq.ModelCheck) -> None:
+    """The headline per side (partial Spearman with its interval) and the number of events used."""
+    head, metrics = check.headline, check.metrics
     c1, c2, c3 = st.columns(3)
     for col, side in ((c1, "long"), (c2, "short")):
         v = float(head.get(side, math.nan))
         col.metric(
             f"{side.capitalize()}s: edge over baseline",
             f"{v:+.2f}" if math.isfinite(v) else "n/a",
-            delta=ci(side),
+            delta=_interval_text(metrics, side),
             delta_color="off",
             help="Partial Spearman correlation between the model's swept USD and the recorded liquidations per "
             "candle, after removing what the plain 'big move × volume' baseline already explains. Above 0: the "
@@ -294,17 +293,10 @@ def show_check(check: liq.ModelCheck, config: liq.ModelConfig) -> None:
     n = metrics[metrics["metric"] == "events"]["value"].sum()
     c3.metric("Recorded events used", f"{n:,.0f}", help="Events inside the recording windows, both sides.")
 
-    st.subheader("All measures, with 95 % bootstrap intervals")
-    st.dataframe(metrics_table(check), hide_index=True, width="stretch")
 
-    per = check.per_candle
-    st.subheader("Predicted vs recorded, per candle")
-    s1, s2 = st.columns(2)
-    s1.altair_chart(scatter(per, "long"), width="stretch")
-    s2.altair_chart(scatter(per, "short"), width="stretch")
-
-    st.subheader("Over time")
-    windows = check.windows
+def _over_time(check: liq.ModelCheck) -> None:
+    """Model and recording over time, per side, for the window picked (the busiest first)."""
+    per, windows = check.per_candle, check.windows
     options = [None, *windows["window"].tolist()]
 
     def wlabel(w: int | None) -> str:
@@ -323,6 +315,23 @@ def show_check(check: liq.ModelCheck, config: liq.ModelConfig) -> None:
     st.altair_chart(timeseries(per, pick, "short"), width="stretch")
     st.caption("Each series is divided by its own maximum so both fit one axis; hover for the USD values.")
 
+
+def show_check(check: liq.ModelCheck, config: liq.ModelConfig) -> None:
+    """Headline, metrics table, scatter per side, time series, settings and plain words."""
+    _headline(check)
+    st.subheader("All measures, with 95 % bootstrap intervals")
+    st.dataframe(metrics_table(check), hide_index=True, width="stretch")
+    st.subheader("Predicted vs recorded, per candle")
+    s1, s2 = st.columns(2)
+    s1.altair_chart(scatter(check.per_candle, "long"), width="stretch")
+    s2.altair_chart(scatter(check.per_candle, "short"), width="stretch")
+    st.subheader("Over time")
+    _over_time(check)
+    _explainer(check, config)
+
+
+def _explainer(check: liq.ModelCheck, config: liq.ModelConfig) -> None:
+    """The settings the check ran with, and what the numbers mean in plain words."""
     with st.expander("Model settings used for this check"):
         st.dataframe(settings_table(config), hide_index=True, width="stretch")
         st.caption("Change them under Model settings in the sidebar; the check reruns with the new settings.")
@@ -352,4 +361,4 @@ def show_check(check: liq.ModelCheck, config: liq.ModelConfig) -> None:
         )
         notes = check.notes
         for note in notes:
-            st.caption(note)
+            st.caption(messages.plain(note))
