@@ -1,9 +1,12 @@
-"""Binance public data archive (data.binance.vision): daily zip files of USDⓈ-M klines and metrics.
+"""Binance public data archive (data.binance.vision): monthly and daily zip files of USDⓈ-M klines and metrics.
 
 This source works where the live API answers HTTP 451 (it is plain file hosting). It holds complete days
 only, so it covers up to yesterday (UTC); a day that is not published yet answers 404, is skipped, and is
-named in the note. Open interest comes from the daily *metrics* files (``sum_open_interest_value``, 5-minute
-rows), which go further back than the live API's 30 days.
+named in the note. A calendar month that lies wholly inside the range (and is over) is read from its one
+monthly kline file, so a year is about a dozen downloads, not 365; a month whose file is not published yet
+is read day by day. Open interest comes from the daily *metrics* files (``sum_open_interest_value``, 5-minute
+rows; the archive has no monthly metrics), which go further back than the live API's 30 days; a range that
+uses monthly files reads the metrics of its last :data:`LONG_RANGE_OI_DAYS` days only.
 
 Downloaded zips are kept in a bounded disk cache: ``$LIQ_CACHE_DIR`` or ``~/.cache/liq-heatmap``, at most
 ``DEFAULT_CACHE_BYTES`` in total, oldest files evicted first.
@@ -11,11 +14,12 @@ Downloaded zips are kept in a bounded disk cache: ``$LIQ_CACHE_DIR`` or ``~/.cac
 
 from __future__ import annotations
 
+import calendar
 import io
 import os
 import threading
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -41,20 +45,25 @@ __all__ = [
     "kline_url",
     "load_archive",
     "metrics_url",
+    "monthly_kline_url",
 ]
 
-#: Root of the public archive.
+#: Root of the public archive's daily files.
 ARCHIVE_BASE_URL = "https://data.binance.vision/data/futures/um/daily"
+#: Root of the public archive's monthly files.
+ARCHIVE_MONTHLY_URL = "https://data.binance.vision/data/futures/um/monthly"
 #: Default cap of the disk cache.
 DEFAULT_CACHE_BYTES = 512 * 1024 * 1024
 #: Total deadline of one archive download (connect, headers and body), seconds.
 ARCHIVE_TIMEOUT_S = 10.0
-#: Largest daily zip downloaded (one day of 1m klines is about 60 KB zipped).
+#: Largest zip downloaded (one day of 1m klines is about 60 KB zipped, one month about 2 MB).
 MAX_ARCHIVE_ZIP_BYTES = 8_000_000
-#: Largest CSV read out of a daily zip (one day of 1m klines is about 190 KB).
+#: Largest CSV read out of a zip (one day of 1m klines is about 190 KB, one month about 6 MB).
 MAX_ARCHIVE_CSV_BYTES = 16_000_000
 #: Most days one request may span (about two years), to keep downloads bounded.
 MAX_ARCHIVE_DAYS = 800
+#: Days of daily metrics (open interest) read for a range that uses monthly kline files.
+LONG_RANGE_OI_DAYS = 30
 
 
 def kline_url(symbol: str, interval: str, day: date) -> str:
@@ -67,6 +76,18 @@ def kline_url(symbol: str, interval: str, day: date) -> str:
     'https://data.binance.vision/data/futures/um/daily/klines/BTCUSDT/5m/BTCUSDT-5m-2024-12-01.zip'
     """
     return f"{ARCHIVE_BASE_URL}/klines/{symbol}/{interval}/{symbol}-{interval}-{day.isoformat()}.zip"
+
+
+def monthly_kline_url(symbol: str, interval: str, month: date) -> str:
+    """URL of one calendar month of klines (``month`` is any day of it).
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> monthly_kline_url("BTCUSDT", "1h", date(2025, 3, 1))
+    'https://data.binance.vision/data/futures/um/monthly/klines/BTCUSDT/1h/BTCUSDT-1h-2025-03.zip'
+    """
+    return f"{ARCHIVE_MONTHLY_URL}/klines/{symbol}/{interval}/{symbol}-{interval}-{month:%Y-%m}.zip"
 
 
 def metrics_url(symbol: str, day: date) -> str:
@@ -171,8 +192,8 @@ class _Downloader:
             status, payload = self.session.get_capped(url, MAX_ARCHIVE_ZIP_BYTES)
         except TooLarge:
             raise SourceError(
-                f"The archive file {name} is larger than {MAX_ARCHIVE_ZIP_BYTES / 1e6:.0f} MB, far more than one "
-                "day of data; it was not used. Try again later, or use the sample source."
+                f"The archive file {name} is larger than {MAX_ARCHIVE_ZIP_BYTES / 1e6:.0f} MB, far more than the "
+                "day or month of data it should hold; it was not used. Try again later, or use the sample source."
             ) from None
         except requests.exceptions.RequestException as exc:
             what = describe_failure(exc, "the Binance archive (data.binance.vision)", self.timeout_s)
@@ -213,7 +234,7 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes
     if raw is None:
         raise SourceError(
             f"The archive file {name} unpacks to more than {MAX_ARCHIVE_CSV_BYTES / 1e6:.0f} MB, far more than "
-            "one day of data; it was not used."
+            "the day or month of data it should hold; it was not used."
         )
     return raw
 
@@ -355,6 +376,102 @@ def load_archive(
             dl.session.close()
 
 
+@dataclass(frozen=True)
+class _Piece:
+    """One kline file to read: a calendar month or a single day."""
+
+    url: str
+    days: tuple[date, ...]
+    label: str
+    monthly: bool
+
+
+def _daily_pieces(sym: str, iv: str, days: list[date]) -> list[_Piece]:
+    return [_Piece(kline_url(sym, iv, d), (d,), d.isoformat(), False) for d in days]
+
+
+def _plan(sym: str, iv: str, days: list[date]) -> list[_Piece]:
+    """Monthly files for the calendar months ``days`` cover whole, daily files for the rest.
+
+    ``days`` ends before today, so a whole month in it is over and its monthly file can exist.
+    """
+    by_month: dict[tuple[int, int], list[date]] = {}
+    for d in days:
+        by_month.setdefault((d.year, d.month), []).append(d)
+    pieces: list[_Piece] = []
+    for (year, month), in_month in by_month.items():
+        if len(in_month) == calendar.monthrange(year, month)[1]:
+            url = monthly_kline_url(sym, iv, in_month[0])
+            pieces.append(_Piece(url, tuple(in_month), f"{year:04d}-{month:02d}", True))
+        else:
+            pieces.extend(_daily_pieces(sym, iv, in_month))
+    return pieces
+
+
+@dataclass
+class _Klines:
+    parts: list[pd.DataFrame] = field(default_factory=list)
+    missing: list[date] = field(default_factory=list)
+    found: list[date] = field(default_factory=list)
+    monthly_files: int = 0
+    daily_files: int = 0
+
+
+def _fetch_klines(
+    dl: _Downloader, sym: str, iv: str, pieces: list[_Piece], progress: ProgressFn | None
+) -> _Klines:
+    """Read every piece; a monthly file the archive does not have yet is read day by day instead."""
+    out = _Klines()
+    queue = list(pieces)
+    done = 0
+    while queue:
+        piece = queue.pop(0)
+        done += 1
+        if progress is not None:
+            kind = "day" if not any(p.monthly for p in pieces) else "file"
+            progress(f"Downloading archive {kind} {done}/{done + len(queue)} ({piece.label})…")
+        table = dl.table(piece.url)
+        if table is None:
+            if piece.monthly:
+                queue[0:0] = _daily_pieces(sym, iv, list(piece.days))
+            else:
+                out.missing.extend(piece.days)
+            continue
+        out.parts.append(_parse_klines(table, piece.url.rsplit("/", 1)[-1]))
+        out.found.extend(piece.days)
+        out.monthly_files += piece.monthly
+        out.daily_files += not piece.monthly
+    return out
+
+
+@dataclass
+class _OpenInterest:
+    parts: list[pd.DataFrame] = field(default_factory=list)
+    missing: list[date] = field(default_factory=list)
+    problem: str | None = None
+
+
+def _fetch_open_interest(dl: _Downloader, sym: str, days: list[date]) -> _OpenInterest:
+    """Daily metrics of ``days``; the first bad file stops the open interest (the candles stay)."""
+    out = _OpenInterest()
+    for day in days:
+        murl = metrics_url(sym, day)
+        try:
+            mtable = dl.table(murl)
+        except SourceError as exc:
+            out.problem = str(exc)
+            return out
+        if mtable is None:
+            out.missing.append(day)
+            continue
+        try:
+            out.parts.append(_parse_metrics(mtable, murl.rsplit("/", 1)[-1]))
+        except SourceError as exc:
+            out.problem = str(exc)
+            return out
+    return out
+
+
 def _load_days(
     dl: _Downloader,
     sym: str,
@@ -365,39 +482,17 @@ def _load_days(
     days: list[date],
     progress: ProgressFn | None,
 ) -> MarketData:
-
-    kline_parts: list[pd.DataFrame] = []
-    oi_parts: list[pd.DataFrame] = []
-    missing: list[date] = []
-    missing_oi: list[date] = []
-    oi_problem: str | None = None
-    for i, day in enumerate(days, start=1):
-        if progress is not None:
-            progress(f"Downloading archive day {i}/{len(days)} ({day.isoformat()})…")
-        url = kline_url(sym, iv, day)
-        table = dl.table(url)
-        if table is None:
-            missing.append(day)
-            continue
-        kline_parts.append(_parse_klines(table, url.rsplit("/", 1)[-1]))
-        if oi_problem is not None:
-            continue
-        murl = metrics_url(sym, day)
-        try:
-            mtable = dl.table(murl)
-            if mtable is None:
-                missing_oi.append(day)
-                continue
-            oi_parts.append(_parse_metrics(mtable, murl.rsplit("/", 1)[-1]))
-        except SourceError as exc:
-            oi_problem = str(exc)
-
-    if not kline_parts:
+    pieces = _plan(sym, iv, days)
+    kl = _fetch_klines(dl, sym, iv, pieces, progress)
+    if not kl.parts:
         raise NoDataError(
             f"The Binance archive has no {iv} klines for {sym} on {_span(days)}. Check the symbol; new days "
             "are published the morning after (UTC)."
         )
-    candles = pd.concat(kline_parts, ignore_index=True)
+    long_range = kl.monthly_files > 0
+    oi_days = sorted(kl.found)[-LONG_RANGE_OI_DAYS:] if long_range else sorted(kl.found)
+    oi_got = _fetch_open_interest(dl, sym, oi_days)
+    candles = pd.concat(kl.parts, ignore_index=True)
     times = candles["open_time"]
     candles = candles[(times >= t0) & (times < last_end)]
     candles = candles.drop_duplicates("open_time").sort_values("open_time", ignore_index=True)
@@ -409,28 +504,42 @@ def _load_days(
         f"Binance public archive: {sym} {iv}, {first:%Y-%m-%d %H:%M} → {last:%Y-%m-%d %H:%M} UTC "
         f"({len(candles)} candles; complete days up to {days[-1].isoformat()})."
     ]
+    if long_range:
+        parts.append(f"Read from {kl.monthly_files} monthly and {kl.daily_files} daily file(s).")
     if last_end < t1:
         parts.append("The archive has no data for today yet; the latest candles are missing.")
-    if missing:
-        parts.append(f"Missing day(s) skipped: {_span(missing)}.")
-    oi: pd.DataFrame | None = None
-    if oi_parts:
-        oi = pd.concat(oi_parts, ignore_index=True)
-        oi = oi[(oi["time"] >= t0) & (oi["time"] < last_end)]
-        oi = oi.dropna().drop_duplicates("time").sort_values("time", ignore_index=True)
-        if len(oi) < 2:
-            oi = None
-    if oi_problem is not None:
-        parts.append(f"Open interest was not loaded: {oi_problem}")
-    elif oi is None:
-        parts.append("No open interest in the archive for this range.")
-    else:
-        parts.append("Open interest: archive metrics (sum_open_interest_value, 5m).")
-        if missing_oi:
-            parts.append(f"Open interest missing for {_span(missing_oi)}.")
+    if kl.missing:
+        parts.append(f"Missing day(s) skipped: {_span(sorted(kl.missing))}.")
+    oi = _oi_frame(oi_got.parts, t0, last_end)
+    parts.extend(_oi_notes(oi, oi_got, long_range))
     return MarketData(
         candles=candles, open_interest=oi, symbol=sym, interval=iv, source="archive", note=" ".join(parts)
     )
+
+
+def _oi_frame(parts: list[pd.DataFrame], t0: pd.Timestamp, last_end: pd.Timestamp) -> pd.DataFrame | None:
+    if not parts:
+        return None
+    oi = pd.concat(parts, ignore_index=True)
+    oi = oi[(oi["time"] >= t0) & (oi["time"] < last_end)]
+    oi = oi.dropna().drop_duplicates("time").sort_values("time", ignore_index=True)
+    return oi if len(oi) >= 2 else None
+
+
+def _oi_notes(oi: pd.DataFrame | None, got: _OpenInterest, long_range: bool) -> list[str]:
+    if got.problem is not None:
+        return [f"Open interest was not loaded: {got.problem}"]
+    if oi is None:
+        return ["No open interest in the archive for this range."]
+    notes = ["Open interest: archive metrics (sum_open_interest_value, 5m)."]
+    if long_range:
+        notes.append(
+            f"The archive has daily metrics files only, so open interest covers the last {LONG_RANGE_OI_DAYS} "
+            "days of the range."
+        )
+    if got.missing:
+        notes.append(f"Open interest missing for {_span(got.missing)}.")
+    return notes
 
 
 def _span(days: list[date]) -> str:
