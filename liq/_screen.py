@@ -32,7 +32,11 @@ from ._sources.live import KLINES_PAGE_LIMIT, OI_HISTORY_DAYS, OI_PAGE_LIMIT, Bi
 from ._sources.sample import sample_symbols
 
 __all__ = [
+    "COLUMN_LABELS",
     "LIVE_WEIGHT_BUDGET",
+    "PCT_COLUMNS",
+    "PRICE_COLUMNS",
+    "USD_COLUMNS",
     "SCREEN_COLUMNS",
     "SCREEN_TIME_COLUMNS",
     "SCREEN_WORKERS",
@@ -40,6 +44,7 @@ __all__ = [
     "ScreenRow",
     "default_pairs",
     "live_request_weight",
+    "pairs_to_screen",
     "row_from_estimate",
     "screen",
     "screen_pair",
@@ -101,6 +106,36 @@ class ScreenRow:
 
 #: The columns of :meth:`Screen.frame`, in order (the fields of :class:`ScreenRow`).
 SCREEN_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ScreenRow))
+
+#: Column headings for people (the app's table and the CLI's table), by column; the rest are not shown.
+COLUMN_LABELS: dict[str, str] = {
+    "symbol": "Pair",
+    "last_price": "Last price",
+    "long_price": "Long level below",
+    "long_distance_pct": "Long dist. %",
+    "long_usd": "Long est. USD",
+    "short_price": "Short level above",
+    "short_distance_pct": "Short dist. %",
+    "short_usd": "Short est. USD",
+    "long_usd_1pct": "Longs ±1 %",
+    "long_usd_2pct": "Longs ±2 %",
+    "long_usd_5pct": "Longs ±5 %",
+    "short_usd_1pct": "Shorts ±1 %",
+    "short_usd_2pct": "Shorts ±2 %",
+    "short_usd_5pct": "Shorts ±5 %",
+    "asymmetry": "Asymmetry",
+    "largest_side": "Largest side",
+    "largest_price": "Largest level",
+    "largest_distance_pct": "Largest dist. %",
+    "largest_usd": "Largest est. USD",
+    "swept_long_usd_24h": "Longs swept 24h",
+    "swept_short_usd_24h": "Shorts swept 24h",
+    "error": "Problem",
+}
+#: Which columns hold prices, USD amounts and signed percentages (how each is written).
+PRICE_COLUMNS = ("last_price", "long_price", "short_price", "largest_price")
+USD_COLUMNS = tuple(c for c in SCREEN_COLUMNS if "usd" in c)
+PCT_COLUMNS = ("long_distance_pct", "short_distance_pct", "largest_distance_pct", "nearest_distance_pct")
 
 
 @dataclass(frozen=True)
@@ -313,6 +348,27 @@ def screen(
 def default_pairs() -> tuple[str, ...]:
     """The pairs screened when live volumes are unavailable: the built-in sample's ten perpetuals."""
     return sample_symbols()
+
+
+def pairs_to_screen(source: str, top: int = 20, *, timeout_s: float = 5.0) -> tuple[tuple[str, ...], str]:
+    """The pairs a screen covers when the user named none, and a sentence saying where they came from.
+
+    With ``source`` ``"auto"`` or ``"live"``: the ``top`` perpetuals by 24h quote volume; when live Binance
+    cannot answer, ``"auto"`` falls back on :func:`default_pairs` (``"live"`` raises). Other sources use
+    :func:`default_pairs`.
+    """
+    fallback = default_pairs()
+    offline = f"the built-in sample's {len(fallback)} pairs ({', '.join(fallback)})"
+    if source not in ("auto", "live"):
+        return fallback, f"Pairs: {offline}."
+    try:
+        return top_perpetuals(
+            top, timeout_s=timeout_s
+        ), f"Pairs: the {top} most traded perpetuals (24h volume)."
+    except LiqError as exc:
+        if source == "live":
+            raise
+        return fallback, f"Pairs: {offline}, because the 24h volumes could not be read ({exc})"
 
 
 def _by_volume(tickers: object, perpetuals: frozenset[str], n: int) -> tuple[str, ...]:
