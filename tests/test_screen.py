@@ -193,4 +193,4 @@ def test_no_pairs_is_a_clear_error() -> None:
 def test_weight_figures_in_the_readme_match() -> None:
     assert live_request_weight("5m", timedelta(days=7)) == 20
     assert live_request_weight("1h", timedelta(days=90)) == 20
-    assert live_request_weight("1d", timedelta(days=365)) == 10
+    assert live_request_weight("4h", timedelta(days=365)) == 20
