@@ -28,6 +28,7 @@ __all__ = [
     "heatmap_frame",
     "liquidation_map",
     "liquidation_map_chart",
+    "time_tooltips",
     "usd_axis",
 ]
 
@@ -43,6 +44,14 @@ def usd_axis(**kwargs: object) -> alt.Axis:
 
 def _price_axis(price: float, **kwargs: object) -> alt.Axis:
     return alt.Axis(format=f",.{price_decimals(price)}~f", **kwargs)  # type: ignore[arg-type]
+
+
+def time_tooltips(time_field: str, time_title: str, *labels: tuple[str, str]) -> list[alt.Tooltip]:
+    """A time (UTC, to the minute) and text fields already formatted in Python: ``(field, title)`` each."""
+    return [
+        alt.Tooltip(f"{time_field}:T", title=time_title, format="%Y-%m-%d %H:%M"),
+        *(alt.Tooltip(f"{field}:N", title=title) for field, title in labels),
+    ]
 
 
 def _labels(values: pd.Series, fmt: object) -> list[str]:
@@ -331,13 +340,14 @@ def heatmap_chart(
                 scale=alt.Scale(scheme="viridis", domain=[0, top], clamp=True),
                 legend=alt.Legend(format="$~s", orient="right", gradientLength=220, labelExpr=USD_AXIS),
             ),
-            tooltip=[
-                alt.Tooltip("t0:T", title="From (UTC)", format="%Y-%m-%d %H:%M"),
-                alt.Tooltip("p0_label:N", title="Price from"),
-                alt.Tooltip("p1_label:N", title="Price to"),
-                alt.Tooltip("long_label:N", title="Longs (est. USD)"),
-                alt.Tooltip("short_label:N", title="Shorts (est. USD)"),
-            ],
+            tooltip=time_tooltips(
+                "t0",
+                "From (UTC)",
+                ("p0_label", "Price from"),
+                ("p1_label", "Price to"),
+                ("long_label", "Longs (est. USD)"),
+                ("short_label", "Shorts (est. USD)"),
+            ),
         )
     )
     embed = {"actions": _EXPORT, "downloadFileName": f"{est.symbol or 'liq'}_liquidation_heatmap"}

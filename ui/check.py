@@ -16,7 +16,7 @@ from liq._format import format_usd
 from liq._palette import PRICE_COLOUR, SIDE_COLOURS
 from liq._sources._common import WARMUP
 from ui import cache, messages
-from ui.altair_charts import usd_axis
+from ui.altair_charts import time_tooltips, usd_axis
 
 __all__ = ["Recording", "check_for", "pick_recording", "show_check"]
 
@@ -195,13 +195,14 @@ def scatter(per_candle: pd.DataFrame, side: str) -> alt.Chart:
                 scale=alt.Scale(type="sqrt"),
                 axis=usd_axis(),
             ),
-            tooltip=[
-                alt.Tooltip("open_time:T", title="Candle (UTC)", format="%Y-%m-%d %H:%M"),
-                alt.Tooltip("predicted_label:N", title="Model (est.)"),
-                alt.Tooltip("realised_label:N", title="Recorded"),
-                alt.Tooltip("baseline_label:N", title="Baseline (move × volume)"),
-                alt.Tooltip("events:Q", title="Events"),
-            ],
+            tooltip=time_tooltips(
+                "open_time",
+                "Candle (UTC)",
+                ("predicted_label", "Model (est.)"),
+                ("realised_label", "Recorded"),
+                ("baseline_label", "Baseline (move × volume)"),
+                ("events", "Events"),
+            ),
         )
         .properties(height=300, title=f"{side.capitalize()} liquidations, one dot per 5-minute candle")
     )
@@ -238,11 +239,7 @@ def timeseries(per_candle: pd.DataFrame, window: int | None, side: str) -> alt.C
                 legend=alt.Legend(title=None),
             ),
             detail="window:N",
-            tooltip=[
-                alt.Tooltip("open_time:T", title="Candle (UTC)", format="%Y-%m-%d %H:%M"),
-                alt.Tooltip("series:N"),
-                alt.Tooltip("usd:N", title="USD"),
-            ],
+            tooltip=time_tooltips("open_time", "Candle (UTC)", ("series", "Series"), ("usd", "USD")),
         )
         .properties(height=220)
     )
