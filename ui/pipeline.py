@@ -24,13 +24,8 @@ __all__ = ["View", "load_view", "model_note", "open_page", "refresh", "run_body"
 
 logger = logging.getLogger(__name__)
 
-#: How the active source is named under the chart (where the data came from, not the picker's choice).
-ACTIVE_SOURCE = {
-    "live": "Live Binance USD-M",
-    "archive": "Binance public data archive",
-    "sample": SOURCE_LABELS["sample"],
-    "upload": "Your upload",
-}
+#: How the source the data came from is named (the sources' labels; an upload is the user's own file).
+ACTIVE_SOURCE = {**SOURCE_LABELS, "upload": "Your upload"}
 
 
 @dataclass(frozen=True)
