@@ -35,6 +35,7 @@ __all__ = [
     "empty_events",
     "events_frame",
     "fill_price",
+    "iso_utc",
     "parse_force_order",
     "sane_amounts",
     "to_frame",
@@ -90,7 +91,12 @@ def sane_amounts(price: npt.ArrayLike, qty: npt.ArrayLike) -> tuple[B, B]:
         return np.isfinite(p) & (p > 0) & (p <= MAX_PRICE), np.isfinite(q) & (q > 0) & (q <= MAX_VOLUME)
 
 
-def _iso(ms: int) -> str:
+def iso_utc(ms: float) -> str:
+    """Epoch milliseconds as the recorder writes times: ISO 8601 UTC with milliseconds.
+
+    >>> iso_utc(1733330785584)
+    '2024-12-04T16:46:25.584Z'
+    """
     t = time.gmtime(ms / 1000.0)
     return time.strftime("%Y-%m-%dT%H:%M:%S", t) + f".{int(ms) % 1000:03d}Z"
 
@@ -146,7 +152,7 @@ class LiquidationEvent:
         back exactly, times in epoch ms and ISO UTC."""
         return {
             "time_ms": str(self.time_ms),
-            "time_utc": _iso(self.time_ms),
+            "time_utc": iso_utc(self.time_ms),
             "event_time_ms": str(self.event_time_ms),
             "symbol": self.symbol,
             "side": self.order_side,

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from .._errors import DataValidationError, RecorderError
-from .events import LiquidationEvent, parse_force_order
+from .events import LiquidationEvent, iso_utc, parse_force_order
 
 try:
     import fcntl
@@ -82,11 +82,6 @@ GAP_COLUMNS: tuple[str, ...] = ("start_utc", "end_utc", "reason")
 
 #: Default futures stream host; the multiplex socket appends ``market/stream?streams=...``.
 DEFAULT_STREAM_URL = "wss://fstream.binance.com/"
-
-
-def _iso(ms: float) -> str:
-    t = time.gmtime(ms / 1000.0)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", t) + f".{int(ms) % 1000:03d}Z"
 
 
 def gaps_path_for(out: str | os.PathLike[str]) -> Path:
@@ -295,9 +290,9 @@ class _Run:
         self.attempt = 0
 
     def log_gap(self, start_ms: float, end_ms: float, reason: str) -> None:
-        self.gaps.write({"start_utc": _iso(start_ms), "end_utc": _iso(end_ms), "reason": reason})
+        self.gaps.write({"start_utc": iso_utc(start_ms), "end_utc": iso_utc(end_ms), "reason": reason})
         self.stats.gaps += 1
-        log.warning("not listening %s → %s (%s)", _iso(start_ms), _iso(end_ms), reason)
+        log.warning("not listening %s → %s (%s)", iso_utc(start_ms), iso_utc(end_ms), reason)
 
     def connected(self, streams: Sequence[str]) -> None:
         self.stats.connections += 1
