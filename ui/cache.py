@@ -18,7 +18,6 @@ import io
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -26,6 +25,7 @@ import streamlit as st
 
 import liq
 from liq import LoadResult, MarketData, load_market_data, sample_symbols
+from liq._check.recorded import BUILTIN_RECORDINGS
 
 __all__ = [
     "APP_TIME_COLUMNS",
@@ -50,14 +50,6 @@ logger = logging.getLogger(__name__)
 #: Heatmap columns kept by the app's estimate (the chart draws ≤ 1,200; memory stays bounded for 1m × 30d).
 APP_TIME_COLUMNS = 1000
 
-#: The recordings shipped in ``liq/data``: id -> (file name, label).
-BUILTIN_RECORDINGS: dict[str, tuple[str, str]] = {
-    "dec2024": ("BTCUSDT_liquidations_2024-12-04_2024-12-29.csv.gz", "Dec 2024 BTCUSDT recording (built-in)"),
-    "oct2025": (
-        "BTCUSDT_ETHUSDT_liquidations_excerpt_2025-10-22.csv.gz",
-        "Oct 2025 BTCUSDT/ETHUSDT excerpt (built-in)",
-    ),
-}
 
 
 def content_id(data: bytes | None) -> str:
@@ -165,9 +157,8 @@ def parse_upload(klines: bytes, oi: bytes | None, symbol: str) -> MarketData:
 
 @st.cache_data(ttl=timedelta(hours=6), max_entries=4, show_spinner=False)
 def recording(rec_id: str) -> pd.DataFrame:
-    """A built-in liquidation recording, read with ``liq.load_liquidations``."""
-    path = Path(liq.__file__).resolve().parent / "data" / BUILTIN_RECORDINGS[rec_id][0]
-    return liq.load_liquidations(path)
+    """A built-in liquidation recording (``liq._check.recorded.BUILTIN_RECORDINGS``), as events."""
+    return BUILTIN_RECORDINGS[rec_id].read()
 
 
 @st.cache_data(ttl=timedelta(hours=1), max_entries=4, show_spinner=False)

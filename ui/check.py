@@ -70,7 +70,7 @@ def _uploaded() -> tuple[str, pd.DataFrame, str, bytes | None] | None:
 def _recording(choice: str) -> tuple[str, pd.DataFrame, str, bytes | None] | None:
     if choice == "upload":
         return _uploaded()
-    return choice, cache.recording(choice), cache.BUILTIN_RECORDINGS[choice][1], None
+    return choice, cache.recording(choice), cache.BUILTIN_RECORDINGS[choice].label, None
 
 
 def pick_recording() -> Recording | None:
