@@ -1,0 +1,177 @@
+"""The chart payload's recorded-liquidation part: markers, the windows the recording listened in, level hits.
+
+Pure numpy/pandas (no streamlit). :func:`recorded_payload` turns a
+:class:`~liq._check.events.RecordedEvents` into what ``liq_chart`` draws over the heatmap:
+
+* one circle per (bar, price band, side) marker (:func:`liq._check.overlay.aggregate_markers`), at the bar's
+  time and the USD-weighted fill price, its radius growing with the square root of its USD (area ∝ USD, from
+  :data:`MARKER_RADIUS_PX`), in the side's colour (:mod:`liq._palette`), with the hover text written here
+  (:mod:`liq._format`);
+* the windows the recording listened in, clipped to the bars, so the chart can show where it was deaf;
+* the legend text, the lower-bound note and the totals.
+
+:func:`mark_level_hits` adds to the payload's level lines how much was recorded within each level's zone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ._check.events import RecordedEvents
+from ._check.overlay import LOWER_BOUND_NOTE, Markers, RecordedVsEstimated, aggregate_markers
+from ._format import format_price, format_usd, round_price
+from ._palette import SIDE_COLOURS
+
+__all__ = ["MARKER_RADIUS_PX", "MAX_MARKERS", "mark_level_hits", "recorded_payload"]
+
+#: Radius of the smallest and the largest marker, CSS pixels.
+MARKER_RADIUS_PX = (3.0, 14.0)
+#: The largest markers (by USD) sent to the browser; smaller ones beyond it are left out (and counted).
+MAX_MARKERS = 2000
+
+
+def _utc(seconds: Any) -> str:
+    return f"{pd.Timestamp(int(seconds), unit='s', tz='UTC'):%Y-%m-%d %H:%M} UTC"
+
+
+def _span(first_s: int, last_s: int) -> str:
+    a, b = _utc(first_s), _utc(last_s)
+    return a if a == b else f"{a[:-4]} → {b[11:]}"
+
+
+def _marker_label(side: str, price: float, usd: float, count: int, first_s: int, last_s: int, d: int) -> str:
+    who = "Longs" if side == "long" else "Shorts"
+    events = "1 liquidation" if count == 1 else f"{count} liquidations"
+    return f"{who} liquidated · {format_price(price, d)} · {format_usd(usd)} · {events} · {_span(first_s, last_s)}"
+
+
+def _radii(usd: npt.NDArray[np.float64]) -> list[float]:
+    lo, hi = MARKER_RADIUS_PX
+    top = float(usd.max()) if usd.size else 0.0
+    if top <= 0:
+        return [lo] * int(usd.size)
+    return [round(lo + (hi - lo) * float(x), 2) for x in np.sqrt(usd / top)]
+
+
+def _markers(m: Markers, decimals: int, max_markers: int) -> tuple[dict[str, list[Any]], int]:
+    f = m.frame
+    if len(f) > max_markers:
+        f = f.nlargest(max_markers, "notional_usd", keep="first").sort_values(["bar_time_s", "price"])
+    usd = f["notional_usd"].to_numpy(dtype=np.float64)
+    rows = zip(
+        f["side"].astype(str),
+        f["price"].to_numpy(dtype=np.float64),
+        usd,
+        f["count"].to_numpy(dtype=np.int64),
+        f["first_time_s"].to_numpy(dtype=np.int64),
+        f["last_time_s"].to_numpy(dtype=np.int64),
+        strict=True,
+    )
+    labels = [_marker_label(s, p, u, int(n), int(a), int(b), decimals) for s, p, u, n, a, b in rows]
+    out: dict[str, list[Any]] = {
+        "time": [int(x) for x in f["bar_time_s"]],
+        "price": [round_price(p, decimals + 2) for p in f["price"].to_numpy(dtype=np.float64)],
+        "side": [str(s) for s in f["side"]],
+        "usd": [float(x) for x in usd],
+        "radius": _radii(usd),
+        "label": labels,
+    }
+    return out, len(m.frame) - len(f)
+
+
+def _windows(rec: RecordedEvents, t0_s: int, t1_s: int) -> list[list[int]]:
+    """The listening windows clipped to [t0, t1] (epoch seconds)."""
+    if len(rec.windows) == 0:
+        return []
+    ws = pd.DatetimeIndex(pd.to_datetime(rec.windows["start"], utc=True)).as_unit("s").asi8
+    we = pd.DatetimeIndex(pd.to_datetime(rec.windows["end"], utc=True)).as_unit("s").asi8
+    a, b = np.maximum(ws, t0_s), np.minimum(we, t1_s)
+    keep = b >= a
+    return [[int(x), int(y)] for x, y in zip(a[keep], b[keep], strict=True)]
+
+
+def recorded_payload(
+    recorded: RecordedEvents,
+    bar_times_s: npt.ArrayLike,
+    interval_s: int,
+    decimals: int,
+    *,
+    max_markers: int = MAX_MARKERS,
+) -> dict[str, Any]:
+    """The recorded-liquidation part of the chart payload (JSON-able, never NaN).
+
+    Parameters
+    ----------
+    recorded : RecordedEvents
+        Events of the chart's symbol and the windows the recording listened in.
+    bar_times_s : array of int
+        The chart's bars (open times, UTC epoch seconds) and ``interval_s`` their length.
+    decimals : int
+        Price decimals of the chart (:func:`liq._format.price_decimals` of the last price).
+    max_markers : int
+        At most this many markers, the largest by USD.
+
+    Returns
+    -------
+    dict
+        ``markers`` (``time, price, side, usd, radius, label`` lists), ``windows`` (``[start_s, end_s]``),
+        ``colours``, ``legend``, ``source``, ``note``, ``events`` (shown), ``left_out`` (markers beyond
+        ``max_markers``), ``total_label``, ``summary``.
+    """
+    bars = np.asarray(bar_times_s, dtype=np.int64)
+    m = aggregate_markers(recorded.events, bars, int(interval_s))
+    markers, left_out = _markers(m, int(decimals), int(max_markers))
+    t0 = int(bars[0]) if len(bars) else 0
+    t1 = int(bars[-1]) + int(interval_s) if len(bars) else 0
+    total = m.notional_usd
+    summary = (
+        f"{m.events_shown:,} recorded liquidations ({format_usd(total)}) from {recorded.source}"
+        if m.events_shown
+        else f"No recorded liquidation of this pair in view ({recorded.source})"
+    )
+    return {
+        "markers": markers,
+        "windows": _windows(recorded, t0, t1),
+        "colours": dict(SIDE_COLOURS),
+        "legend": "Recorded liquidations",
+        "source": recorded.source,
+        "note": LOWER_BOUND_NOTE,
+        "events": int(m.events_shown),
+        "left_out": int(left_out),
+        "total_label": format_usd(total),
+        "summary": summary,
+    }
+
+
+def mark_level_hits(levels: list[dict[str, Any]], comparison: RecordedVsEstimated, decimals: int) -> None:
+    """Add ``hit`` and ``hit_label`` to the payload's level lines (in place) from ``comparison.levels``.
+
+    A line matches the comparison row of its side whose price, rounded like the line, is the same.
+    """
+    rows = comparison.levels
+    key = {
+        (str(side), round_price(float(price), decimals)): (float(usd), int(n), first, last)
+        for side, price, usd, n, first, last in zip(
+            rows["side"],
+            rows["price"],
+            rows["recorded_usd"],
+            rows["recorded_count"],
+            rows["first_hit"],
+            rows["last_hit"],
+            strict=True,
+        )
+    }
+    for line in levels:
+        found = key.get((str(line["side"]), float(line["price"])))
+        hit = found is not None and found[1] > 0
+        line["hit"] = bool(hit)
+        if found is not None and hit:
+            usd, _, first, last = found
+            span = _span(int(pd.Timestamp(first).timestamp()), int(pd.Timestamp(last).timestamp()))
+            line["hit_label"] = f"hit: {format_usd(usd)} recorded in its zone, {span}"
+        else:
+            line["hit_label"] = ""
