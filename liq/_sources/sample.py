@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -60,8 +61,17 @@ def _read(filename: str) -> pd.DataFrame:
     return out
 
 
-@functools.lru_cache(maxsize=1)
+_SEGMENTS_LOCK = threading.Lock()
+
+
 def _segments() -> tuple[_Segment, ...]:
+    """Every sample file's span (read once; the lock keeps a pool of screener threads from reading it twice)."""
+    with _SEGMENTS_LOCK:
+        return _segments_unlocked()
+
+
+@functools.lru_cache(maxsize=1)
+def _segments_unlocked() -> tuple[_Segment, ...]:
     segs = []
     for name in _data_files():
         m = _FILE_RE.match(name)
