@@ -26,7 +26,7 @@ from ._check.overlay import LOWER_BOUND_NOTE, Markers, RecordedVsEstimated, aggr
 from ._format import format_price, format_usd, round_price
 from ._palette import SIDE_COLOURS
 
-__all__ = ["MARKER_RADIUS_PX", "MAX_MARKERS", "mark_level_hits", "recorded_payload"]
+__all__ = ["MARKER_RADIUS_PX", "MAX_MARKERS", "mark_level_hits", "recorded_payload", "with_recorded"]
 
 #: Radius of the smallest and the largest marker, CSS pixels.
 MARKER_RADIUS_PX = (3.0, 14.0)
@@ -148,7 +148,7 @@ def recorded_payload(
 
 
 def mark_level_hits(levels: list[dict[str, Any]], comparison: RecordedVsEstimated, decimals: int) -> None:
-    """Add ``hit`` and ``hit_label`` to the payload's level lines (in place) from ``comparison.levels``.
+    """Add ``hit``, ``hit_label`` and ``hit_title`` (the line's title) to the payload's level lines (in place).
 
     A line matches the comparison row of its side whose price, rounded like the line, is the same.
     """
@@ -173,5 +173,26 @@ def mark_level_hits(levels: list[dict[str, Any]], comparison: RecordedVsEstimate
             usd, _, first, last = found
             span = _span(int(pd.Timestamp(first).timestamp()), int(pd.Timestamp(last).timestamp()))
             line["hit_label"] = f"hit: {format_usd(usd)} recorded in its zone, {span}"
+            line["hit_title"] = f"{line.get('label', '')} · hit {format_usd(usd)}"
         else:
             line["hit_label"] = ""
+            line["hit_title"] = str(line.get("label", ""))
+
+
+def with_recorded(
+    payload: dict[str, Any], recorded: RecordedEvents, comparison: RecordedVsEstimated | None = None
+) -> dict[str, Any]:
+    """A copy of a chart payload (:func:`liq.build_chart_payload`) with ``recorded`` drawn over it.
+
+    Adds ``payload["recorded"]`` (:func:`recorded_payload` on the payload's own bars) and, with a
+    ``comparison``, marks the level lines real liquidations hit (:func:`mark_level_hits`). The given payload
+    (often a cached one) is not modified.
+    """
+    out = dict(payload)
+    d = int(payload["price_decimals"])
+    out["recorded"] = recorded_payload(recorded, payload["candles"]["time"], int(payload["interval_s"]), d)
+    levels = [dict(line) for line in payload.get("levels", [])]
+    if comparison is not None:
+        mark_level_hits(levels, comparison, d)
+    out["levels"] = levels
+    return out

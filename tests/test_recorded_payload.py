@@ -109,3 +109,26 @@ def test_level_lines_learn_what_was_recorded_in_their_zone() -> None:
         == f"hit: {format_usd(94_000.0)} recorded in its zone, 2024-12-05 00:10 → 01:10 UTC"
     )
     assert lines[0]["hit_label"] == "" and lines[2]["hit_label"] == ""
+    assert lines[1]["hit_title"] == f"L · hit {format_usd(94_000.0)}" and lines[0]["hit_title"] == "S"
+
+
+def test_with_recorded_leaves_the_cached_payload_alone() -> None:
+    from datetime import datetime, timezone
+
+    import liq
+    from liq._check.overlay import compare_with_recorded
+    from liq._check.recorded import builtin_recording
+    from liq._recorded_payload import with_recorded
+
+    start, end = datetime(2024, 12, 4, 2, tzinfo=timezone.utc), datetime(2024, 12, 5, 2, tzinfo=timezone.utc)
+    md = liq.load_market_data("BTCUSDT", "5m", start, end, source="sample").data
+    est = liq.estimate(md.candles, symbol="BTCUSDT")
+    base = liq.build_chart_payload(est)
+    before = json.dumps(base, sort_keys=True)
+    rec = builtin_recording("BTCUSDT", start, end)
+    assert rec is not None
+    out = with_recorded(base, rec, compare_with_recorded(est, rec))
+    assert json.dumps(base, sort_keys=True) == before and "recorded" not in base
+    json.dumps(out, allow_nan=False)
+    assert out["recorded"]["events"] > 0 and all("hit" in line for line in out["levels"])
+    assert set(out["recorded"]["markers"]["time"]) <= set(base["candles"]["time"])
