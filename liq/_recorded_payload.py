@@ -94,6 +94,15 @@ def _windows(rec: RecordedEvents, t0_s: int, t1_s: int) -> list[list[int]]:
     return [[int(x), int(y)] for x, y in zip(a[keep], b[keep], strict=True)]
 
 
+def _window_bars(windows: list[list[int]], bars: npt.NDArray[np.int64]) -> list[list[int]]:
+    """The listening windows as [first bar, last bar] indices (the bars that contain their ends)."""
+    if not windows or len(bars) == 0:
+        return []
+    ends = np.asarray(windows, dtype=np.int64)
+    idx = np.clip(np.searchsorted(bars, ends, side="right") - 1, 0, len(bars) - 1)
+    return [[int(a), int(b)] for a, b in idx]
+
+
 def recorded_payload(
     recorded: RecordedEvents,
     bar_times_s: npt.ArrayLike,
@@ -118,7 +127,8 @@ def recorded_payload(
     Returns
     -------
     dict
-        ``markers`` (``time, price, side, usd, radius, label`` lists), ``windows`` (``[start_s, end_s]``),
+        ``markers`` (``time, price, side, usd, radius, label`` lists), ``windows`` (``[start_s, end_s]``) and
+        ``window_bars`` (the same as ``[first bar, last bar]`` indices),
         ``colours``, ``legend``, ``source``, ``note``, ``events`` (shown), ``left_out`` (markers beyond
         ``max_markers``), ``total_label``, ``summary``.
     """
@@ -128,6 +138,7 @@ def recorded_payload(
     t0 = int(bars[0]) if len(bars) else 0
     t1 = int(bars[-1]) + int(interval_s) if len(bars) else 0
     total = m.notional_usd
+    windows = _windows(recorded, t0, t1)
     summary = (
         f"{m.events_shown:,} recorded liquidations ({format_usd(total)}) from {recorded.source}"
         if m.events_shown
@@ -135,7 +146,8 @@ def recorded_payload(
     )
     return {
         "markers": markers,
-        "windows": _windows(recorded, t0, t1),
+        "windows": windows,
+        "window_bars": _window_bars(windows, bars),
         "colours": dict(SIDE_COLOURS),
         "legend": "Recorded liquidations",
         "source": recorded.source,

@@ -65,6 +65,7 @@ def test_markers_are_sized_by_usd_coloured_by_side_and_labelled() -> None:
     )
     assert p["colours"] == dict(SIDE_COLOURS)
     assert p["windows"] == [[T0_S, T0_S + 100], [T0_S + 120, T0_S + 300]]  # clipped to the bars
+    assert p["window_bars"] == [[0, 1], [2, 4]]
     assert p["events"] == 3 and p["left_out"] == 0 and p["total_label"] == format_usd(52_500.0)
     assert p["note"] == LOWER_BOUND_NOTE and "a hand-made recording" in p["summary"]
 
