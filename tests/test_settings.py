@@ -60,6 +60,15 @@ def _cases(spec: Spec) -> list[tuple[str, str, bool]]:
         return [("0", "0", False), ("1", "1", False), ("2", "0", True)]
     if spec.kind == "symbol":
         return [("ETHUSDT", "ETHUSDT", False), ("B" * 30, "B" * 30, False), ("B" * 31, "BTCUSDT", True)]
+    if spec.kind == "symbols":
+        most = int(spec.hi or 0)
+        full = ",".join(f"P{k:02d}USDT" for k in range(most))
+        return [
+            ("ETHUSDT,SOLUSDT", "ETHUSDT,SOLUSDT", False),
+            (full, full, False),
+            (full + ",P99USDT", full, True),
+            ("ETHUSDT,<b>x</b>", "ETHUSDT", True),
+        ]
     assert spec.kind == "weights"
     first12 = _tiers(settings.MAX_TIERS)
     default = settings.encode_weights(settings.DEFAULTS.weights)

@@ -26,6 +26,7 @@ import streamlit as st
 import liq
 from liq import LoadResult, MarketData, load_market_data, sample_symbols
 from liq._check.recorded import BUILTIN_RECORDINGS
+from liq._screen import ScreenRow, pairs_to_screen, screen_pair
 
 __all__ = [
     "APP_TIME_COLUMNS",
@@ -42,6 +43,8 @@ __all__ = [
     "parse_upload",
     "recording",
     "recording_upload",
+    "screen_pairs",
+    "screen_row",
     "symbol_list",
 ]
 
@@ -49,7 +52,6 @@ logger = logging.getLogger(__name__)
 
 #: Heatmap columns kept by the app's estimate (the chart draws ≤ 1,200; memory stays bounded for 1m × 30d).
 APP_TIME_COLUMNS = 1000
-
 
 
 def content_id(data: bytes | None) -> str:
@@ -173,3 +175,21 @@ def model_check(
 ) -> liq.ModelCheck:
     """``liq.model_check`` of ``data``'s candles against the recorded ``events`` of ``symbol``."""
     return liq.model_check(data.candles, events, config, symbol=symbol)
+
+
+# --- screener ----------------------------------------------------------------------------------------------
+@st.cache_data(ttl=timedelta(minutes=10), max_entries=240, show_spinner=False)
+def screen_row(
+    config: liq.ModelConfig, symbol: str, interval: str, start: datetime, end: datetime, source: str
+) -> ScreenRow:
+    """One pair's screener row (a failure is a row with its reason); shared by every session until it expires.
+
+    ``end`` should be bucketed (see :func:`end_bucket`) so that sessions share rows.
+    """
+    return screen_pair(symbol, interval, start, end, source, config)
+
+
+@st.cache_data(ttl=timedelta(minutes=20), max_entries=4, show_spinner=False)
+def screen_pairs(source: str) -> tuple[tuple[str, ...], str]:
+    """The pairs a screen covers when the user named none, and where they came from."""
+    return pairs_to_screen(source)

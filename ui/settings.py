@@ -46,6 +46,7 @@ __all__ = [
     "MAX_PARAM_CHARS",
     "MAX_TIERS",
     "MAX_TIER_WEIGHT",
+    "MAX_WATCHLIST",
     "MIN_LEVERAGE",
     "PRESETS",
     "RANGES",
@@ -90,6 +91,8 @@ MAX_TIER_WEIGHT = 1000.0
 MIN_LEVERAGE, MAX_LEVERAGE = BOUNDS["leverage"].low, BOUNDS["leverage"].high
 #: How often the live auto-refresh fetches the newest candles.
 LIVE_REFRESH_SECONDS = 60
+#: Most pairs in a watchlist (each one is a load and an estimate of the screener).
+MAX_WATCHLIST = 20
 
 # --- options -----------------------------------------------------------------------------------------------
 #: Candle intervals (the sources' list) with their length in minutes.
@@ -139,15 +142,18 @@ def preset_of(weights: Weights) -> str:
 
 
 # --- the rows ----------------------------------------------------------------------------------------------
-Kind = Literal["symbol", "choice", "steps", "number", "toggle", "weights"]
-Widget = Literal["pair", "selectbox", "select_slider", "slider", "number_input", "toggle", "editor"]
+Kind = Literal["symbol", "symbols", "choice", "steps", "number", "toggle", "weights"]
+Widget = Literal[
+    "pair", "selectbox", "select_slider", "slider", "number_input", "toggle", "editor", "text_input"
+]
 
 
 @dataclass(frozen=True)
 class Spec:
     """One setting: where it lives in the URL and the session, how it is drawn, what values it takes.
 
-    ``kind`` says how a value is checked: ``symbol`` (a contract name), ``choice`` (one of ``options``),
+    ``kind`` says how a value is checked: ``symbol`` (a contract name), ``symbols`` (a list of them, at most
+    ``hi``), ``choice`` (one of ``options``),
     ``steps`` (the nearest of numeric ``options``), ``number`` (clamped to ``lo`` … ``hi``; ``off`` is a
     value below ``lo`` that switches the setting off), ``toggle`` (on/off) or ``weights`` (leverage tiers).
     """
@@ -307,6 +313,17 @@ SPECS: tuple[Spec, ...] = (
         step=0.05,
         help="Hide heatmap cells weaker than this share of the strongest cell (declutters the picture).",
     ),
+    Spec(
+        "watchlist",
+        "watch",
+        "scr_watchlist",
+        "symbols",
+        "text_input",
+        "Watchlist (pairs to screen; empty: the most traded)",
+        (),
+        hi=MAX_WATCHLIST,
+        help=f"Up to {MAX_WATCHLIST} Binance USD-M perpetuals, separated by commas, like BTCUSDT, ETHUSDT.",
+    ),
 )
 """One row per setting, in the order a link is read (the preset before the weights)."""
 
@@ -329,6 +346,7 @@ class Settings:
     significance: float = SPEC["significance"].default
     colour_threshold: float = SPEC["colour_threshold"].default
     live: bool = SPEC["live"].default
+    watchlist: tuple[str, ...] = SPEC["watchlist"].default
 
     @property
     def interval_minutes(self) -> int:
@@ -403,6 +421,8 @@ def to_text(spec: Spec, value: Any) -> str:
         return "1" if value else "0"
     if spec.kind == "weights":
         return encode_weights(value)
+    if spec.kind == "symbols":
+        return ",".join(value)
     if spec.kind == "number":
         return _num(float(value))
     return str(value)
@@ -412,7 +432,7 @@ def shown(spec: Spec, value: Any) -> str:
     """A value as a message names it (with its unit; "off" for a switched-off number)."""
     if spec.off is not None and value == spec.off:
         return f"{_num(spec.off)} (off)"
-    return f"{to_text(spec, value)} {spec.unit}".rstrip()
+    return f"{to_text(spec, value)} {spec.unit}".rstrip() or "none"
 
 
 def _finite_number(raw: Any) -> float:
@@ -430,6 +450,21 @@ def _symbol(spec: Spec, raw: Any) -> str:
     if not SYMBOL_PATTERN.match(sym):
         raise _Unusable("a pair is capital letters and digits only, 2 to 30 of them, like BTCUSDT")
     return sym
+
+
+def _symbols(spec: Spec, raw: Any) -> tuple[str, ...]:
+    parts = re.split(r"[\s,;]+", raw) if isinstance(raw, str) else [str(x) for x in raw or ()]
+    names = [p.strip().upper() for p in parts if p.strip()]
+    good = tuple(dict.fromkeys(n for n in names if SYMBOL_PATTERN.match(n)))
+    bad = [n for n in names if not SYMBOL_PATTERN.match(n)]
+    most = int(spec.hi or MAX_WATCHLIST)
+    if bad:
+        raise _Adjusted(
+            good[:most], f"{echo(bad[0])!r} is not a pair (capital letters and digits, like BTCUSDT)"
+        )
+    if len(good) > most:
+        raise _Adjusted(good[:most], f"at most {most} pairs: the first {most} are used")
+    return good
 
 
 def _choice(spec: Spec, raw: Any) -> Any:
@@ -523,6 +558,7 @@ def _weights(spec: Spec, raw: Any) -> Weights:
 _CHECKS: Mapping[Kind, Callable[[Spec, Any], Any]] = MappingProxyType(
     {
         "symbol": _symbol,
+        "symbols": _symbols,
         "choice": _choice,
         "steps": _steps,
         "number": _number,
