@@ -18,6 +18,7 @@ pages = {
             default=True,
         ),
         st.Page("views/liquidation_heatmap.py", title="Liquidation Heatmap", icon=":material/blur_on:"),
+        st.Page("views/screener.py", title="Levels screener", icon=":material/filter_list:"),
         st.Page("views/model_check.py", title="Model check", icon=":material/fact_check:"),
     ]
 }
