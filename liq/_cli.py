@@ -30,6 +30,7 @@ import pandas as pd
 from ._check.recorder import add_record_parser
 from ._errors import LiqError
 from ._format import format_pct, format_price, format_usd, price_decimals
+from ._screen_cli import add_screen_parser
 from ._sources._common import INTERVALS, SOURCES, LoadResult, utc_now
 from ._sources.chain import load_market_data
 
@@ -37,8 +38,8 @@ __all__ = ["COMMANDS", "build_parser", "main", "register_levels"]
 
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
-#: Longest range the ``levels`` command accepts, in days.
-MAX_DAYS = 120.0
+#: Longest range the ``levels`` command accepts, in days (the app's longest range, 1 year, and a day more).
+MAX_DAYS = 366.0
 
 
 def _positive_days(text: str) -> float:
@@ -103,7 +104,7 @@ def register_levels(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 #: Registrars of every subcommand, in the order ``--help`` lists them.
-COMMANDS: list[Registrar] = [register_levels, add_record_parser]
+COMMANDS: list[Registrar] = [register_levels, add_record_parser, add_screen_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:
