@@ -39,10 +39,22 @@ class View:
     config: liq.ModelConfig
 
 
-def _fail(err: BaseException, status: Any, what: str) -> NoReturn:
-    """Show a failure as a message and stop the page (nothing below can be drawn without data)."""
-    status.update(label="Could not load the data", state="error", expanded=False)
-    messages.show_unexpected(err, what)
+#: What a trader can do after a failed load (shown under the explanation).
+NEXT_STEP = (
+    "What to do: change the pair, interval, range or data source in the sidebar; the page loads again on "
+    "its own. Auto uses whichever source has the data."
+)
+
+
+def _fail(err: BaseException, status: Any, slot: Any, what: str) -> NoReturn:
+    """Show a failure in the open (in ``slot``, above the folded status) and stop the page.
+
+    Nothing below can be drawn without data, so the explanation and what to do next are the page.
+    """
+    status.update(label=f"Stopped while {what}: the reason is shown above", state="error", expanded=False)
+    with slot:
+        messages.show_unexpected(err, what)
+        st.caption(NEXT_STEP)
     st.stop()
 
 
@@ -90,11 +102,12 @@ def load_view(sb: SidebarResult) -> View:
     """Fetch (cached) and estimate (cached) for the sidebar's settings, showing steps in an ``st.status``."""
     config = _stop_unless_ready(sb)
     s = sb.settings
+    slot = st.container()  # a failure is explained here, in the open, not inside the folded status
     with st.status(f"Loading {s.symbol} {s.interval}, last {s.range_key}…", expanded=False) as status:
         try:
             data, fallbacks = _load(sb, status)
         except Exception as err:  # shown as a message (and logged when unexpected) by _fail
-            _fail(err, status, "loading the data")
+            _fail(err, status, slot, "loading the data")
         if data.interval != s.interval and data.interval in settings.INTERVAL_MINUTES:
             config = s.model_config(settings.INTERVAL_MINUTES[data.interval])  # decay in the data's candles
         n = len(data.candles)
@@ -103,7 +116,7 @@ def load_view(sb: SidebarResult) -> View:
         try:
             est = cache.estimate(config, data)
         except Exception as err:  # shown as a message (and logged when unexpected) by _fail
-            _fail(err, status, "estimating the levels")
+            _fail(err, status, slot, "estimating the levels")
         status.update(
             label=f"{data.symbol} {data.interval} · {n:,} candles · {_active(data)}", state="complete"
         )

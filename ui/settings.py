@@ -136,9 +136,29 @@ def preset_weights(preset: str) -> Weights:
 
 
 def preset_of(weights: Weights) -> str:
-    """The URL key of the preset whose weights these are, or ``"custom"``."""
-    ordered = tuple(sorted(weights))
-    return next((k for k in PRESETS if k != "custom" and preset_weights(k) == ordered), "custom")
+    """The URL key of the preset whose weights these are, or ``"custom"``.
+
+    Weights are compared as shares of their total, to the precision a link writes them in, so a preset read
+    back from a share link (or after a reload) is still that preset.
+
+    >>> preset_of(((25.0, 0.461538), (50.0, 0.307692), (100.0, 0.230769)))
+    'high'
+    """
+    return next((k for k in PRESETS if k != "custom" and _same_mix(preset_weights(k), weights)), "custom")
+
+
+def _same_mix(a: Weights, b: Weights) -> bool:
+    """Whether two sets of tiers are the same leverages with the same shares (to 5 significant digits)."""
+    a, b = tuple(sorted(a)), tuple(sorted(b))
+    if [lev for lev, _ in a] != [lev for lev, _ in b]:
+        return False
+    total_a, total_b = sum(w for _, w in a), sum(w for _, w in b)
+    if total_a <= 0 or total_b <= 0:
+        return False
+    return all(
+        math.isclose(wa / total_a, wb / total_b, rel_tol=1e-5, abs_tol=1e-9)
+        for (_, wa), (_, wb) in zip(a, b, strict=True)
+    )
 
 
 # --- the rows ----------------------------------------------------------------------------------------------
