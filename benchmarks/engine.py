@@ -18,7 +18,7 @@ import numpy as np
 import liq
 from benchmarks._data import one_minute_walk
 from benchmarks._prototype import prototype
-from tests.oracle import oracle_estimate
+from tests.support.oracle import oracle_estimate
 
 TARGET_MEDIAN_MS = 60.0
 TARGET_PROTOTYPE_RATIO = 1.2

@@ -18,11 +18,13 @@ from ._check.model_check import (
 )
 from ._check.recordings import load_gaps, load_liquidations
 from ._config import (
+    BOUNDS,
     CLASSIC_LEVERAGE_WEIGHTS,
     DEFAULT_LEVERAGE_WEIGHTS,
     HIGH_LEVERAGE_WEIGHTS,
     LEVERAGE_PRESETS,
     MMR_BRACKETS,
+    MAX_TIERS,
     MMR_BRACKETS_AS_OF,
     ModelConfig,
 )
@@ -47,6 +49,8 @@ from ._sources.sample import sample_symbols
 from ._sources.upload import load_upload
 
 __all__ = [
+    "BOUNDS",
+    "MAX_TIERS",
     "CLASSIC_LEVERAGE_WEIGHTS",
     "live_symbols",
     "DEFAULT_LEVERAGE_WEIGHTS",

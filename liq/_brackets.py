@@ -226,7 +226,7 @@ class SymbolBrackets:
 def _read_bytes(path: str | Path | None) -> tuple[bytes, str]:
     """Raw bytes of the bracket file and a name for messages."""
     if path is None:
-        ref = resources.files("liq").joinpath("data", BRACKET_FILE)
+        ref = resources.files("liq").joinpath("data").joinpath(BRACKET_FILE)
         return ref.read_bytes(), f"liq/data/{BRACKET_FILE}"
     try:
         return Path(path).read_bytes(), str(path)

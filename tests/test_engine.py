@@ -15,7 +15,7 @@ from liq import DataValidationError, ModelConfig, estimate, liquidation_price
 from liq._config import DEFAULT_LEVERED_SHARE
 from liq._engine import _entry_prices, _inputs, _positions, _tiers, first_touch
 from liq._sources.validate import validate_candles
-from tests.oracle import oracle_estimate
+from tests.support.oracle import oracle_estimate
 
 # ---------------------------------------------------------------------------------------------------------
 # helpers

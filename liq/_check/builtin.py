@@ -36,13 +36,12 @@ SET_D_SYMBOLS: tuple[str, ...] = (
     "SOLUSDT",
     "XRPUSDT",
 )
-_SET_D = ("data", "set_d")
 _SET_D_KLINES = "{symbol}_1m_2025-06-22_2025-06-24.csv.gz"
 _SET_D_LIQ = "multi_liquidations_2025-06-23.csv.gz"
 
 
 def _read(name: str) -> pd.DataFrame:
-    with resources.files("liq").joinpath(*_SET_D, name).open("rb") as fh:
+    with resources.files("liq").joinpath("data").joinpath("set_d").joinpath(name).open("rb") as fh:
         return pd.read_csv(fh, compression="gzip")
 
 
@@ -73,7 +72,7 @@ def set_d_candles(symbol: str) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=1)
 def _liquidations() -> pd.DataFrame:
-    with resources.files("liq").joinpath(*_SET_D, _SET_D_LIQ).open("rb") as fh:
+    with resources.files("liq").joinpath("data").joinpath("set_d").joinpath(_SET_D_LIQ).open("rb") as fh:
         return load_liquidations(pd.read_csv(fh, compression="gzip"))
 
 

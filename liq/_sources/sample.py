@@ -53,7 +53,7 @@ def _data_files() -> list[str]:
 
 @functools.lru_cache(maxsize=16)
 def _read(filename: str) -> pd.DataFrame:
-    raw = resources.files("liq").joinpath("data", filename).read_bytes()
+    raw = resources.files("liq").joinpath("data").joinpath(filename).read_bytes()
     frame = pd.read_csv(io.BytesIO(raw), compression="gzip")
     out = pd.DataFrame({"open_time": ms_to_utc(frame["open_time_ms"].to_numpy(np.int64))})
     for col in ("open", "high", "low", "close", "volume"):
@@ -126,7 +126,7 @@ def load_sample(symbol: str, interval: str, start: datetime, end: datetime) -> M
     ----------
     symbol : str
         One of :func:`sample_symbols`.
-    interval : {"1m", "5m", "15m", "1h", "4h"}
+    interval : {"1m", "5m", "15m", "1h", "4h", "1d"}
         ``1m`` is not in the sample: 5m candles are returned, and the note says so.
     start, end : datetime
         Tz-aware; ``end`` is exclusive. Outside the sample, the latest span of the same length is used

@@ -141,6 +141,85 @@ def _oi_values(c: pd.DataFrame, open_interest: pd.DataFrame, rows: list[dict]) -
     return vals
 
 
+@dataclass
+class _State:
+    """What the loop carries from candle to candle."""
+
+    positions: list[OraclePosition]
+    alive: dict[str, list[OraclePosition]]
+    swept: dict[str, np.ndarray]
+    lost: float = 0.0
+
+
+def _decay_and_sweep(st_: _State, s: _Setup, u: int, side: str, factor: float) -> None:
+    """Closures (volume model) and decay of this candle, then its sweeps (positions created at u are not alive yet)."""
+    for p in st_.alive[side]:
+        st_.lost += p.value * (1 - factor)
+        p.value *= factor
+    row = s.rows[u]
+    still = []
+    for p in st_.alive[side]:
+        if (row["low"] <= p.price) if side == "long" else (row["high"] >= p.price):
+            st_.swept[side][u] += p.value
+            p.swept_at = u
+        else:
+            still.append(p)
+    st_.alive[side] = still
+
+
+def _new_notional(
+    st_: _State, s: _Setup, cfg: ModelConfig, u: int, side: str, oi_vals: list[float] | None
+) -> float:
+    """New levered notional of this candle and side; in the OI model, closes the gap when OI fell."""
+    if oi_vals is None:
+        mult = 2 * s.shares[u] if side == "long" else 2 * (1 - s.shares[u])
+        return cfg.levered_share * cfg.inflow_share * s.quotes[u] * mult
+    total = sum(p.value for p in st_.alive[side])
+    gap = cfg.levered_share * oi_vals[u] - total
+    if gap < 0 and total > 0 and u > 0:
+        remove = min(-gap, total * MAX_CLOSE_FRACTION)
+        for p in st_.alive[side]:
+            p.value *= 1 - remove / total
+        st_.lost += remove
+    return max(gap, 0.0)
+
+
+def _open(st_: _State, s: _Setup, cfg: ModelConfig, u: int, side: str, new: float) -> None:
+    for k in range(len(s.leverages)):
+        notional = new * s.weights[k]
+        if notional <= 0:
+            continue
+        pos = OraclePosition(u, side, k, notional, _price(s, cfg, s.entries[u], k, side), notional)
+        st_.positions.append(pos)
+        st_.alive[side].append(pos)
+
+
+def _snapshot(
+    grids: dict[str, np.ndarray], j: int, alive: dict[str, list[OraclePosition]], lo: float, hi: float
+) -> None:
+    n_bins = grids["long"].shape[1]
+    for side in ("long", "short"):
+        for p in alive[side]:
+            b = math.floor((p.price - lo) / (hi - lo) * n_bins)
+            if 0 <= b < n_bins:
+                grids[side][j, b] += p.value
+
+
+def _prior_size(
+    s: _Setup, cfg: ModelConfig, oi_vals: list[float] | None, n: int
+) -> tuple[float, float, float]:
+    """(closure factor per candle, prior USD per side, mean lifetime in candles)."""
+    half_life_candles = cfg.half_life_hours() / s.step_hours
+    lifetime = half_life_candles / math.log(2.0)
+    if oi_vals is not None:
+        return 1.0, cfg.levered_share * oi_vals[0], lifetime
+    dc = 2.0 ** (-1.0 / half_life_candles) if math.isfinite(half_life_candles) else 1.0
+    n_first = max(1, min(n, round(PRIOR_VOLUME_HOURS / s.step_hours)))
+    rate = cfg.inflow_share * sum(s.quotes[:n_first]) / n_first
+    prior_usd = cfg.levered_share * rate * lifetime if math.isfinite(lifetime) else 0.0
+    return dc, prior_usd, lifetime
+
+
 def oracle_estimate(
     candles: pd.DataFrame,
     *,
@@ -153,82 +232,34 @@ def oracle_estimate(
     n = len(c)
     s = _setup(c, cfg, symbol)
     dd = 1.0 if cfg.decay_half_life_candles is None else 2.0 ** (-1.0 / cfg.decay_half_life_candles)
-    half_life_candles = cfg.half_life_hours() / s.step_hours
-    lifetime = half_life_candles / math.log(2.0)
     oi_vals = None if open_interest is None else _oi_values(c, open_interest, s.rows)
-    if oi_vals is None:
-        dc = 2.0 ** (-1.0 / half_life_candles) if math.isfinite(half_life_candles) else 1.0
-        n_first = max(1, min(n, round(PRIOR_VOLUME_HOURS / s.step_hours)))
-        rate = cfg.inflow_share * sum(s.quotes[:n_first]) / n_first
-        prior_usd = cfg.levered_share * rate * lifetime if math.isfinite(lifetime) else 0.0
-    else:
-        dc = 1.0
-        prior_usd = cfg.levered_share * oi_vals[0]
+    dc, prior_usd, lifetime = _prior_size(s, cfg, oi_vals, n)
     sigma = _sigma(s, lifetime)
 
     lo = float(c["low"].min()) * (1 - cfg.price_pad_pct / 100)
     hi = float(c["high"].max()) * (1 + cfg.price_pad_pct / 100)
-    n_bins = cfg.price_bins
     n_cols = n if cfg.time_columns is None else max(1, min(cfg.time_columns, n))
     bounds = [int(x) for x in np.floor(np.linspace(0, n, n_cols + 1))]
     col_end = {bounds[j + 1] - 1: j for j in range(n_cols)}
-
-    positions: list[OraclePosition] = []
-    alive: dict[str, list[OraclePosition]] = {"long": [], "short": []}
-    swept = {"long": np.zeros(n), "short": np.zeros(n)}
-    grids = {"long": np.zeros((n_cols, n_bins)), "short": np.zeros((n_cols, n_bins))}
-    lost = 0.0
+    grids = {"long": np.zeros((n_cols, cfg.price_bins)), "short": np.zeros((n_cols, cfg.price_bins))}
+    st_ = _State([], {"long": [], "short": []}, {"long": np.zeros(n), "short": np.zeros(n)})
     for u in range(n):
         for side in ("long", "short"):
-            for p in alive[side]:  # closures (volume model) and decay of this candle
-                lost += p.value * (1 - dc * dd)
-                p.value *= dc * dd
-            still = []
-            for p in alive[side]:  # sweeps (positions created at u are not alive yet)
-                row = s.rows[u]
-                if (row["low"] <= p.price) if side == "long" else (row["high"] >= p.price):
-                    swept[side][u] += p.value
-                    p.swept_at = u
-                else:
-                    still.append(p)
-            alive[side] = still
+            _decay_and_sweep(st_, s, u, side, dc * dd)
             if u == 0:
                 prior = _prior(s, cfg, side, prior_usd, sigma)
-                positions += prior
-                alive[side] += prior
-            if oi_vals is None:
-                mult = 2 * s.shares[u] if side == "long" else 2 * (1 - s.shares[u])
-                new = cfg.levered_share * cfg.inflow_share * s.quotes[u] * mult
-            else:
-                total = sum(p.value for p in alive[side])
-                gap = cfg.levered_share * oi_vals[u] - total
-                new = max(gap, 0.0)
-                if gap < 0 and total > 0 and u > 0:
-                    remove = min(-gap, total * MAX_CLOSE_FRACTION)
-                    for p in alive[side]:
-                        p.value *= 1 - remove / total
-                    lost += remove
-            for k in range(len(s.leverages)):
-                notional = new * s.weights[k]
-                if notional <= 0:
-                    continue
-                pos = OraclePosition(u, side, k, notional, _price(s, cfg, s.entries[u], k, side), notional)
-                positions.append(pos)
-                alive[side].append(pos)
+                st_.positions += prior
+                st_.alive[side] += prior
+            _open(st_, s, cfg, u, side, _new_notional(st_, s, cfg, u, side, oi_vals))
         if u in col_end:
-            j = col_end[u]
-            for side in ("long", "short"):
-                for p in alive[side]:
-                    b = math.floor((p.price - lo) / (hi - lo) * n_bins)
-                    if 0 <= b < n_bins:
-                        grids[side][j, b] += p.value
+            _snapshot(grids, col_end[u], st_.alive, lo, hi)
     return OracleResult(
-        positions=positions,
-        swept_long=swept["long"],
-        swept_short=swept["short"],
+        positions=st_.positions,
+        swept_long=st_.swept["long"],
+        swept_short=st_.swept["short"],
         grid_long=grids["long"],
         grid_short=grids["short"],
-        added=sum(p.notional for p in positions),
-        alive=sum(p.value for side in alive.values() for p in side),
-        lost=lost,
+        added=sum(p.notional for p in st_.positions),
+        alive=sum(p.value for side in st_.alive.values() for p in side),
+        lost=st_.lost,
     )
