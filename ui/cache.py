@@ -25,6 +25,7 @@ import streamlit as st
 
 import liq
 from liq import LoadResult, MarketData, load_market_data, sample_symbols
+from liq._check.builtin import check_set_d
 from liq._check.recorded import BUILTIN_RECORDINGS
 from liq._screen import ScreenRow, pairs_to_screen, screen_pair
 
@@ -175,6 +176,12 @@ def model_check(
 ) -> liq.ModelCheck:
     """``liq.model_check`` of ``data``'s candles against the recorded ``events`` of ``symbol``."""
     return liq.model_check(data.candles, events, config, symbol=symbol)
+
+
+@st.cache_data(ttl=timedelta(hours=1), max_entries=12, show_spinner=False)
+def set_d_check(config: liq.ModelConfig, symbol: str) -> liq.ModelCheck:
+    """The model check on the built-in June 2025 recording and its 1m candles: one symbol, or ``"all"`` pooled."""
+    return check_set_d(config, symbol)
 
 
 # --- screener ----------------------------------------------------------------------------------------------

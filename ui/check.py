@@ -12,6 +12,7 @@ import streamlit as st
 
 import liq
 from liq import MarketData
+from liq._check.builtin import SET_D_SYMBOLS
 from liq._format import format_usd
 from liq._palette import PRICE_COLOUR, SIDE_COLOURS
 from liq._sources._common import WARMUP
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 _CHOICES = {
     "dec2024": "Dec 2024 · BTCUSDT · built-in",
     "oct2025": "Oct 2025 excerpt · BTCUSDT / ETHUSDT · built-in",
+    "jun2025": "June 2025 · 8 pairs, 1m · built-in",
     "upload": "Upload my own recording",
 }
 
@@ -74,7 +76,7 @@ def _recording(choice: str) -> tuple[str, pd.DataFrame, str, bytes | None] | Non
 
 
 def pick_recording() -> Recording | None:
-    """Recording picker (built-in Dec 2024, built-in Oct 2025 excerpt, or an upload)."""
+    """Recording picker (built-in Dec 2024, Oct 2025 excerpt, June 2025 multi-pair hour, or an upload)."""
     choice = st.radio(
         "Recording", list(_CHOICES), format_func=_CHOICES.__getitem__, horizontal=True, key="mc_recording"
     )
@@ -90,10 +92,16 @@ def pick_recording() -> Recording | None:
     if not symbols:
         st.error("The recording holds no events.", icon=":material/error:")
         return None
+    if key == "jun2025":  # only the pairs with shipped 1m candles, and all of them pooled
+        symbols = [ALL_PAIRS, *(s for s in SET_D_SYMBOLS if s in symbols)]
     symbol = symbols[0]
     if len(symbols) > 1:
         symbol = str(st.selectbox("Symbol in the recording", symbols, key=f"mc_symbol_{key}") or symbol)
     return Recording(key=key, label=label, events=events, symbol=symbol, klines=klines)
+
+
+#: The symbol choice that pools every pair of the June 2025 recording.
+ALL_PAIRS = "all"
 
 
 def _candles(rec: Recording) -> tuple[MarketData, list[str]]:
@@ -114,6 +122,19 @@ def check_for(rec: Recording, config: liq.ModelConfig) -> liq.ModelCheck | None:
     label = messages.plain(rec.label)
     with st.status(f"Checking the model against {label}…", expanded=False) as status:
         try:
+            if rec.key == "jun2025":
+                status.write("Checking on the shipped 1m candles of the June 2025 hour…")
+                check = cache.set_d_check(config, rec.symbol)
+                status.update(label=f"Checked {messages.plain(rec.symbol)} against {label}", state="complete")
+                st.caption(
+                    "Candles: built-in 1m klines of 2025-06-22 → 06-24 (OHLCV only). "
+                    + (
+                        "All pairs pooled: each candle of each pair is one observation."
+                        if rec.symbol == ALL_PAIRS
+                        else ""
+                    )
+                )
+                return check
             status.write("Loading candles for the recording's time span…")
             data, warnings = _candles(rec)
             status.write(f"{len(data.candles):,} candles; comparing per candle with a bootstrap…")
