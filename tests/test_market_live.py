@@ -48,7 +48,7 @@ def real_5m(symbol: str = "BTCUSDT") -> pd.DataFrame:
 
 def resample_5m(frame: pd.DataFrame, interval: str) -> pd.DataFrame:
     """Aggregate real 5m rows to a coarser Binance interval (what the API would serve)."""
-    step = {"5m": 300_000, "15m": 900_000, "1h": 3_600_000, "4h": 14_400_000}[interval]
+    step = {"5m": 300_000, "15m": 900_000, "1h": 3_600_000, "4h": 14_400_000, "1d": 86_400_000}[interval]
     if step == STEP_MS:
         return frame
     g = frame.assign(open_time_ms=frame["open_time_ms"] // step * step).groupby(
@@ -104,7 +104,9 @@ class FakeBinance:
         frame = resample_5m(self.frame, q["interval"])
         ms = frame["open_time_ms"].to_numpy()
         sel = frame[(ms >= int(q["startTime"])) & (ms <= int(q["endTime"]))].head(int(q["limit"]))
-        step = {"5m": 300_000, "15m": 900_000, "1h": 3_600_000, "4h": 14_400_000}[q["interval"]]
+        step = {"5m": 300_000, "15m": 900_000, "1h": 3_600_000, "4h": 14_400_000, "1d": 86_400_000}[
+            q["interval"]
+        ]
         return 200, {}, json.dumps([kline_row(r, step) for r in sel.itertuples()])
 
     def _oi(self, request: Any) -> tuple[int, dict[str, str], str]:

@@ -46,6 +46,27 @@ def test_each_pair_has_the_last_30_days(symbol: str) -> None:
     validate_candles(d.candles)
 
 
+def test_1d_candles_are_whole_utc_days() -> None:
+    d = load_sample("SOLUSDT", "1d", dt(2026, 1, 1), dt(2026, 1, 11))
+    assert len(d.candles) == 10 and (d.candles["open_time"].dt.hour == 0).all()
+    five = load_sample("SOLUSDT", "5m", dt(2026, 1, 1), dt(2026, 1, 2)).candles
+    assert (
+        d.candles["high"].iloc[0] == five["high"].max()
+        and d.candles["close"].iloc[0] == five["close"].iloc[-1]
+    )
+
+
+def test_slice_inside_the_sample_is_exact() -> None:
+    d = load_sample("BTCUSDT", "5m", dt(2024, 12, 10), dt(2024, 12, 17))
+    assert len(d.candles) == 7 * 288
+    assert d.candles["open_time"].iloc[0] == pd.Timestamp("2024-12-10", tz="UTC")
+    assert d.candles["open_time"].iloc[-1] == pd.Timestamp("2024-12-16 23:55", tz="UTC")
+    assert d.open_interest is None and d.source == "sample"
+    assert d.note.startswith("Built-in sample: BTCUSDT 5m, 2024-12-10 00:00 → 2024-12-16 23:55 UTC")
+    assert "outside" not in d.note
+    validate_candles(d.candles)  # engine-ready
+
+
 @pytest.mark.parametrize(("interval", "n"), [("15m", 96), ("1h", 24), ("4h", 6)])
 def test_resampled_intervals(interval: str, n: int) -> None:
     five = load_sample("ETHUSDT", "5m", dt(2024, 12, 5), dt(2024, 12, 6)).candles

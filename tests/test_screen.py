@@ -194,3 +194,4 @@ def test_weight_figures_in_the_readme_match() -> None:
     assert live_request_weight("5m", timedelta(days=7)) == 20
     assert live_request_weight("1h", timedelta(days=90)) == 20
     assert live_request_weight("4h", timedelta(days=365)) == 20
+    assert live_request_weight("1d", timedelta(days=365)) == 10

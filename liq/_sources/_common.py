@@ -63,6 +63,7 @@ INTERVAL_MS: dict[str, int] = {
     "15m": 900_000,
     "1h": 3_600_000,
     "4h": 14_400_000,
+    "1d": 86_400_000,
 }
 #: Candle intervals every source understands.
 INTERVALS: tuple[str, ...] = tuple(INTERVAL_MS)

@@ -55,7 +55,7 @@ def load_market_data(
     ----------
     symbol : str
         Binance USDⓈ-M perpetual, e.g. ``"BTCUSDT"``.
-    interval : {"1m", "5m", "15m", "1h", "4h"}
+    interval : {"1m", "5m", "15m", "1h", "4h", "1d"}
         Candle interval.
     start, end : datetime
         Tz-aware; ``end`` is exclusive.

@@ -70,7 +70,7 @@ EXCHANGE_INFO_TTL_S = 3600.0
 DEFAULT_TIMEOUT_S = 10.0
 
 _DAY_MS = 86_400_000
-_OI_PERIOD = {"1m": "5m", "5m": "5m", "15m": "15m", "1h": "1h", "4h": "4h"}
+_OI_PERIOD = {"1m": "5m", "5m": "5m", "15m": "15m", "1h": "1h", "4h": "4h", "1d": "1d"}
 
 # Replaced in tests so that backoff does not really wait.
 _sleep: Callable[[float], None] = time.sleep
