@@ -40,12 +40,14 @@ already run through are removed.
 - Large long levels just under price: a small dip can set off forced selling.
 - Several long levels stacked close together (flagged as cascade risk): one can trigger the next.
 
-**How big are the dollars?** The USD figures are the estimated value of positions whose liquidation price
-sits there. Read them to compare levels with each other, not as a forecast of the liquidation total: many
-traders close or get stopped out before their liquidation price. Measured on Binance BTCUSDT over 2023 to
-mid-2024, the model's daily swept USD ranked the days well (rank correlation +0.8 with recorded liquidations)
-but was about 90 times the recorded amounts. In the volume model positions only leave by being swept, so the
-totals also grow with the length of the range; the decay setting fades old positions.
+**How big are the dollars?** A level's USD is the estimated value of the positions whose liquidation price
+sits there, not a forecast of the liquidation total. Only a small levered share of open interest (2 % by
+default) is placed at the leverage tiers: most open interest is hedged or well collateralised and is not near
+liquidation. Positions also close: in the OI model they follow open interest itself; in the volume model they
+close at the rate Binance's measured turnover implies (a half-life of about 45 hours). Checked on Binance BTCUSDT
+over 2023 to mid-2024, the modelled positions per side were 1.06 times the real open interest, and the swept USD
+was about 1.5 times the liquidations the public stream recorded (a lower bound), with a daily rank correlation of
++0.83. The note under the chart says which model set the scale.
 
 **Asymmetry** compares shorts above with longs below within ±5 %. A clearly positive number says more
 liquidation fuel sits above (an upward pull); a clearly negative one says it sits below (a downward pull).
