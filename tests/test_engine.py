@@ -295,16 +295,7 @@ def candle_series(draw, with_oi: bool = False):
     open_ = np.concatenate([[100.0], close[:-1]])
     high = np.maximum(open_, close) * (1 + np.asarray(wick_up))
     low = np.minimum(open_, close) * (1 - np.asarray(wick_dn))
-    df = pd.DataFrame(
-        {
-            "open_time": pd.date_range("2024-12-01", periods=n, freq="5min", tz="UTC"),
-            "open": open_,
-            "high": high,
-            "low": low,
-            "close": close,
-            "volume": vols,
-        }
-    )
+    df = frame(high, low, opens=open_, closes=close, volume=vols)
     if draw(st.booleans()):
         share = np.asarray(draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)))
         df["taker_buy_volume"] = df["volume"] * share
