@@ -26,7 +26,15 @@ from ._check.overlay import LOWER_BOUND_NOTE, Markers, RecordedVsEstimated, aggr
 from ._format import format_price, format_usd, round_price
 from ._palette import SIDE_COLOURS
 
-__all__ = ["MARKER_RADIUS_PX", "MAX_MARKERS", "mark_level_hits", "recorded_payload", "with_recorded"]
+__all__ = [
+    "MARKER_RADIUS_PX",
+    "MAX_MARKERS",
+    "level_hit_texts",
+    "mark_level_hits",
+    "recorded_payload",
+    "swept_recorded_texts",
+    "with_recorded",
+]
 
 #: Radius of the smallest and the largest marker, CSS pixels.
 MARKER_RADIUS_PX = (3.0, 14.0)
@@ -159,36 +167,54 @@ def recorded_payload(
     }
 
 
+def level_hit_texts(comparison: RecordedVsEstimated) -> list[str]:
+    """What was recorded within each level's zone, in words, one per row of ``comparison.levels``.
+
+    ``"hit: $1.5M, 2024-12-04 20:48 → 23:37 UTC"`` for a level that recorded liquidations hit, ``""`` for one
+    they did not, ``"not recorded"`` when the recording did not listen during the window at all.
+    """
+    rows = comparison.levels
+    if not comparison.covered:
+        return ["not recorded"] * len(rows)
+    out = []
+    for usd, n, first, last in zip(
+        rows["recorded_usd"], rows["recorded_count"], rows["first_hit"], rows["last_hit"], strict=True
+    ):
+        if int(n) <= 0:
+            out.append("")
+            continue
+        span = _span(int(pd.Timestamp(first).timestamp()), int(pd.Timestamp(last).timestamp()))
+        out.append(f"hit: {format_usd(float(usd))}, {span}")
+    return out
+
+
 def mark_level_hits(levels: list[dict[str, Any]], comparison: RecordedVsEstimated, decimals: int) -> None:
     """Add ``hit``, ``hit_label`` and ``hit_title`` (the line's title) to the payload's level lines (in place).
 
-    A line matches the comparison row of its side whose price, rounded like the line, is the same.
+    A line matches the row of ``comparison.levels`` of its side whose price, rounded like the line, is the same;
+    ``hit_label`` is that row's :func:`level_hit_texts`.
     """
     rows = comparison.levels
+    texts = level_hit_texts(comparison)
     key = {
-        (str(side), round_price(float(price), decimals)): (float(usd), int(n), first, last)
-        for side, price, usd, n, first, last in zip(
-            rows["side"],
-            rows["price"],
-            rows["recorded_usd"],
-            rows["recorded_count"],
-            rows["first_hit"],
-            rows["last_hit"],
-            strict=True,
+        (str(side), round_price(float(price), decimals)): (float(usd), int(n), text)
+        for side, price, usd, n, text in zip(
+            rows["side"], rows["price"], rows["recorded_usd"], rows["recorded_count"], texts, strict=True
         )
     }
     for line in levels:
-        found = key.get((str(line["side"]), float(line["price"])))
-        hit = found is not None and found[1] > 0
-        line["hit"] = bool(hit)
-        if found is not None and hit:
-            usd, _, first, last = found
-            span = _span(int(pd.Timestamp(first).timestamp()), int(pd.Timestamp(last).timestamp()))
-            line["hit_label"] = f"hit: {format_usd(usd)} recorded in its zone, {span}"
-            line["hit_title"] = f"{line.get('label', '')} · hit {format_usd(usd)}"
-        else:
-            line["hit_label"] = ""
-            line["hit_title"] = str(line.get("label", ""))
+        usd, n, text = key.get((str(line["side"]), float(line["price"])), (0.0, 0, ""))
+        line["hit"] = n > 0
+        line["hit_label"] = text if n > 0 else ""
+        label = str(line.get("label", ""))
+        line["hit_title"] = f"{label} · hit {format_usd(usd)}" if n > 0 else label
+
+
+def swept_recorded_texts(comparison: RecordedVsEstimated) -> list[str]:
+    """The recorded USD of each swept cluster in words (``"not recorded"`` when the recording was deaf then)."""
+    swept = comparison.swept
+    usd = swept["recorded_usd"].to_numpy(dtype=np.float64) if len(swept) else np.zeros(0)
+    return [format_usd(float(x)) if np.isfinite(x) else "not recorded" for x in usd]
 
 
 def with_recorded(

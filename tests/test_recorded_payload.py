@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,13 @@ from liq._check.events import RecordedEvents
 from liq._check.overlay import LOWER_BOUND_NOTE, RecordedVsEstimated
 from liq._format import format_price, format_usd
 from liq._palette import SIDE_COLOURS
-from liq._recorded_payload import MARKER_RADIUS_PX, mark_level_hits, recorded_payload
+from liq._recorded_payload import (
+    MARKER_RADIUS_PX,
+    level_hit_texts,
+    mark_level_hits,
+    recorded_payload,
+    swept_recorded_texts,
+)
 
 T0 = pd.Timestamp("2024-12-05 00:00", tz="UTC")
 T0_S = int(T0.timestamp())
@@ -105,12 +112,13 @@ def test_level_lines_learn_what_was_recorded_in_their_zone() -> None:
     ]
     mark_level_hits(lines, cmp, 2)
     assert [ln["hit"] for ln in lines] == [False, True, False]
-    assert (
-        lines[1]["hit_label"]
-        == f"hit: {format_usd(94_000.0)} recorded in its zone, 2024-12-05 00:10 → 01:10 UTC"
-    )
+    assert lines[1]["hit_label"] == f"hit: {format_usd(94_000.0)}, 2024-12-05 00:10 → 01:10 UTC"
     assert lines[0]["hit_label"] == "" and lines[2]["hit_label"] == ""
     assert lines[1]["hit_title"] == f"L · hit {format_usd(94_000.0)}" and lines[0]["hit_title"] == "S"
+    deaf = RecordedVsEstimated(levels, pd.DataFrame(), T0, T0, False, 0.0, "x")
+    assert level_hit_texts(deaf) == ["not recorded", "not recorded"]
+    swept = pd.DataFrame({"recorded_usd": [1_500.0, np.nan]})
+    assert swept_recorded_texts(replace(cmp, swept=swept)) == [format_usd(1_500.0), "not recorded"]
 
 
 def test_with_recorded_leaves_the_cached_payload_alone() -> None:

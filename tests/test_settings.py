@@ -69,6 +69,14 @@ def _cases(spec: Spec) -> list[tuple[str, str, bool]]:
             (full + ",P99USDT", full, True),
             ("ETHUSDT,<b>x</b>", "ETHUSDT", True),
         ]
+    if spec.kind == "when":
+        return [
+            ("2024-12-05T02:00", "2024-12-05T02:00", False),
+            ("2024-12-05", "2024-12-05T00:00", False),
+            ("2016-06-01", "2017-01-01T00:00", True),
+            ("2999-01-01T00:00", "", True),
+            ("yesterday-ish", "", True),
+        ]
     assert spec.kind == "weights"
     first12 = _tiers(settings.MAX_TIERS)
     default = settings.encode_weights(settings.DEFAULTS.weights)

@@ -8,8 +8,10 @@ from typing import Any
 import streamlit as st
 
 import liq
+from liq._recorded_payload import with_recorded
 from ui import cache, messages
 from ui.pipeline import View
+from ui.recorded import Shown
 
 __all__ = ["LEVEL_LINES", "show"]
 
@@ -19,8 +21,16 @@ logger = logging.getLogger(__name__)
 LEVEL_LINES = 12
 
 
-def show(view: View, *, levels: bool = True, key: str = "chart", height: int = 580) -> dict[str, Any] | None:
-    """Draw the chart for ``view`` (with or without level lines); return the last click ``{time, price}``."""
+def show(
+    view: View,
+    *,
+    levels: bool = True,
+    key: str = "chart",
+    height: int = 580,
+    recorded: Shown | None = None,
+) -> dict[str, Any] | None:
+    """Draw the chart for ``view`` (with or without level lines, with ``recorded`` liquidations over it);
+    return the last click ``{time, price}``."""
     try:
         from liq_chart import liq_chart
     except ImportError:  # the component is optional for the rest of the page
@@ -34,4 +44,6 @@ def show(view: View, *, levels: bool = True, key: str = "chart", height: int = 5
     except liq.LiqError as err:
         st.warning(f"The chart could not be drawn: {messages.plain(err)}", icon=":material/warning:")
         return None
+    if recorded is not None:
+        payload = with_recorded(payload, recorded.recorded, recorded.comparison)
     return liq_chart(payload=payload, height=height, key=key)

@@ -15,7 +15,9 @@ import pandas as pd
 import streamlit as st
 
 import liq
+from liq._check.overlay import RecordedVsEstimated
 from liq._format import format_pct, format_price, format_usd, price_decimals, price_printf
+from liq._recorded_payload import level_hit_texts, swept_recorded_texts
 from ui import altair_charts, messages
 from ui.help import ESTIMATE_NOTE
 
@@ -113,8 +115,11 @@ def _age_text(delta: pd.Timedelta) -> str:
     return f"{hours / 24:.1f} d"
 
 
-def levels_table(est: liq.Estimate) -> pd.DataFrame:
-    """The levels as a table, nearest first; prices rounded as they are shown (this is also the CSV)."""
+def levels_table(est: liq.Estimate, recorded: RecordedVsEstimated | None = None) -> pd.DataFrame:
+    """The levels as a table, nearest first; prices rounded as they are shown (this is also the CSV).
+
+    With ``recorded``, a "Recorded" column says what recorded liquidations hit within each level's zone.
+    """
     lv = est.levels
     if lv is None or len(lv) == 0:
         return pd.DataFrame(columns=_TABLE_COLUMNS)
@@ -133,6 +138,8 @@ def levels_table(est: liq.Estimate) -> pd.DataFrame:
             "Cascade risk": lv["cascade"].astype(bool) if "cascade" in lv else False,
         }
     )
+    if recorded is not None and len(recorded.levels) == len(table):
+        table["Recorded"] = level_hit_texts(recorded)
     order = table["Distance %"].abs().sort_values(kind="stable").index
     return table.loc[order].reset_index(drop=True)
 
@@ -190,12 +197,23 @@ def _table_columns(price: float) -> dict[str, Any]:
         "Cascade risk": st.column_config.TextColumn(
             "Cascade risk", help="Close to another level on the same side: one can trigger the next"
         ),
+        "Recorded": st.column_config.TextColumn(
+            "Recorded",
+            help="USD of real liquidations recorded on this side within the level's zone during the window, and "
+            "when (a lower bound: Binance reports at most one liquidation per pair per second)",
+        ),
     }
 
 
-def levels_panel(est: liq.Estimate, click: object = None, *, key: str = "levels") -> pd.DataFrame:
+def levels_panel(
+    est: liq.Estimate,
+    click: object = None,
+    *,
+    key: str = "levels",
+    recorded: RecordedVsEstimated | None = None,
+) -> pd.DataFrame:
     """Sortable levels table with cascade flags; highlights the level nearest to a chart click; CSV export."""
-    table = levels_table(est)
+    table = levels_table(est, recorded)
     st.subheader("Liquidation levels (estimated)")
     if len(table) == 0:
         st.info(
@@ -241,8 +259,9 @@ def levels_panel(est: liq.Estimate, click: object = None, *, key: str = "levels"
 
 
 # --- swept levels ------------------------------------------------------------------------------------------
-def _swept_table(est: liq.Estimate, limit: int) -> pd.DataFrame:
+def _swept_table(est: liq.Estimate, limit: int, recorded: RecordedVsEstimated | None = None) -> pd.DataFrame:
     recent = est.swept.sort_values("swept_last", ascending=False).head(limit)
+    rows = est.swept.index.get_indexer(recent.index)
     d = price_decimals(est.last_price)
     swept_last = pd.to_datetime(recent["swept_last"], utc=True)
     return pd.DataFrame(
@@ -256,20 +275,29 @@ def _swept_table(est: liq.Estimate, limit: int) -> pd.DataFrame:
                 for a, b in zip(recent["bin_low"], recent["bin_high"], strict=True)
             ],
             "Est. USD": [format_usd(x) for x in recent["notional_usd"]],
+            **_recorded_column(recorded, rows),
             "Swept at (UTC)": swept_last.dt.strftime("%Y-%m-%d %H:%M").to_numpy(),
             "Ago": (pd.Timestamp(est.last_time) - swept_last).map(_age_text).to_numpy(),
         }
     )
 
 
-def swept_list(est: liq.Estimate, *, limit: int = 15) -> None:
+def _recorded_column(recorded: RecordedVsEstimated | None, rows: Any) -> dict[str, list[str]]:
+    """The "Recorded USD" column of the swept list for the given rows of ``Estimate.swept`` (none without)."""
+    if recorded is None or len(recorded.swept) == 0:
+        return {}
+    texts = swept_recorded_texts(recorded)
+    return {"Recorded USD": [texts[i] for i in rows]}
+
+
+def swept_list(est: liq.Estimate, *, limit: int = 15, recorded: RecordedVsEstimated | None = None) -> None:
     """What the model says was cleared recently: side, price band, estimated USD, when."""
     st.subheader("Swept levels (estimated)")
     sw = est.swept
     if sw is None or len(sw) == 0:
         st.caption("Nothing was swept in this range.")
         return
-    table = _swept_table(est, limit)
+    table = _swept_table(est, limit, recorded)
     total = {side: float(sw.loc[sw["side"] == side, "notional_usd"].sum()) for side in ("long", "short")}
     st.caption(
         messages.plain(
@@ -277,6 +305,11 @@ def swept_list(est: liq.Estimate, *, limit: int = 15) -> None:
             f"{format_usd(total['short'])} of shorts were liquidated. The {len(table)} most recent sweeps:"
         )
     )
+    if "Recorded USD" in table:
+        st.caption(
+            "Recorded USD: real liquidations recorded in the same price bins while the cluster was being swept, "
+            "beside the model's estimate (a lower bound; “not recorded”: the recording was not listening then)."
+        )
     st.dataframe(
         table,
         hide_index=True,

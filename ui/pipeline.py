@@ -86,12 +86,17 @@ def _load(sb: SidebarResult, status: Any) -> tuple[MarketData, tuple[Fallback, .
     if s.source == "upload" and sb.upload is not None and sb.upload.klines is not None:
         status.write(f"Reading {messages.plain(sb.upload.klines_name or 'your file')}…")
         return cache.parse_upload(sb.upload.klines, sb.upload.oi, s.symbol), ()
-    end = cache.end_bucket(minutes=1 if s.source in ("auto", "live") else 60)
+    end = s.end_time or cache.end_bucket(minutes=1 if s.source in ("auto", "live") else 60)
     status.write(f"Fetching candles ({settings.SOURCES[s.source]})…")
     fetched = cache.fetch_market(s.symbol, s.interval, end - s.range, end, s.source)
     for step in fetched.steps:
         status.write(messages.plain(step))
     return fetched.result.data, tuple(fetched.result.fallbacks)
+
+
+def _span(s: settings.Settings) -> str:
+    """The window in words: "last 7d", or "2d to 2024-12-05T02:00 UTC" for a past end."""
+    return f"{s.range_key} to {s.end} UTC" if s.end else f"last {s.range_key}"
 
 
 def _active(data: MarketData) -> str:
@@ -103,7 +108,7 @@ def load_view(sb: SidebarResult) -> View:
     config = _stop_unless_ready(sb)
     s = sb.settings
     slot = st.container()  # a failure is explained here, in the open, not inside the folded status
-    with st.status(f"Loading {s.symbol} {s.interval}, last {s.range_key}…", expanded=False) as status:
+    with st.status(f"Loading {s.symbol} {s.interval}, {_span(s)}…", expanded=False) as status:
         try:
             data, fallbacks = _load(sb, status)
         except Exception as err:  # shown as a message (and logged when unexpected) by _fail
@@ -167,7 +172,7 @@ def source_messages(view: View) -> None:
 def refresh(view: View) -> View:
     """With live refresh on and live data showing: append the newest candles and re-estimate (both cached)."""
     s = view.settings
-    if not s.live or view.data.source != "live":
+    if not s.live or view.data.source != "live" or s.end:
         return view
     now = datetime.now(timezone.utc)
     since = view.data.candles["open_time"].iloc[-1].to_pydatetime()
@@ -213,5 +218,5 @@ def open_page(title: str, about: str) -> View:
     sb = sidebar.render()
     s = sb.settings
     st.title(title)
-    st.caption(f"{messages.plain(s.symbol)} · {s.interval} · last {s.range_key}. {about}")
+    st.caption(f"{messages.plain(s.symbol)} · {s.interval} · {_span(s)}. {about}")
     return load_view(sb)

@@ -22,17 +22,18 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from dataclasses import field as dataclass_field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any, Literal
 from urllib.parse import urlencode
 
+import pandas as pd
 import streamlit as st
 
 import liq
 from liq._config import BOUNDS
 from liq._config import MAX_TIERS as MODEL_MAX_TIERS
-from liq._sources._common import INTERVAL_MS, SOURCE_LABELS, SYMBOL_PATTERN
+from liq._sources._common import EARLIEST_TIME, INTERVAL_MS, SOURCE_LABELS, SYMBOL_PATTERN
 
 __all__ = [
     "BIN_CHOICES",
@@ -162,7 +163,7 @@ def _same_mix(a: Weights, b: Weights) -> bool:
 
 
 # --- the rows ----------------------------------------------------------------------------------------------
-Kind = Literal["symbol", "symbols", "choice", "steps", "number", "toggle", "weights"]
+Kind = Literal["symbol", "symbols", "choice", "steps", "number", "toggle", "weights", "when"]
 Widget = Literal[
     "pair", "selectbox", "select_slider", "slider", "number_input", "toggle", "editor", "text_input"
 ]
@@ -280,6 +281,17 @@ SPECS: tuple[Spec, ...] = (
         help="share of new positions per leverage, renormalised to 100 %",
     ),
     Spec(
+        "end",
+        "end",
+        "sb_end",
+        "when",
+        "text_input",
+        "End (UTC; empty: now)",
+        "",
+        help="Open the view that ends at this UTC date or time instead of now, like 2024-12-05T02:00, on any "
+        "source that has the data. Replays a past cascade; the built-in recordings are reached this way.",
+    ),
+    Spec(
         "decay_hours",
         "decay",
         "sb_decay",
@@ -358,6 +370,7 @@ class Settings:
     symbol: str = SPEC["symbol"].default
     interval: str = SPEC["interval"].default
     range_key: str = SPEC["range_key"].default
+    end: str = SPEC["end"].default
     source: str = SPEC["source"].default
     preset: str = SPEC["preset"].default
     weights: Weights = SPEC["weights"].default
@@ -375,6 +388,11 @@ class Settings:
     @property
     def range(self) -> timedelta:
         return RANGES[self.range_key]
+
+    @property
+    def end_time(self) -> datetime | None:
+        """The UTC end of the view, or None for "now"."""
+        return pd.Timestamp(self.end, tz="UTC").to_pydatetime() if self.end else None
 
     def model_config(self, candle_minutes: int | None = None) -> liq.ModelConfig:
         """The engine config these settings describe, for candles of ``candle_minutes`` (default: the interval).
@@ -452,6 +470,8 @@ def shown(spec: Spec, value: Any) -> str:
     """A value as a message names it (with its unit; "off" for a switched-off number)."""
     if spec.off is not None and value == spec.off:
         return f"{_num(spec.off)} (off)"
+    if spec.kind == "when" and not value:
+        return "now"
     return f"{to_text(spec, value)} {spec.unit}".rstrip() or "none"
 
 
@@ -485,6 +505,29 @@ def _symbols(spec: Spec, raw: Any) -> tuple[str, ...]:
     if len(good) > most:
         raise _Adjusted(good[:most], f"at most {most} pairs: the first {most} are used")
     return good
+
+
+#: How an end time is written in a link (UTC, to the minute).
+END_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def _when(spec: Spec, raw: Any) -> str:
+    """A UTC date or time, written as :data:`END_FORMAT`; empty means "now"; a future one is "now"."""
+    text = str(raw or "").strip()
+    if not text:
+        return ""
+    try:
+        t = pd.Timestamp(text)
+    except (TypeError, ValueError, OverflowError):
+        t = pd.NaT
+    if pd.isna(t):
+        raise _Unusable("use a UTC date or time such as 2024-12-05T02:00")
+    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    if t < EARLIEST_TIME:
+        raise _Adjusted(EARLIEST_TIME.strftime(END_FORMAT), f"there is no data before {EARLIEST_TIME:%Y}")
+    if t > datetime.now(timezone.utc):
+        raise _Adjusted("", "it is in the future, so the view ends now")
+    return t.strftime(END_FORMAT)
 
 
 def _choice(spec: Spec, raw: Any) -> Any:
@@ -584,6 +627,7 @@ _CHECKS: Mapping[Kind, Callable[[Spec, Any], Any]] = MappingProxyType(
         "number": _number,
         "toggle": _toggle,
         "weights": _weights,
+        "when": _when,
     }
 )
 

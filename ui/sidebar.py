@@ -95,6 +95,10 @@ def _draw(spec: Spec, value: Any, **extra: Any) -> None:
         st.number_input(spec.label, min_value=low, max_value=spec.hi, step=spec.step, **common)
     elif spec.widget == "toggle":
         st.toggle(spec.label, **common)
+    elif spec.widget == "text_input":
+        st.text_input(
+            spec.label, max_chars=settings.MAX_PARAM_CHARS, placeholder="2024-12-05T02:00", **common
+        )
     else:  # pragma: no cover - a new widget kind needs a branch here
         raise NotImplementedError(spec.widget)
 
@@ -238,11 +242,11 @@ def _upload() -> Upload:
 def _market(s: Settings) -> tuple[Settings, Upload | None]:
     st.markdown("**Market**")
     _pair_picker(s)
-    for field in ("interval", "range_key", "source"):
+    for field in ("interval", "range_key", "end", "source"):
         _draw(SPEC[field], getattr(s, field))
     upload = _upload() if s.source == "upload" else None
-    _draw(SPEC["live"], s.live, disabled=s.source not in _LIVE_SOURCES)
-    return replace(s, live=s.live and s.source in _LIVE_SOURCES), upload
+    _draw(SPEC["live"], s.live, disabled=s.source not in _LIVE_SOURCES or bool(s.end))
+    return replace(s, live=s.live and s.source in _LIVE_SOURCES and not s.end), upload
 
 
 def _config(s: Settings) -> tuple[liq.ModelConfig | None, str | None]:

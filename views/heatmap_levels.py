@@ -1,6 +1,6 @@
 """Liq. Heatmap & Levels: estimated liquidation density behind the candles, plus the exact levels."""
 
-from ui import altair_charts, chart, help, panels, pipeline
+from ui import altair_charts, chart, help, panels, pipeline, recorded
 
 view = pipeline.open_page(
     "Liq. Heatmap & Levels",
@@ -11,9 +11,12 @@ view = pipeline.open_page(
 def body() -> None:
     v = pipeline.refresh(view)
     panels.metrics_row(v.est.summary)
-    click = chart.show(v, levels=True, key="levels_chart")
-    panels.levels_panel(v.est, click, key="levels")
-    panels.swept_list(v.est)
+    shown = recorded.section(v, key="recorded")
+    click = chart.show(v, levels=True, key="levels_chart", recorded=shown)
+    recorded.summary(shown)
+    cmp = shown.comparison if shown is not None else None
+    panels.levels_panel(v.est, click, key="levels", recorded=cmp)
+    panels.swept_list(v.est, recorded=cmp)
     altair_charts.liquidation_map(v.est, key="levels_map")
     help.how_to_read()
 
