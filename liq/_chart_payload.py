@@ -435,11 +435,27 @@ def _finite_rows(frame: pd.DataFrame | None, columns: tuple[str, ...]) -> pd.Dat
     return kept if len(kept) else None
 
 
+def _drawn(lv: pd.DataFrame, last_price: float, max_levels: int) -> pd.DataFrame:
+    """The ``max_levels`` largest levels plus the nearest long below and short above the price.
+
+    The nearest two are the ones the page's header names (:func:`liq._levels` picks them by the same rule),
+    so they are always drawn and labelled, however small they are.
+    """
+    lv = lv.reset_index(drop=True)
+    chosen = list(lv["notional_usd"].astype(float).sort_values(ascending=False).index[: int(max_levels)])
+    prices, sides = lv["price"].astype(float), lv["side"].astype(str)
+    for side, beyond in (("long", prices <= last_price), ("short", prices >= last_price)):
+        rows = np.flatnonzero(((sides == side) & beyond).to_numpy())
+        if rows.size:
+            chosen.append(int(rows[np.argmin(np.abs(prices.to_numpy()[rows] - last_price))]))
+    return lv.loc[list(dict.fromkeys(chosen))]
+
+
 def _levels(est: _EstimateLike, decimals: int, max_levels: int) -> list[dict[str, Any]]:
     lv = _finite_rows(est.levels, ("price", "notional_usd"))
     if lv is None or max_levels <= 0:
         return []
-    top = lv.sort_values("notional_usd", ascending=False).head(int(max_levels))
+    top = _drawn(lv, float(est.last_price), max_levels)
     out = [
         {
             # Rounded like the label, so the line, its title and the axis label agree.
@@ -554,7 +570,8 @@ def build_chart_payload(
     color_quantile
         See ``color_max_usd``.
     max_levels
-        The largest levels (by notional) drawn as labelled price lines.
+        The largest levels (by notional) drawn as labelled price lines; the nearest long level below and
+        short level above the last price are drawn as well (``0``: no level lines at all).
     max_swept
         The largest swept bins (by notional) drawn as faint markers, at the bar of their first and of their
         last sweep.

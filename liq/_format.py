@@ -20,11 +20,13 @@ Rules
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 from ._errors import DataValidationError
 
 __all__ = [
     "MISSING",
+    "format_date_span",
     "format_level_label",
     "format_pct",
     "format_price",
@@ -121,6 +123,30 @@ def format_pct(pct: float | None, decimals: int = 2) -> str:
     if x is None:
         return MISSING
     return f"{x:+.{int(decimals)}f} %"
+
+
+def format_date_span(first: str | datetime, last: str | datetime) -> str:
+    """The days from ``first`` to ``last`` (UTC), as short as is clear: ``16–22 Oct 2025``.
+
+    >>> format_date_span("2025-10-16 04:00", "2025-10-22 23:55")
+    '16–22 Oct 2025'
+    >>> format_date_span("2025-09-28", "2025-10-04"), format_date_span("2024-12-28", "2025-01-04")
+    ('28 Sep – 4 Oct 2025', '28 Dec 2024 – 4 Jan 2025')
+    >>> format_date_span("2025-10-22 01:00", "2025-10-22 13:00")
+    '22 Oct 2025'
+    """
+    import pandas as pd  # only here: the rest of this module is plain Python
+
+    a, b = (pd.to_datetime(t, utc=True) for t in (first, last))
+    if pd.isna(a) or pd.isna(b):
+        return MISSING
+    if (a.year, a.month, a.day) == (b.year, b.month, b.day):
+        return f"{b.day} {b:%b %Y}"
+    if (a.year, a.month) == (b.year, b.month):
+        return f"{a.day}–{b.day} {b:%b %Y}"
+    if a.year == b.year:
+        return f"{a.day} {a:%b} – {b.day} {b:%b %Y}"
+    return f"{a.day} {a:%b %Y} – {b.day} {b:%b %Y}"
 
 
 def format_level_label(side: str, price: float, notional_usd: float, decimals: int | None = None) -> str:

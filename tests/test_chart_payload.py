@@ -19,7 +19,7 @@ from liq._chart_payload import (
     payload_nbytes,
     quantise,
 )
-from liq._format import format_price, format_usd
+from liq._format import format_level_label, format_price, format_usd
 from tests.apps import chart_data
 
 ONE_MB = 1_000_000
@@ -217,10 +217,22 @@ def test_default_view_plus_the_component_code_is_under_1_mb() -> None:
 
 
 def test_payload_levels_are_labelled_largest_first_then_by_price() -> None:
-    payload = build_chart_payload(synthetic(), max_levels=2)
+    payload = build_chart_payload(synthetic(), max_levels=1)
     labels = [lv["label"] for lv in payload["levels"]]
-    assert labels == ["S 101,220.00 · $8.1M", "L 94,812.20 · $12.4M"]
+    # the largest one, then the nearest on each side (the small short at 99,000 is the nearest above)
+    assert labels == ["S 99,000.00 · $1.0M", "L 94,812.20 · $12.4M"]
     assert payload["levels"][1]["price"] == 94_812.2  # rounded like its label
+    assert build_chart_payload(synthetic(), max_levels=0)["levels"] == []
+
+
+def test_the_nearest_levels_are_drawn_however_small() -> None:
+    est = real_estimate()
+    payload = build_chart_payload(est, max_levels=1)
+    labels = {lv["label"] for lv in payload["levels"]}
+    d = payload["price_decimals"]
+    for level in (est.summary.nearest_above, est.summary.nearest_below):
+        assert level is not None
+        assert format_level_label(level.side, level.price, level.notional_usd, d) in labels
 
 
 def test_real_levels_and_swept_markers() -> None:

@@ -5,6 +5,7 @@ AppTest checks on the built-in sample with the network blocked (see conftest.py)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,45 @@ def test_high_leverage_comes_back_from_its_share_link() -> None:
     assert at.query_params["preset"] == "high"
     at.run()  # a reload of the rewritten link
     assert at.selectbox(key="sb_preset").value == "high"
+
+
+# --- 9: a one-line source badge, the details one click away ------------------------------------------------------
+def test_the_source_is_a_one_line_badge_with_details_in_a_popover() -> None:
+    at = _app()
+    at.run()
+    _no_exception(at)
+    badges = [str(m.value) for m in at.markdown if "-badge[" in str(m.value)]
+    assert len(badges) == 1, badges
+    assert "SAMPLE" in badges[0] and "5m bars" in badges[0] and "2 sources unavailable" in badges[0]
+    # the fallbacks are no longer a paragraph over the header: each sits in the "Source details" popover
+    found = list(_warnings_with_ancestors(at.main, ()))
+    assert any("Live Binance unavailable" in text for text, _ in found)
+    for text, ancestors in found:
+        if "unavailable" in text:
+            assert "popover" in ancestors, (text, ancestors)
+
+
+def _warnings_with_ancestors(
+    node: object, ancestors: tuple[str, ...]
+) -> Iterator[tuple[str, tuple[str, ...]]]:
+    for child in getattr(node, "children", {}).values():
+        if type(child).__name__ == "Warning":
+            yield str(child.value), ancestors
+        yield from _warnings_with_ancestors(child, (*ancestors, str(getattr(child, "type", ""))))
+
+
+def test_badge_text_names_source_days_and_bars() -> None:
+    import pandas as pd
+
+    from liq import Fallback, MarketData
+    from ui.source_badge import badge_text
+
+    times = pd.date_range("2025-10-16 04:00", "2025-10-22 23:45", freq="15min", tz="UTC")
+    candles = pd.DataFrame(
+        {"open_time": times, **{c: 1.0 for c in ("open", "high", "low", "close", "volume")}}
+    )
+    data = MarketData(candles, None, "BTCUSDT", "15m", "sample", "note")
+    assert badge_text(data, "15m") == "SAMPLE · 16–22 Oct 2025 · 15m bars"
+    assert badge_text(data, "5m", [Fallback("live", "down")]) == (
+        "SAMPLE · 16–22 Oct 2025 · 15m bars (you chose 5m) · 1 source unavailable"
+    )

@@ -21,7 +21,7 @@ from liq._recorded_payload import level_hit_texts, swept_recorded_texts
 from ui import altair_charts, messages
 from ui.help import ESTIMATE_NOTE
 
-__all__ = ["levels_panel", "levels_table", "metrics_row", "nearest_level_index", "swept_list"]
+__all__ = ["levels_panel", "levels_table", "metrics_row", "nearest_level_index", "reading_row", "swept_list"]
 
 _SIDE_NAMES = {"long": "Long (below)", "short": "Short (above)"}
 _TABLE_COLUMNS = [
@@ -67,7 +67,7 @@ def _within_table(summary: liq.Summary) -> pd.DataFrame:
 
 
 def metrics_row(summary: liq.Summary) -> None:
-    """Last price, nearest levels, USD within ±1/2/5 % per side, asymmetry gauge and reading."""
+    """Last price, nearest levels, asymmetry and its gauge: one row, above the chart."""
     d = price_decimals(summary.last_price)
     row = st.container(horizontal=True, gap="medium", key="header_metrics")
     c1, c2, c3, c4 = (row.container(width="stretch") for _ in range(4))
@@ -96,6 +96,10 @@ def metrics_row(summary: liq.Summary) -> None:
         "of price. +1: only shorts above (upward pull); −1: only longs below (downward pull).",
     )
     c4.altair_chart(altair_charts.asymmetry_gauge(asym), width="stretch")
+
+
+def reading_row(summary: liq.Summary) -> None:
+    """USD within ±1/2/5 % per side and the reading in words (under the chart, so the chart comes first)."""
     d1, d2 = st.columns([3, 2])
     d1.dataframe(_within_table(summary), hide_index=True, width="stretch")
     with d2:

@@ -17,7 +17,7 @@ import streamlit as st
 import liq
 from liq import Fallback, MarketData
 from liq._sources._common import SOURCE_LABELS, merge_tail
-from ui import cache, messages, settings, sidebar
+from ui import cache, messages, settings, sidebar, source_badge
 from ui.sidebar import SidebarResult
 
 __all__ = ["View", "load_view", "model_note", "open_page", "refresh", "run_body", "source_messages"]
@@ -108,7 +108,9 @@ def load_view(sb: SidebarResult) -> View:
     config = _stop_unless_ready(sb)
     s = sb.settings
     slot = st.container()  # a failure is explained here, in the open, not inside the folded status
-    with st.status(f"Loading {s.symbol} {s.interval}, {_span(s)}…", expanded=False) as status:
+    # the status and, once loaded, the source badge share one line above the header numbers
+    row = st.container(horizontal=True, vertical_alignment="center", gap="small", key="source_row")
+    with row.status(f"Loading {s.symbol} {s.interval}, {_span(s)}…", expanded=False) as status:
         try:
             data, fallbacks = _load(sb, status)
         except Exception as err:  # shown as a message (and logged when unexpected) by _fail
@@ -126,7 +128,7 @@ def load_view(sb: SidebarResult) -> View:
             label=f"{data.symbol} {data.interval} · {n:,} candles · {_active(data)}", state="complete"
         )
     view = View(settings=s, data=data, fallbacks=fallbacks, est=est, config=config)
-    source_messages(view)
+    source_messages(view, where=row)
     sb.model_slot.caption(model_note(est))
     return view
 
@@ -153,20 +155,12 @@ def _tier_text(adj: liq.TierAdjustment) -> str:
     return f"{adj.leverage:g}x priced at {adj.used_leverage:g}x (the pair's maximum)"
 
 
-def source_messages(view: View) -> None:
-    """The active source and every fallback, always visible."""
-    reasons = [messages.plain(fb.reason) for fb in view.fallbacks]
-    if len(reasons) == 1:
-        st.warning(reasons[0], icon=":material/warning:")
-    elif reasons:
-        st.warning("\n".join(f"- {r}" for r in reasons), icon=":material/warning:")
-    label, note = _active(view.data), messages.plain(view.data.note)
-    if view.fallbacks and view.data.note and view.data.note in view.fallbacks[-1].reason:
-        st.caption(f"**Active source: {label}** (described above).")
-    elif view.data.source in ("sample", "upload"):
-        st.info(f"**Active source: {label}.** {note}", icon=":material/info:")
-    else:
-        st.caption(f"**Active source: {label}.** {note}")
+def source_messages(view: View, where: Any = None) -> None:
+    """The active source as a one-line badge (source, days, bars); the fallbacks and note one click away.
+
+    ``where`` is the container to draw in (default: the page at this point).
+    """
+    source_badge.show(view.data, view.settings.interval, view.fallbacks, _active(view.data), where=where)
 
 
 def refresh(view: View) -> View:

@@ -15,6 +15,7 @@ def body() -> None:
     click = chart.show(v, levels=True, key="levels_chart", recorded=shown)
     recorded.summary(shown)
     cmp = shown.comparison if shown is not None else None
+    panels.reading_row(v.est.summary)
     panels.levels_panel(v.est, click, key="levels", recorded=cmp)
     panels.swept_list(v.est, recorded=cmp)
     altair_charts.liquidation_map(v.est, key="levels_map")

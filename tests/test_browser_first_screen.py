@@ -1,0 +1,79 @@
+"""Real-browser checks of a trader's first screen (issue 11) at 1440×900, on the offline built-in sample.
+
+The chart starts in the upper half of the window, the nearest levels the header names are among the chart's
+price lines, and a failed load shows its explanation without a click.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.browser import chromium, require_chromium, serve_streamlit
+from tests.support.offline import write_offline_sitecustomize
+from tests.test_browser_app import _open, _wait_chart
+
+pytestmark = pytest.mark.browser
+
+WIDTH, HEIGHT = 1440, 900
+#: The chart's top edge must be at most this far down the window (the upper half and a bit).
+CHART_TOP_MAX_PX = 500
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    require_chromium()
+    tmp = tmp_path_factory.mktemp("first_screen_server")
+    write_offline_sitecustomize(tmp)
+    with serve_streamlit("app.py", pythonpath=[tmp], env={"LIQ_CACHE_DIR": str(tmp / "cache")}) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with chromium() as b:
+        yield b
+
+
+def _metric_value(page: object, label: str) -> str:
+    metric = page.locator('[data-testid="stMetric"]', has_text=label).first  # type: ignore[attr-defined]
+    return str(metric.locator('[data-testid="stMetricValue"]').inner_text()).strip()
+
+
+def test_chart_first_and_the_header_levels_on_it(server: str, browser: object) -> None:
+    page = _open(browser, server + "/", width=WIDTH, height=HEIGHT)
+    try:
+        _wait_chart(page)
+        chart = page.locator('[data-testid="liq-chart"]').first  # type: ignore[attr-defined]
+        top = page.evaluate("() => window.scrollY") + chart.bounding_box()["y"]  # type: ignore[attr-defined]
+        assert top <= CHART_TOP_MAX_PX, f"the chart starts {top:.0f} px down a {WIDTH}×{HEIGHT} window"
+        header = page.locator(".st-key-header_metrics").bounding_box()  # type: ignore[attr-defined]
+        assert header["y"] + header["height"] <= chart.bounding_box()["y"] + 1, (
+            "the header numbers come first"
+        )
+        # the one-line badge names the source, the days and the bars
+        badge = page.locator(".st-key-source_badge").inner_text()  # type: ignore[attr-defined]
+        assert "SAMPLE" in badge and "bars" in badge
+        # the nearest level below and above, as the header shows them, are labelled price lines
+        labels = json.loads(chart.get_attribute("data-levels") or "[]")
+        below = _metric_value(page, "Long level below")
+        above = _metric_value(page, "Short level above")
+        assert any(lab.startswith(f"L {below} ·") for lab in labels), (below, labels)
+        assert any(lab.startswith(f"S {above} ·") for lab in labels), (above, labels)
+    finally:
+        page.close()  # type: ignore[attr-defined]
+
+
+def test_a_failed_load_is_explained_without_a_click(server: str, browser: object) -> None:
+    page = _open(browser, server + "/?sym=NOPEUSDT&src=sample", width=WIDTH, height=HEIGHT)
+    try:
+        alert = page.locator('[data-testid="stMain"] [data-testid="stAlert"]', has_text="NOPEUSDT").first  # type: ignore[attr-defined]
+        assert alert.is_visible(), "the explanation is folded away"
+        box = alert.bounding_box()
+        assert box is not None and box["y"] < HEIGHT, "the explanation is below the first screen"
+        assert page.get_by_text("What to do:").first.is_visible()  # type: ignore[attr-defined]
+        assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
+    finally:
+        page.close()  # type: ignore[attr-defined]
