@@ -117,3 +117,25 @@ def test_badge_text_names_source_days_and_bars() -> None:
     assert badge_text(data, "5m", [Fallback("live", "down")]) == (
         "SAMPLE · 16–22 Oct 2025 · 15m bars (you chose 5m) · 1 source unavailable"
     )
+
+
+# --- 7: the live toggle tells the truth ---------------------------------------------------------------------------
+def test_live_toggle_is_off_and_says_why_when_the_source_cannot_be_live() -> None:
+    from ui import sidebar
+
+    at = _app(src="sample", live="1")
+    at.run()
+    _no_exception(at)
+    toggle = at.toggle(key="sb_live")
+    assert toggle.value is False and toggle.disabled
+    assert at.query_params["live"] == "0"
+    assert any(str(c.value) == sidebar.LIVE_NEEDS for c in at.sidebar.caption)
+
+
+def test_live_refresh_pauses_and_says_so_when_auto_fell_back_to_the_sample() -> None:
+    at = _app(live="1")
+    at.run()
+    _no_exception(at)
+    assert at.toggle(key="sb_live").value is True  # the user's choice stands: live may answer next time
+    paused = pipeline.LIVE_PAUSED.format(source="Built-in sample")
+    assert any(str(c.value) == paused for c in at.main.caption)

@@ -130,7 +130,22 @@ def load_view(sb: SidebarResult) -> View:
     view = View(settings=s, data=data, fallbacks=fallbacks, est=est, config=config)
     source_messages(view, where=row)
     sb.model_slot.caption(model_note(est))
-    return view
+    return _live_only_on_live_data(view)
+
+
+#: Said when live auto-refresh is on but the data is not live Binance (so refreshing would do nothing).
+LIVE_PAUSED = (
+    "Live auto-refresh is paused: the candles shown come from {source}, not live Binance, so there is nothing "
+    "new to fetch. It resumes by itself when live Binance answers (reload the page)."
+)
+
+
+def _live_only_on_live_data(view: View) -> View:
+    """The view with live refresh off (and saying so) when the data did not come from live Binance."""
+    if not view.settings.live or view.data.source == "live":
+        return view
+    st.caption(LIVE_PAUSED.format(source=_active(view.data)))
+    return replace(view, settings=replace(view.settings, live=False))
 
 
 def model_note(est: liq.Estimate) -> str:

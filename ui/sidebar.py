@@ -28,6 +28,8 @@ _NOTES = "_liq_widget_notes"
 _SHOW_SHARE = "_liq_show_share"
 _LEV_COL, _W_COL = "Leverage (x)", "Weight"
 _LIVE_SOURCES = ("auto", "live")
+#: Under the live toggle when it cannot run.
+LIVE_NEEDS = "Auto-refresh needs live Binance: choose Auto or Live Binance as the source, with no past end."
 _MODEL_FIELDS = ("decay_hours", "bins", "significance", "colour_threshold")
 
 
@@ -245,8 +247,12 @@ def _market(s: Settings) -> tuple[Settings, Upload | None]:
     for field in ("interval", "range_key", "end", "source"):
         _draw(SPEC[field], getattr(s, field))
     upload = _upload() if s.source == "upload" else None
-    _draw(SPEC["live"], s.live, disabled=s.source not in _LIVE_SOURCES or bool(s.end))
-    return replace(s, live=s.live and s.source in _LIVE_SOURCES and not s.end), upload
+    live_ok = s.source in _LIVE_SOURCES and not s.end
+    # shown off when it cannot run, so the toggle, the link and the page agree
+    _draw(SPEC["live"], s.live and live_ok, disabled=not live_ok)
+    if not live_ok:
+        st.caption(LIVE_NEEDS)
+    return replace(s, live=s.live and live_ok), upload
 
 
 def _config(s: Settings) -> tuple[liq.ModelConfig | None, str | None]:
