@@ -21,7 +21,7 @@ from pandas.io.formats.style import Styler
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 import liq
-from liq._format import format_pct, format_price, format_usd, price_decimals
+from liq._format import MISSING, format_pct, format_price, format_usd, price_decimals
 from liq._palette import PRICE_COLOUR
 from liq._screen import COLUMN_LABELS, PCT_COLUMNS, PRICE_COLUMNS, USD_COLUMNS, Screen, ScreenRow, screen
 from liq._screen_cli import screen_csv
@@ -120,17 +120,18 @@ def _formats(styler: Styler, last_prices: pd.Series) -> Styler:
     prices = [_label(c) for c in PRICE_COLUMNS]
     for i, price in zip(last_prices.index, last_prices, strict=True):
         d = price_decimals(price)
-        styler = styler.format(lambda v, d=d: format_price(v, d), subset=pd.IndexSlice[[i], prices])
-    styler = styler.format(
-        lambda v: format_usd(v), subset=[_label(c) for c in USD_COLUMNS if c in COLUMN_LABELS]
-    )
-    styler = styler.format(
-        lambda v: format_pct(v), subset=[_label(c) for c in PCT_COLUMNS if c in COLUMN_LABELS]
-    )
-    return styler.format(lambda v: "–" if not math.isfinite(v) else f"{v:+.2f}", subset=[_label("asymmetry")])
+        styler = styler.format(
+            lambda v, d=d: format_price(v, d), subset=pd.IndexSlice[[i], prices], na_rep=MISSING
+        )
+    usd = pd.Index([_label(c) for c in USD_COLUMNS if c in COLUMN_LABELS])
+    pct = pd.Index([_label(c) for c in PCT_COLUMNS if c in COLUMN_LABELS])
+    styler = styler.format(lambda v: format_usd(v), subset=usd, na_rep=MISSING)
+    styler = styler.format(lambda v: format_pct(v), subset=pct, na_rep=MISSING)
+    asym = pd.Index([_label("asymmetry")])
+    return styler.format(lambda v: f"{v:+.2f}" if math.isfinite(v) else MISSING, subset=asym, na_rep=MISSING)
 
 
-def styled(frame: pd.DataFrame, within_pct: float, links: list[str]) -> Styler:
+def styled(frame: pd.DataFrame, within_pct: float, links: list[str | None]) -> Styler:
     """``frame``'s shown columns (labelled) plus an "Open" link per row, close rows highlighted."""
     data = frame[list(_SHOWN)].rename(columns=COLUMN_LABELS)
     data.insert(1, OPEN_COLUMN, links)
@@ -251,7 +252,10 @@ def _table(s: Settings, res: Screen, within: float, sort: str) -> None:
         f"{len(frame)} pairs · {close} with a level within {within:g} % of price (highlighted) · "
         f"{len(res.failed)} could not be screened. Click a column header to sort; select a row to open it."
     )
-    links = [main_page_link(s, str(sym)) for sym in frame["symbol"]]
+    links = [
+        None if err else main_page_link(s, str(sym))
+        for sym, err in zip(frame["symbol"], frame["error"], strict=True)
+    ]
     event = st.dataframe(
         styled(frame, within, links),
         hide_index=True,
@@ -260,6 +264,7 @@ def _table(s: Settings, res: Screen, within: float, sort: str) -> None:
         column_config=column_config(),
         on_select="rerun",
         selection_mode="single-row",
+        placeholder=MISSING,
         key=_TABLE_KEY,
     )
     st.download_button(
@@ -270,6 +275,9 @@ def _table(s: Settings, res: Screen, within: float, sort: str) -> None:
         icon=":material/download:",
         key="scr_csv",
     )
+    for sym, err in zip(frame["symbol"], frame["error"], strict=True):
+        if err:
+            st.warning(messages.plain(f"{sym}: {err}"), icon=":material/error:")
     _open_controls(s, frame, event)
 
 
