@@ -139,3 +139,21 @@ def test_live_refresh_pauses_and_says_so_when_auto_fell_back_to_the_sample() -> 
     assert at.toggle(key="sb_live").value is True  # the user's choice stands: live may answer next time
     paused = pipeline.LIVE_PAUSED.format(source="Built-in sample")
     assert any(str(c.value) == paused for c in at.main.caption)
+
+
+# --- 17: one upload limit everywhere -----------------------------------------------------------------------------
+def test_one_upload_limit_in_the_config_the_widget_the_check_and_the_readme() -> None:
+    import tomllib
+
+    from liq._sources._files import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB
+
+    root = Path(APP).parent
+    config = tomllib.loads((root / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["maxUploadSize"] == MAX_UPLOAD_MB
+    assert MAX_UPLOAD_BYTES == MAX_UPLOAD_MB * 1_000_000
+    assert f"**{MAX_UPLOAD_MB} MB** per file" in (root / "README.md").read_text(encoding="utf-8")
+    at = _app(src="upload")
+    at.run()
+    _no_exception(at)
+    sizes = {f.proto.max_upload_size_mb for f in at.get("file_uploader")}
+    assert sizes == {MAX_UPLOAD_MB}, sizes
