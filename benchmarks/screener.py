@@ -5,7 +5,7 @@ cache of ``ui.cache.screen_row`` inside ``liq``'s pool of workers), and prints:
 
 * **cold**: every cache empty (Streamlit's caches and the sample's file cache), goal ≤ 3 s;
 * **warm**: the same screen again, every row from the cache, goal ≤ 0.5 s;
-* the cost of one pair on one worker and the speed-up of the pool, for ``docs/SCALING.md``;
+* the cost of one pair on one worker, for ``docs/SCALING.md``;
 * the Binance request weight a live refresh of the same screen would spend.
 
 Nothing here is asserted; the figures are printed against their goals.
@@ -85,11 +85,6 @@ def main(argv: list[str] | None = None) -> None:
         first.append(_timed(lambda s=sym: _screen.screen_pair(s, "5m", START, END, "sample", config)))
         st.cache_data.clear()
         one.append(_timed(lambda s=sym: _screen.screen_pair(s, "5m", START, END, "sample", config)))
-    serial = []
-    for _ in range(max(1, args.repeats // 2)):
-        _clear()
-        serial.append(_timed(lambda: app_screen(workers=1)))
-
     cold, warm = statistics.median(colds), statistics.median(warms)
     print(
         f"Levels screener, {len(pairs)} sample pairs, 7 days of 5m ({(END - START) // timedelta(minutes=5):,} candles each)"
@@ -107,9 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"  the first pair        median {statistics.median(first) * 1e3:6.0f} ms (also reads every sample file)"
     )
-    one_worker = statistics.median(serial)
     print(
-        f"  pool of {_screen.SCREEN_WORKERS} vs 1 worker   {cold:.2f} s vs {one_worker:.2f} s (x{one_worker / cold:.2f})"
+        "  (the sample is screened by one worker: with nothing to wait for, threads only take turns at the GIL)"
     )
     w = _screen.live_request_weight("5m", END - START)
     n_fit = (_screen.LIVE_WEIGHT_BUDGET - _screen.TICKER_24H_WEIGHT - _screen.EXCHANGE_INFO_WEIGHT) // w

@@ -300,7 +300,8 @@ def screen(
     config : ModelConfig, optional
         Model settings for every pair.
     workers : int
-        Pairs computed at once (at most :data:`SCREEN_WORKERS` is sensible on two cores).
+        Pairs computed at once, at most :data:`SCREEN_WORKERS` (the pool overlaps waiting for the network; the
+        built-in sample, read from memory, is screened by one worker).
     progress : callable(done, total, symbol), optional
         Called in the calling thread after each pair finishes.
     pair_fn : callable(symbol) -> ScreenRow, optional
@@ -332,7 +333,9 @@ def screen(
         return screen_pair(sym, interval, start, end, source, config, now=now, cache_dir=cache_dir)
 
     rows: dict[str, ScreenRow] = {}
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, SCREEN_WORKERS, len(run)))) as pool:
+    # the sample is in memory: nothing waits for the network, and threads would only take turns at the GIL
+    pool_size = 1 if source == "sample" else max(1, min(workers, SCREEN_WORKERS, len(run)))
+    with ThreadPoolExecutor(max_workers=pool_size) as pool:
         futures = {pool.submit(one, sym): sym for sym in run}
         for done, fut in enumerate(as_completed(futures), start=1):
             rows[futures[fut]] = fut.result()
