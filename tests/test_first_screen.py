@@ -157,3 +157,30 @@ def test_one_upload_limit_in_the_config_the_widget_the_check_and_the_readme() ->
     _no_exception(at)
     sizes = {f.proto.max_upload_size_mb for f in at.get("file_uploader")}
     assert sizes == {MAX_UPLOAD_MB}, sizes
+
+
+# --- 16: the levels CSV says what it is ---------------------------------------------------------------------------
+def test_levels_csv_names_symbol_interval_source_and_as_of() -> None:
+    import io
+    from datetime import datetime, timezone
+
+    import pandas as pd
+
+    import liq
+    from ui import panels
+
+    end = datetime(2025, 10, 22, tzinfo=timezone.utc)
+    data = liq.load_market_data("ETHUSDT", "15m", end - pd.Timedelta(days=3), end, "sample").data
+    est = liq.estimate(data.candles, open_interest=data.open_interest, symbol=data.symbol)
+    table = panels.levels_table(est)
+    csv = pd.read_csv(io.BytesIO(panels.levels_csv(table, est, data)))
+    assert list(csv.columns[:4]) == ["Symbol", "Interval", "Source", "As of (UTC)"]
+    assert list(csv.columns[4:]) == list(table.columns)
+    assert len(csv) == len(table) > 0
+    assert (
+        set(csv["Symbol"]) == {"ETHUSDT"}
+        and set(csv["Interval"]) == {"15m"}
+        and set(csv["Source"]) == {"sample"}
+    )
+    last_close = pd.Timestamp(est.last_time) + pd.Timedelta(minutes=15)
+    assert set(csv["As of (UTC)"]) == {f"{last_close:%Y-%m-%d %H:%M}"}

@@ -15,13 +15,23 @@ import pandas as pd
 import streamlit as st
 
 import liq
+from liq import MarketData
 from liq._check.overlay import RecordedVsEstimated
 from liq._format import format_pct, format_price, format_usd, price_decimals, price_printf
 from liq._recorded_payload import level_hit_texts, swept_recorded_texts
+from liq._sources._common import INTERVAL_MS
 from ui import altair_charts, messages
 from ui.help import ESTIMATE_NOTE
 
-__all__ = ["levels_panel", "levels_table", "metrics_row", "nearest_level_index", "reading_row", "swept_list"]
+__all__ = [
+    "levels_csv",
+    "levels_panel",
+    "levels_table",
+    "metrics_row",
+    "nearest_level_index",
+    "reading_row",
+    "swept_list",
+]
 
 _SIDE_NAMES = {"long": "Long (below)", "short": "Short (above)"}
 _TABLE_COLUMNS = [
@@ -215,8 +225,12 @@ def levels_panel(
     *,
     key: str = "levels",
     recorded: RecordedVsEstimated | None = None,
+    data: MarketData | None = None,
 ) -> pd.DataFrame:
-    """Sortable levels table with cascade flags; highlights the level nearest to a chart click; CSV export."""
+    """Sortable levels table with cascade flags; highlights the level nearest to a chart click; CSV export.
+
+    ``data`` (the market data behind ``est``) names the interval and source in the CSV.
+    """
     table = levels_table(est, recorded)
     st.subheader("Liquidation levels (estimated)")
     if len(table) == 0:
@@ -253,13 +267,33 @@ def levels_panel(
     )
     st.download_button(
         "Download levels (CSV)",
-        table.to_csv(index=False).encode(),
+        levels_csv(table, est, data),
         file_name=f"{est.symbol or 'levels'}_levels_estimate.csv",
         mime="text/csv",
         icon=":material/download:",
         key=f"{key}_csv",
     )
     return table
+
+
+def levels_csv(table: pd.DataFrame, est: liq.Estimate, data: MarketData | None = None) -> bytes:
+    """The levels CSV: the table with the pair, the interval, the source and the as-of time in front.
+
+    "As of (UTC)" is the close of the last candle the estimate used, so a shared file says how old it is.
+    """
+    last = pd.Timestamp(est.last_time)
+    interval = data.interval if data is not None else ""
+    as_of = last + pd.Timedelta(milliseconds=INTERVAL_MS[interval]) if interval in INTERVAL_MS else last
+    meta = {
+        "Symbol": est.symbol or (data.symbol if data is not None else ""),
+        "Interval": interval,
+        "Source": data.source if data is not None else "",
+        "As of (UTC)": f"{as_of:%Y-%m-%d %H:%M}",
+    }
+    out = table.copy()
+    for i, (name, value) in enumerate(meta.items()):
+        out.insert(i, name, value)
+    return out.to_csv(index=False).encode()
 
 
 # --- swept levels ------------------------------------------------------------------------------------------

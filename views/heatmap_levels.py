@@ -16,7 +16,7 @@ def body() -> None:
     recorded.summary(shown)
     cmp = shown.comparison if shown is not None else None
     panels.reading_row(v.est.summary)
-    panels.levels_panel(v.est, click, key="levels", recorded=cmp)
+    panels.levels_panel(v.est, click, data=v.data, key="levels", recorded=cmp)
     panels.swept_list(v.est, recorded=cmp)
     altair_charts.liquidation_map(v.est, key="levels_map")
     help.how_to_read()
