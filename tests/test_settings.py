@@ -52,8 +52,8 @@ def _cases(spec: Spec) -> list[tuple[str, str, bool]]:
             (str(2 * opts[0] - opts[1]), str(opts[0]), True),
             (str(2 * opts[-1] - opts[-2]), str(opts[-1]), True),
         ]
-    if spec.kind == "choice":
-        opts = list(spec.options)
+    if spec.kind == "choice":  # the intervals are the ones that suit QUICK's range
+        opts = list(settings.intervals_for(QUICK["range"]) if spec.field == "interval" else spec.options)
         default = str(spec.default)
         return [(opts[0], opts[0], False), (opts[-1], opts[-1], False), (opts[-1] + "x", default, True)]
     if spec.kind == "toggle":

@@ -51,6 +51,7 @@ __all__ = [
     "MIN_LEVERAGE",
     "PRESETS",
     "RANGES",
+    "RANGE_INTERVALS",
     "SOURCES",
     "SPEC",
     "SPECS",
@@ -65,6 +66,7 @@ __all__ = [
     "encode",
     "encode_weights",
     "follow",
+    "intervals_for",
     "from_text",
     "link_problems",
     "load",
@@ -73,6 +75,7 @@ __all__ = [
     "save",
     "share_url",
     "shown",
+    "suited_interval",
     "sync_query_params",
     "to_text",
 ]
@@ -98,8 +101,9 @@ MAX_WATCHLIST = 20
 # --- options -----------------------------------------------------------------------------------------------
 #: Candle intervals (the sources' list) with their length in minutes.
 INTERVAL_MINUTES: Mapping[str, int] = MappingProxyType({k: ms // 60_000 for k, ms in INTERVAL_MS.items()})
-#: Shortest decay half-life, in hours: the model's shortest half-life in candles, on the longest candles offered.
-DECAY_MIN_HOURS = BOUNDS["decay_half_life_candles"].low * max(INTERVAL_MINUTES.values()) / 60.0
+#: Shortest decay half-life, in hours: the model's shortest half-life in candles, on 4h candles. On 1d candles a
+#: shorter half-life than the model's shortest (a tenth of a candle) is raised to it (``Settings.model_config``).
+DECAY_MIN_HOURS = BOUNDS["decay_half_life_candles"].low * INTERVAL_MINUTES["4h"] / 60.0
 DECAY_MAX_HOURS = 24.0 * 30
 #: Look-back ranges offered.
 RANGES: Mapping[str, timedelta] = MappingProxyType(
@@ -110,8 +114,43 @@ RANGES: Mapping[str, timedelta] = MappingProxyType(
         "7d": timedelta(days=7),
         "14d": timedelta(days=14),
         "30d": timedelta(days=30),
+        "90d": timedelta(days=90),
+        "180d": timedelta(days=180),
+        "1y": timedelta(days=365),
     }
 )
+_SHORT = ("1m", "5m", "15m", "1h")
+#: The intervals offered with each range: enough candles for levels and approaches (4h from 3 days, 1d from 30
+#: days), not more than about 45,000 (30 days of 1m), and 1h, 4h or 1d for the long ranges.
+RANGE_INTERVALS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "12h": _SHORT,
+        "1d": _SHORT,
+        "3d": (*_SHORT, "4h"),
+        "7d": (*_SHORT, "4h"),
+        "14d": (*_SHORT, "4h"),
+        "30d": (*_SHORT, "4h", "1d"),
+        "90d": ("1h", "4h", "1d"),
+        "180d": ("1h", "4h", "1d"),
+        "1y": ("1h", "4h", "1d"),
+    }
+)
+
+
+def intervals_for(range_key: str) -> tuple[str, ...]:
+    """The intervals offered with ``range_key`` (all of them for an unknown key)."""
+    return RANGE_INTERVALS.get(range_key, tuple(INTERVAL_MINUTES))
+
+
+def suited_interval(interval: str, range_key: str) -> str:
+    """``interval`` when it suits ``range_key``, else the offered interval of the nearest candle length."""
+    offered = intervals_for(range_key)
+    if interval in offered:
+        return interval
+    minutes = INTERVAL_MINUTES.get(interval, INTERVAL_MINUTES["1h"])
+    return min(offered, key=lambda k: abs(math.log(INTERVAL_MINUTES[k] / minutes)))
+
+
 #: Data sources by key, with the name shown (the sources' labels; ``upload`` is read in ``ui``).
 SOURCES: Mapping[str, str] = MappingProxyType(dict(SOURCE_LABELS))
 #: Price resolutions (number of price bins) offered.
@@ -405,6 +444,7 @@ class Settings:
         decay = None
         if self.decay_hours > 0:
             decay = self.decay_hours * 60.0 / (candle_minutes or self.interval_minutes)
+            decay = max(decay, BOUNDS["decay_half_life_candles"].low)  # 1d candles: see DECAY_MIN_HOURS
         return liq.ModelConfig(
             leverage_tiers=tuple(lev for lev, _ in self.weights),
             tier_weights=tuple(w for _, w in self.weights),
@@ -668,6 +708,8 @@ def follow(spec: Spec, s: Settings) -> Settings:
         return replace(s, weights=preset_weights(s.preset))
     if spec.field == "weights":
         return replace(s, preset=preset_of(s.weights))
+    if spec.field == "range_key":  # a range brings an interval that suits it
+        return replace(s, interval=suited_interval(s.interval, s.range_key))
     return s
 
 
@@ -682,7 +724,7 @@ def decode(params: Mapping[str, Any]) -> tuple[Settings, list[str]]:
     Unknown parameters are ignored. Tier weights that pass the bounds but that the model refuses as a whole
     (they add up to zero) are kept, so the page can say what to fix.
     """
-    s, problems = DEFAULTS, []
+    s, problems, asked = DEFAULTS, [], None
     for spec in SPECS:
         if params.get(spec.key) is None:
             continue
@@ -690,6 +732,14 @@ def decode(params: Mapping[str, Any]) -> tuple[Settings, list[str]]:
         s = follow(spec, replace(s, **{spec.field: checked.value}))
         if checked.problem:
             problems.append(checked.problem)
+        elif spec.field == "interval":
+            asked = checked.value
+    s = replace(s, interval=suited_interval(asked or s.interval, s.range_key))
+    if asked is not None and asked != s.interval:
+        problems.append(
+            f"The link's interval {asked} does not suit the range {s.range_key}: using {s.interval} instead "
+            f"(with {s.range_key} the intervals are {', '.join(intervals_for(s.range_key))})."
+        )
     return s, problems
 
 

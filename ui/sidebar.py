@@ -245,7 +245,10 @@ def _market(s: Settings) -> tuple[Settings, Upload | None]:
     st.markdown("**Market**")
     _pair_picker(s)
     for field in ("interval", "range_key", "end", "source"):
-        _draw(SPEC[field], getattr(s, field))
+        spec = SPEC[field]
+        if field == "interval":  # only the intervals that suit the range (the range's row says which)
+            spec = replace(spec, options={k: k for k in settings.intervals_for(s.range_key)})
+        _draw(spec, getattr(s, field))
     upload = _upload() if s.source == "upload" else None
     live_ok = s.source in _LIVE_SOURCES and not s.end
     # shown off when it cannot run, so the toggle, the link and the page agree
