@@ -141,6 +141,25 @@ def test_levels_and_swept_clusters_meet_the_recording() -> None:
     assert "lower bound" in out.note and "one liquidation per symbol per second" in out.note
 
 
+def test_levels_sharing_a_zone_share_it_out() -> None:
+    """Three long levels in one wide zone: a liquidation near the top counts for the top level only."""
+    est = _estimate_like()
+    est.levels = pd.DataFrame(
+        {
+            "price": [94.0, 90.0, 86.0],
+            "side": "long",
+            "notional_usd": [1e6, 2e6, 3e6],
+            "zone_low": 85.0,
+            "zone_high": 95.5,
+        }
+    )
+    ev = _events([(60, "long", 95.0, 1000.0), (120, "long", 87.0, 10.0)])
+    windows = pd.DataFrame({"start": [T0], "end": [T0 + pd.Timedelta(hours=1)]})
+    lv = overlay.compare_with_recorded(est, RecordedEvents(ev, windows, "x")).levels
+    assert lv["recorded_usd"].tolist() == [1000.0, 0.0, 10.0]
+    assert lv["range_low"].tolist() == [92.0, 88.0, 85.0] and lv["range_high"].tolist() == [95.5, 92.0, 88.0]
+
+
 def test_a_recording_that_missed_the_window_covers_nothing() -> None:
     est = _estimate_like()
     windows = pd.DataFrame({"start": [T0 - pd.Timedelta(days=2)], "end": [T0 - pd.Timedelta(days=1)]})

@@ -8,7 +8,8 @@ Markers
     number of events.
 Levels meet reality
     :func:`compare_with_recorded` says, for every level of an :class:`~liq.Estimate`, how much USD was recorded
-    within its zone during the shown window and when; and for every swept cluster, the USD recorded in its bins
+    within its zone (its own part of it, when the zone holds several levels: :func:`level_ranges`) during the
+    shown window and when; and for every swept cluster, the USD recorded in its bins
     while it was swept, beside the estimated USD. A fill price counts when it lies within the zone (or the
     cluster's bins) widened by :data:`MATCH_PAD_PCT` percent on each side: a liquidation fills a little beyond
     the price that triggered it.
@@ -37,6 +38,7 @@ __all__ = [
     "RecordedVsEstimated",
     "aggregate_markers",
     "compare_with_recorded",
+    "level_ranges",
 ]
 
 #: Width of a marker's price band, percent of the price.
@@ -261,8 +263,9 @@ class RecordedVsEstimated:
     ----------
     levels : DataFrame
         One row per row of ``Estimate.levels``, same order: ``price, side, zone_low, zone_high`` (the level),
-        ``recorded_usd``, ``recorded_count`` (events of that side within the zone, padded by
-        :data:`MATCH_PAD_PCT`, during the window), ``first_hit``, ``last_hit`` (UTC, NaT when none) and ``hit``.
+        ``range_low, range_high`` (its own part of the zone, :func:`level_ranges`), ``recorded_usd``,
+        ``recorded_count`` (events of that side within that range, padded by :data:`MATCH_PAD_PCT`, during the
+        window), ``first_hit``, ``last_hit`` (UTC, NaT when none) and ``hit``.
     swept : DataFrame
         One row per row of ``Estimate.swept``, same order: ``side, price, bin_low, bin_high``,
         ``estimated_usd`` (the model's swept USD), ``recorded_usd``, ``recorded_count`` (events of that side in
@@ -303,9 +306,42 @@ def _padded(low: Any, high: Any, pad_pct: float) -> tuple[F64, F64]:
     return lo, hi
 
 
+def level_ranges(levels: pd.DataFrame) -> tuple[F64, F64]:
+    """Each level's own part of its zone: the zone cut halfway between neighbouring levels of the same zone.
+
+    A zone that holds several levels (split at valleys of the estimate) would otherwise credit every one of them
+    with every liquidation in the whole zone.
+
+    >>> lv = pd.DataFrame({"price": [96.0, 90.0, 80.0], "side": "long", "zone_low": [85.0, 85.0, 79.0],
+    ...                    "zone_high": [98.0, 98.0, 81.0]})
+    >>> [r.tolist() for r in level_ranges(lv)]
+    [[93.0, 85.0, 79.0], [98.0, 93.0, 81.0]]
+    """
+    price = levels["price"].to_numpy(dtype=np.float64)
+    low = levels["zone_low"].to_numpy(dtype=np.float64).copy()
+    high = levels["zone_high"].to_numpy(dtype=np.float64).copy()
+    zone = (
+        levels["side"].astype(str)
+        + "|"
+        + levels["zone_low"].astype(str)
+        + "|"
+        + levels["zone_high"].astype(str)
+    )
+    code = pd.factorize(zone)[0]
+    order = np.lexsort((price, code))
+    same = code[order][1:] == code[order][:-1]  # neighbours (by price) within one zone
+    mid = (price[order][1:] + price[order][:-1]) / 2
+    lower, upper = order[:-1][same], order[1:][same]  # the two levels of each neighbouring pair
+    high[lower] = np.minimum(high[lower], mid[same])
+    low[upper] = np.maximum(low[upper], mid[same])
+    return low, high
+
+
 def _level_rows(levels: pd.DataFrame, ev: pd.DataFrame, t0: int, t1: int, pad_pct: float) -> pd.DataFrame:
     out = levels[["price", "side", "zone_low", "zone_high"]].reset_index(drop=True).copy()
-    lo, hi = _padded(out["zone_low"], out["zone_high"], pad_pct)
+    own_low, own_high = level_ranges(out)
+    out["range_low"], out["range_high"] = own_low, own_high
+    lo, hi = _padded(own_low, own_high, pad_pct)
     n = len(out)
     q = _Ranges(out["side"].to_numpy(dtype=object) == "long", lo, hi, np.full(n, t0), np.full(n, t1))
     m = _match(ev, q)

@@ -256,6 +256,115 @@ class HeatmapPrimitive {
   }
 }
 
+// ---- recorded liquidations (series primitive): one circle per marker, area ~ USD, above the candles --------
+class RecordedRenderer {
+  constructor(source) {
+    this._source = source;
+  }
+
+  draw(target) {
+    const src = this._source;
+    const rec = src.rec;
+    src.points = [];
+    if (!rec || !src.visible || !src.chart || !src.series) return;
+    const ts = src.chart.timeScale();
+    const m = rec.markers;
+    target.useBitmapCoordinateSpace((scope) => {
+      const ctx = scope.context;
+      const hr = scope.horizontalPixelRatio;
+      const vr = scope.verticalPixelRatio;
+      ctx.save();
+      ctx.lineWidth = Math.max(1, Math.round(hr));
+      for (let i = 0; i < m.time.length; i++) {
+        const x = ts.timeToCoordinate(m.time[i]);
+        const y = src.series.priceToCoordinate(m.price[i]);
+        if (x === null || y === null) continue;
+        const r = m.radius[i];
+        const colour = rec.colours[m.side[i]] || "#888888";
+        ctx.beginPath();
+        ctx.arc(x * hr, y * vr, r * hr, 0, 2 * Math.PI);
+        ctx.fillStyle = `${colour}a6`; // 65 %
+        ctx.fill();
+        ctx.strokeStyle = src.outline;
+        ctx.stroke();
+        src.points.push([x, y, r, i]);
+      }
+      // Where the recording listened: a thin strip along the bottom of the price pane (no strip = not heard).
+      const h = scope.bitmapSize.height;
+      ctx.fillStyle = `${src.outline}`;
+      ctx.globalAlpha = 0.55;
+      const x0 = ts.logicalToCoordinate(0);
+      const x1 = ts.logicalToCoordinate(1);
+      if (x0 !== null && x1 !== null) {
+        const step = x1 - x0;
+        for (const [a, b] of rec.window_bars) {
+          const xa = (x0 + step * (a - 0.5)) * hr;
+          const xb = (x0 + step * (b + 0.5)) * hr;
+          ctx.fillRect(Math.round(xa), h - Math.round(3 * vr), Math.max(1, Math.round(xb - xa)), Math.round(3 * vr));
+        }
+      }
+      ctx.restore();
+    });
+  }
+}
+
+class RecordedPaneView {
+  constructor(source) {
+    this._renderer = new RecordedRenderer(source);
+  }
+  zOrder() {
+    return "top";
+  }
+  renderer() {
+    return this._renderer;
+  }
+}
+
+class RecordedPrimitive {
+  constructor() {
+    this.rec = null;
+    this.visible = true;
+    this.points = []; // [x, y, radius, marker index] of the circles drawn last (hover, tests)
+    this.outline = "#ffffff";
+    this.chart = null;
+    this.series = null;
+    this._requestUpdate = null;
+    this._views = [new RecordedPaneView(this)];
+  }
+  attached({ chart, series, requestUpdate }) {
+    this.chart = chart;
+    this.series = series;
+    this._requestUpdate = requestUpdate;
+  }
+  detached() {
+    this.chart = null;
+    this.series = null;
+    this._requestUpdate = null;
+  }
+  paneViews() {
+    return this._views;
+  }
+  updateAllViews() {}
+  setData(rec, outline) {
+    this.rec = rec;
+    this.outline = outline;
+    if (this._requestUpdate) this._requestUpdate();
+  }
+  setVisible(on) {
+    this.visible = on;
+    if (this._requestUpdate) this._requestUpdate();
+  }
+  // The marker under (x, y) in CSS pixels, the smallest of those that contain the point (null: none).
+  hit(x, y) {
+    let best = null;
+    for (const [px, py, r, i] of this.points) {
+      const d = Math.hypot(px - x, py - y);
+      if (d <= r + 2 && (best === null || r < best[1])) best = [i, r];
+    }
+    return best === null ? null : best[0];
+  }
+}
+
 // ---- theme ---------------------------------------------------------------------------------------------
 function readTheme(parentElement) {
   const host = parentElement.host || parentElement;
@@ -295,6 +404,9 @@ const CSS_TEXT = `
 .liq-png { cursor: pointer; font: inherit; color: inherit; background: transparent;
   border: 1px solid color-mix(in srgb, currentColor 35%, transparent); border-radius: 4px; padding: 1px 8px; }
 .liq-png:hover { border-color: var(--st-primary-color, #f0b90b); }
+.liq-rec { display: none; align-items: center; gap: 4px; cursor: pointer; user-select: none; }
+.liq-rec .dot { width: 9px; height: 9px; border-radius: 50%;
+  background: linear-gradient(90deg, var(--liq-long) 50%, var(--liq-short) 50%); }
 .liq-problem { position: absolute; left: 0; right: 0; top: 28px; bottom: 18px; display: none;
   align-items: center; justify-content: center; text-align: center; padding: 24px; font-size: 14px;
   background: var(--st-background-color, #0e1117); }
@@ -323,6 +435,7 @@ class ChartView {
       <div class="liq-head">
         <div class="liq-readout"></div>
         <div class="liq-tools">
+          <label class="liq-rec" data-testid="liq-recorded-toggle"><input type="checkbox" checked><span class="dot"></span><span class="text">Recorded liquidations</span></label>
           <div class="liq-legend"><span class="lo"></span><span class="bar"></span><span class="hi"></span></div>
           <button class="liq-png" type="button" title="Download the chart as PNG">PNG</button>
         </div>
@@ -369,6 +482,13 @@ class ChartView {
     panes[1].setStretchFactor(1);
     this.heat = new HeatmapPrimitive(() => this.onHeatPainted());
     this.candles.attachPrimitive(this.heat);
+    this.rec = new RecordedPrimitive();
+    this.candles.attachPrimitive(this.rec);
+    this.recToggle = root.querySelector(".liq-rec");
+    this.recToggle.querySelector("input").addEventListener("change", (e) => {
+      this.rec.setVisible(e.target.checked);
+      this.root.dataset.recordedVisible = e.target.checked ? "1" : "0";
+    });
     this.markers = LWC.createSeriesMarkers(this.candles, [], { autoScale: false });
 
     this.chart.subscribeCrosshairMove((p) => this.onCrosshair(p));
@@ -389,6 +509,7 @@ class ChartView {
       drawTimes: () => this.heat.drawTimes.slice(),
       visibleLogicalRange: () => this.chart.timeScale().getVisibleLogicalRange(),
       charts: () => this.chartsCreated,
+      recordedPoints: () => this.rec.points.map(([x, y, r, i]) => ({ x, y, r, i })),
     };
   }
 
@@ -468,6 +589,7 @@ class ChartView {
     this.setVolume(payload);
     this.setLevels(payload);
     this.setSwept(payload);
+    this.setRecorded(payload);
     this.heat.setGrid(grid, c.time.length, payload.autoscale_prices || []);
 
     const hm = payload.heatmap;
@@ -481,7 +603,8 @@ class ChartView {
     const ivLabel = iv % 86400 === 0 ? `${iv / 86400}d` : iv % 3600 === 0 ? `${iv / 3600}h` : `${iv / 60}m`;
     this.note.textContent =
       `${payload.title ? `${payload.title} · ` : ""}${ivLabel} bars · ` +
-      `heatmap ${hm.cols}×${hm.rows} cells · estimated, not reported liquidations`;
+      `heatmap ${hm.cols}×${hm.rows} cells · estimated, not reported liquidations` +
+      (payload.recorded ? " · dots: recorded liquidations, a lower bound" : "");
     this.showDefaultReadout();
 
     if (saved) this.chart.timeScale().setVisibleLogicalRange(saved);
@@ -508,13 +631,26 @@ class ChartView {
         this.candles.createPriceLine({
           price: lv.price,
           color: colour,
-          lineWidth: 1,
-          lineStyle: LWC.LineStyle.Dashed,
+          lineWidth: lv.hit ? 2 : 1,
+          lineStyle: lv.hit ? LWC.LineStyle.Solid : LWC.LineStyle.Dashed,
           axisLabelVisible: true,
-          title: lv.label,
+          title: lv.hit ? lv.hit_title : lv.label,
         })
       );
     }
+  }
+
+  setRecorded(payload) {
+    const rec = payload.recorded || null;
+    const outline = this.theme && this.theme.dark ? "#ffffff" : "#1e2329";
+    this.rec.setData(rec, outline);
+    this.recToggle.style.display = rec ? "flex" : "none";
+    if (rec) {
+      this.recToggle.title = `${rec.summary}. ${rec.note}`;
+      this.recToggle.querySelector(".text").textContent = `${rec.legend} (${rec.total_label})`;
+    }
+    this.root.dataset.recordedMarkers = String(rec ? rec.markers.time.length : 0);
+    this.root.dataset.recordedVisible = this.rec.visible ? "1" : "0";
   }
 
   setSwept(payload) {
@@ -589,6 +725,16 @@ class ChartView {
     const bar = Math.max(0, Math.min(t.length - 1, Math.round(param.logical)));
     const price = this.candles.coordinateToPrice(param.point.y);
     if (price === null) return;
+    const hit = this.rec.hit(param.point.x, param.point.y);
+    if (hit !== null) {
+      const m = p.recorded.markers;
+      const span = document.createElement("span");
+      span.className = m.side[hit] === "long" ? "l" : "s";
+      span.textContent = m.label[hit];
+      this.readout.replaceChildren(span);
+      this.root.dataset.recordedHover = m.label[hit];
+      return;
+    }
     const cell = this.cell(param.logical, price) || { long: 0, short: 0 };
     const hm = p.heatmap;
     this.readout.innerHTML =
