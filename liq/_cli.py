@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ._check.recorder import add_record_parser
+from ._cli_types import utc_time as _utc_time
 from ._errors import LiqError
 from ._format import format_pct, format_price, format_usd, price_decimals
 from ._screen_cli import add_screen_parser
@@ -50,19 +51,6 @@ def _positive_days(text: str) -> float:
     if not 0 < days <= MAX_DAYS:
         raise argparse.ArgumentTypeError(f"--days must be above 0 and at most {MAX_DAYS:g}")
     return days
-
-
-def _utc_time(text: str) -> datetime:
-    try:
-        ts = pd.Timestamp(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--end must be a date/time such as 2024-12-20 or 2024-12-20T12:00, not {text!r}"
-        ) from None
-    if ts is pd.NaT:
-        raise argparse.ArgumentTypeError("--end is empty")
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.to_pydatetime()
 
 
 def register_levels(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
+from ._cli_types import utc_time
 from ._format import format_pct, format_price, format_usd, price_decimals
 from ._screen import (
     COLUMN_LABELS,
@@ -97,8 +98,6 @@ def _top(text: str) -> int:
 
 def add_screen_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``screen``; the parsed namespace gets ``handler`` (:func:`run_screen_command`)."""
-    from ._cli import _utc_time
-
     p = subparsers.add_parser(
         "screen",
         help="screen many pairs: nearest levels, USD near price, asymmetry, largest level, swept in 24 h",
@@ -115,7 +114,7 @@ def add_screen_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     )
     p.add_argument("--interval", default="5m", choices=INTERVALS, help="candle interval (default: 5m)")
     p.add_argument("--days", type=_days, default=7.0, help="how many days of history (default: 7)")
-    p.add_argument("--end", type=_utc_time, default=None, help="end of the range, UTC (default: now)")
+    p.add_argument("--end", type=utc_time, default=None, help="end of the range, UTC (default: now)")
     p.add_argument("--source", default="auto", choices=SOURCES, help="data source (default: auto)")
     p.add_argument("--format", default="table", choices=("table", "csv", "json"), help="default: table")
     p.add_argument(
