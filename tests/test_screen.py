@@ -6,6 +6,7 @@ import copy
 import math
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -195,3 +196,19 @@ def test_weight_figures_in_the_readme_match() -> None:
     assert live_request_weight("1h", timedelta(days=90)) == 20
     assert live_request_weight("4h", timedelta(days=365)) == 20
     assert live_request_weight("1d", timedelta(days=365)) == 10
+
+
+def test_archive_screen_reads_whole_months_from_monthly_files(
+    rsps: responses.RequestsMock, tmp_path: Path
+) -> None:
+    from tests.test_market_archive_monthly import END as M_END
+    from tests.test_market_archive_monthly import NOW as M_NOW
+    from tests.test_market_archive_monthly import START as M_START
+    from tests.test_market_archive_monthly import fetched, serve
+
+    serve(rsps)
+    res = screen(["BTCUSDT"], "1h", M_START, M_END, source="archive", now=M_NOW, cache_dir=tmp_path)
+    row = res.rows[0]
+    assert row.error is None and row.source == "archive" and "1 monthly" in row.note
+    assert len(fetched(rsps, "/monthly/klines/")) == 1
+    assert row.long_price < row.last_price < row.short_price
