@@ -116,7 +116,9 @@ def test_live_fetches_a_year_of_4h_in_pages(rsps: responses.RequestsMock) -> Non
     expected_pages = math.ceil(365 * 6 / KLINES_PAGE_LIMIT)
     assert len(fake.kline_queries) <= expected_pages
     assert all(q["interval"] == "4h" for q in fake.kline_queries)
-    assert data.interval == "4h" and (data.candles["open_time"].diff().dropna() == pd.Timedelta(hours=4)).all()
+    assert (
+        data.interval == "4h" and (data.candles["open_time"].diff().dropna() == pd.Timedelta(hours=4)).all()
+    )
     assert fake.oi_queries and all(q["period"] == "4h" for q in fake.oi_queries)  # the last 30 days only
 
 
