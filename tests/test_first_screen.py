@@ -184,3 +184,25 @@ def test_levels_csv_names_symbol_interval_source_and_as_of() -> None:
     )
     last_close = pd.Timestamp(est.last_time) + pd.Timedelta(minutes=15)
     assert set(csv["As of (UTC)"]) == {f"{last_close:%Y-%m-%d %H:%M}"}
+
+
+# --- 6: the pair box reads common spellings and suggests real names -----------------------------------------------
+@pytest.mark.parametrize(("typed", "read"), [("BTC/USDT", "BTCUSDT"), ("btc", "BTCUSDT"), ("sol", "SOLUSDT")])
+def test_common_spellings_of_a_pair_are_read_as_binance_names_it(typed: str, read: str) -> None:
+    at = _app(sym=typed)
+    at.run()
+    _no_exception(at)
+    assert at.selectbox(key="sb_symbol").value == read
+    assert at.query_params["sym"] == read
+    assert any(f"Binance names that perpetual {read}" in str(w.value) for w in at.sidebar.warning)
+
+
+def test_an_unknown_pair_gets_the_nearest_real_names() -> None:
+    at = _app(sym="BTCUSTD", src="sample")
+    at.run()
+    _no_exception(at)
+    hints = [str(w.value) for w in at.sidebar.warning if "the app knows of" in str(w.value)]
+    assert hints and "Did you mean BTCUSDT" in hints[0], hints
+    at = _app(sym="ETHUSDT", src="sample")
+    at.run()
+    assert not [w for w in at.sidebar.warning if "the app knows of" in str(w.value)]

@@ -31,9 +31,16 @@ import pandas as pd
 import streamlit as st
 
 import liq
+from liq._brackets import bracket_symbols
 from liq._config import BOUNDS
 from liq._config import MAX_TIERS as MODEL_MAX_TIERS
-from liq._sources._common import EARLIEST_TIME, INTERVAL_MS, SOURCE_LABELS, SYMBOL_PATTERN
+from liq._sources._common import (
+    EARLIEST_TIME,
+    INTERVAL_MS,
+    SOURCE_LABELS,
+    SYMBOL_PATTERN,
+    normalise_symbol,
+)
 
 __all__ = [
     "BIN_CHOICES",
@@ -526,9 +533,13 @@ def _finite_number(raw: Any) -> float:
 
 
 def _symbol(spec: Spec, raw: Any) -> str:
-    sym = str(raw or "").strip().upper()
+    """A pair as Binance names it: "BTC/USDT", "btc", "BTCUSDT.P" are read as BTCUSDT (and the user told)."""
+    typed = str(raw or "").strip().upper()
+    sym = normalise_symbol(typed, known=bracket_symbols())
     if not SYMBOL_PATTERN.match(sym):
         raise _Unusable("a pair is capital letters and digits only, 2 to 30 of them, like BTCUSDT")
+    if sym != typed:
+        raise _Adjusted(sym, f"Binance names that perpetual {sym}")
     return sym
 
 

@@ -8,6 +8,7 @@ before storing it, so a value out of bounds is clamped (with a note in the sideb
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,6 +17,8 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 import liq
+from liq._brackets import bracket_symbols
+from liq._sources._common import nearest_symbols
 from ui import cache, messages, settings
 from ui.settings import SPEC, Settings, Spec
 
@@ -121,6 +124,20 @@ def _pair_picker(s: Settings) -> None:
         args=(spec.field,),
         accept_new_options=True,
         help=f"{spec.help} The list comes from {where}.",
+    )
+    _suggest(s.symbol, symbols)
+
+
+def _suggest(symbol: str, listed: Sequence[str]) -> None:
+    """Under the pair box: a pair no list knows, with the nearest real names (from the lists, no request)."""
+    known = list(dict.fromkeys([*listed, *bracket_symbols()]))
+    if symbol in known:
+        return
+    near = nearest_symbols(symbol, known)
+    hint = f" Did you mean {', '.join(near)}?" if near else " Check the name on Binance (like BTCUSDT)."
+    st.warning(
+        messages.plain(f"{symbol} is not a Binance USD-M perpetual the app knows of.{hint}"),
+        icon=":material/help:",
     )
 
 

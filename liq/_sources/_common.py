@@ -10,7 +10,7 @@ Imports run one way: this module imports no source; every source imports it; ``c
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
@@ -35,6 +35,7 @@ __all__ = [
     "OPTIONAL_CANDLE_COLUMNS",
     "REQUIRED_CANDLE_COLUMNS",
     "SOURCES",
+    "QUOTE_ASSETS",
     "SOURCE_LABELS",
     "SYMBOL_PATTERN",
     "WARMUP",
@@ -51,6 +52,8 @@ __all__ = [
     "kline_rows_frame",
     "merge_tail",
     "ms_to_utc",
+    "nearest_symbols",
+    "normalise_symbol",
     "resample_ohlcv",
     "say",
     "utc_now",
@@ -81,6 +84,55 @@ SOURCES: tuple[str, ...] = ("auto", "live", "archive", "sample")
 
 #: A Binance USDⓈ-M perpetual's name: capitals and digits, 2 to 30 characters.
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9]{2,30}$")
+#: Quote assets a perpetual's name ends with; a bare base asset ("btc", "sol") is read as its USDT perpetual.
+QUOTE_ASSETS: tuple[str, ...] = ("USDT", "USDC")
+# Exchange and charting spellings around a name: "BTC/USDT:USDT" (ccxt), "BTCUSDT.P", "BTC-USDT-PERP".
+_SETTLE_SUFFIX = re.compile(r":[A-Z]+$")
+_PERP_SUFFIX = re.compile(r"(?:[.\-_ ]?P|[.\-_ ]?PERP(?:ETUAL)?)$")
+_SEPARATORS = re.compile(r"[\s/\-_.]+")
+
+
+def normalise_symbol(text: object, known: Collection[str] | None = None) -> str:
+    """A pair as Binance names the perpetual, from the common ways of writing it.
+
+    Case, separators and perpetual suffixes go; a bare base asset gets USDT (with ``known``: only when that
+    makes a known name, so a misspelt "BTCUSTD" is not turned into "BTCUSTDUSDT"). The result may still be a
+    name Binance does not list: check it with :data:`SYMBOL_PATTERN` and the known symbols.
+
+    >>> [normalise_symbol(t) for t in ("BTC/USDT", "btc", " sol ", "eth-usdt", "BTCUSDT.P", "BTC/USDT:USDT")]
+    ['BTCUSDT', 'BTCUSDT', 'SOLUSDT', 'ETHUSDT', 'BTCUSDT', 'BTCUSDT']
+    >>> normalise_symbol("1000pepe-usdt-perp"), normalise_symbol("ethusdc")
+    ('1000PEPEUSDT', 'ETHUSDC')
+    >>> normalise_symbol("btc", known={"BTCUSDT"}), normalise_symbol("btcustd", known={"BTCUSDT"})
+    ('BTCUSDT', 'BTCUSTD')
+    """
+    name = _SETTLE_SUFFIX.sub("", str(text).strip().upper())
+    if not name.endswith(QUOTE_ASSETS):
+        name = _PERP_SUFFIX.sub("", name)
+    name = _SEPARATORS.sub("", name)
+    if name.isalnum() and 2 <= len(name) <= 12 and not name.endswith(QUOTE_ASSETS):
+        quoted = name + QUOTE_ASSETS[0]
+        return quoted if known is None or quoted in known else name
+    return name
+
+
+def nearest_symbols(text: object, known: Sequence[str], n: int = 3) -> list[str]:
+    """Up to ``n`` names from ``known`` that look most like ``text`` (normalised first), best first.
+
+    >>> nearest_symbols("BTCUSTD", ["BTCUSDT", "BTCDOMUSDT", "ETHUSDT"])
+    ['BTCUSDT', 'BTCDOMUSDT']
+    >>> nearest_symbols("pepe", ["1000PEPEUSDT", "PEOPLEUSDT", "BTCUSDT"])[0]
+    '1000PEPEUSDT'
+    """
+    import difflib
+
+    name = normalise_symbol(text, known=set(known))
+    base = name.removesuffix(QUOTE_ASSETS[0]) if name.endswith(QUOTE_ASSETS[0]) else name
+    holding = [k for k in known if len(base) >= 3 and base in k]
+    close = difflib.get_close_matches(name, list(known), n=n, cutoff=0.6)
+    return list(dict.fromkeys([*sorted(holding, key=len), *close]))[:n]
+
+
 #: Any USDⓈ-M contract name as it appears in recorded events: a perpetual, or a quarterly like BTCUSDT_250627.
 CONTRACT_PATTERN = re.compile(r"^[A-Z0-9]{2,30}(?:_[0-9]{6})?$")
 
