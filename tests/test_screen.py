@@ -212,3 +212,12 @@ def test_archive_screen_reads_whole_months_from_monthly_files(
     assert row.error is None and row.source == "archive" and "1 monthly" in row.note
     assert len(fetched(rsps, "/monthly/klines/")) == 1
     assert row.long_price < row.last_price < row.short_price
+
+
+def test_pairs_to_screen_falls_back_on_the_sample_pairs_only_for_auto(rsps: responses.RequestsMock) -> None:
+    rsps.add(responses.GET, EXCHANGE_INFO_URL, json=api_json("error_451.json"), status=451)
+    pairs, where = _screen.pairs_to_screen("auto", 5)
+    assert pairs == liq.sample_symbols() and "HTTP 451" in where and "built-in sample's 10 pairs" in where
+    with pytest.raises(GeoBlockedError):
+        _screen.pairs_to_screen("live", 5)
+    assert _screen.pairs_to_screen("archive")[0] == liq.sample_symbols()
