@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ._check.recorder import add_record_parser
+from ._cli_types import check_candles
 from ._cli_types import utc_time as _utc_time
 from ._errors import LiqError
 from ._format import format_pct, format_price, format_usd, price_decimals
@@ -149,6 +150,7 @@ def _run_levels(args: argparse.Namespace) -> int:
     from ._engine import estimate
 
     err: TextIO = args.stderr
+    check_candles(args.interval, args.days)
     end: datetime = args.end if args.end is not None else args.now
     start = end - timedelta(days=args.days)
 

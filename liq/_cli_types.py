@@ -7,7 +7,32 @@ from datetime import datetime
 
 import pandas as pd
 
-__all__ = ["utc_time"]
+from ._errors import DataValidationError
+from ._sources._common import INTERVAL_MS
+
+__all__ = ["MAX_CLI_CANDLES", "check_candles", "utc_time"]
+
+#: Most candles one command loads per pair (120 days of 1m candles, the commands' earlier longest range).
+MAX_CLI_CANDLES = 172_800
+
+
+def check_candles(interval: str, days: float) -> None:
+    """Raise :class:`~liq.DataValidationError` when ``days`` of ``interval`` candles exceed :data:`MAX_CLI_CANDLES`.
+
+    Examples
+    --------
+    >>> check_candles("1h", 365)
+    >>> check_candles("1m", 365)
+    Traceback (most recent call last):
+    ...
+    liq._errors.DataValidationError: 365 days of 1m candles is 525,600 candles, more than 172,800; choose a longer interval (for example 1h) or fewer days.
+    """
+    n = days * 86_400_000 / INTERVAL_MS[interval]
+    if n > MAX_CLI_CANDLES:
+        raise DataValidationError(
+            f"{days:g} days of {interval} candles is {n:,.0f} candles, more than {MAX_CLI_CANDLES:,}; choose a "
+            "longer interval (for example 1h) or fewer days."
+        )
 
 
 def utc_time(text: str) -> datetime:

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from ._cli_types import utc_time
+from ._cli_types import check_candles, utc_time
 from ._format import format_pct, format_price, format_usd, price_decimals
 from ._screen import (
     COLUMN_LABELS,
@@ -129,6 +129,7 @@ def run_screen_command(args: argparse.Namespace) -> int:
     """Run ``screen``: exit code 0 when at least one pair was screened (failed pairs are rows with their
     reason), 1 when none was."""
     err: TextIO = args.stderr
+    check_candles(args.interval, args.days)
     end: datetime = args.end if args.end is not None else args.now
     start = end - timedelta(days=args.days)
 

@@ -114,3 +114,12 @@ def test_bad_arguments_are_exit_code_2(argv: tuple[str, ...], capsys: pytest.Cap
     code, _, _ = run("screen", "--source", "sample", *argv)
     assert code == 2
     assert "error" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["screen", "levels"])
+def test_a_year_of_1m_candles_is_refused_with_a_way_out(command: str) -> None:
+    code, out, err = run(command, "--source", "sample", "--interval", "1m", "--days", "365")
+    assert code == 1 and out == ""
+    assert "525,600 candles, more than 172,800; choose a longer interval" in err
+    code, _, err = run(command, "--source", "sample", "--interval", "1d", "--days", "365", "--quiet")
+    assert code == 0, err
