@@ -23,8 +23,8 @@ from ._config import (
     DEFAULT_LEVERAGE_WEIGHTS,
     HIGH_LEVERAGE_WEIGHTS,
     LEVERAGE_PRESETS,
-    MMR_BRACKETS,
     MAX_TIERS,
+    MMR_BRACKETS,
     MMR_BRACKETS_AS_OF,
     ModelConfig,
 )
@@ -42,6 +42,7 @@ from ._errors import (
 from ._format import format_level_label, format_usd
 from ._formula import liquidation_price
 from ._levels import Level, Summary
+from ._screen import Screen, ScreenRow, screen, top_perpetuals
 from ._sources._common import INTERVALS, Fallback, LoadResult, MarketData
 from ._sources.chain import load_market_data
 from ._sources.live import live_symbols
@@ -82,6 +83,10 @@ __all__ = [
     "load_market_data",
     "load_upload",
     "sample_symbols",
+    "Screen",
+    "ScreenRow",
+    "screen",
+    "top_perpetuals",
     "ModelCheck",
     "load_gaps",
     "load_liquidations",
