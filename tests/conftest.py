@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import responses
 
+from liq._check import live_tail
 from liq._sources import live as live_mod
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +64,15 @@ def _block_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _live_tail_on_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The app's live liquidation tail never aims at Binance in a test (a page on the live source starts it):
+    it points at a dead loopback port unless the test sets its own server, and is stopped after the test."""
+    monkeypatch.setenv(live_tail.URL_ENV, "ws://127.0.0.1:9/")
+    yield
+    live_tail.stop_shared_tail()
 
 
 @pytest.fixture(scope="session")
