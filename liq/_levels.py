@@ -11,7 +11,15 @@ import pandas as pd
 
 from ._config import ModelConfig
 
-__all__ = ["LEVEL_COLUMNS", "ZONE_COLUMNS", "Level", "Summary", "build_levels", "build_summary"]
+__all__ = [
+    "LEVEL_COLUMNS",
+    "ZONE_COLUMNS",
+    "Level",
+    "Summary",
+    "build_levels",
+    "build_summary",
+    "cascade_rule",
+]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -234,6 +242,21 @@ def _cascade_flags(levels: pd.DataFrame, gap_pct: float, last_price: float) -> n
             if reach <= CASCADE_REACH_PCT and usd[members].sum() >= CASCADE_MIN_SHARE * usd.max():
                 flags[idx[members]] = True
     return flags
+
+
+def cascade_rule(gap_pct: float) -> str:
+    """The cascade-risk rule in plain words, with the numbers the model uses.
+
+    Examples
+    --------
+    >>> cascade_rule(0.6)
+    "a chain of same-side levels each within 0.6 % of the next, the nearest within 3 % of price, together holding at least 25 % of the side's largest level"
+    """
+    return (
+        f"a chain of same-side levels each within {gap_pct:g} % of the next, the nearest within "
+        f"{CASCADE_REACH_PCT:g} % of price, together holding at least {CASCADE_MIN_SHARE * 100:g} % of the "
+        "side's largest level"
+    )
 
 
 def _empty(columns: tuple[str, ...]) -> pd.DataFrame:

@@ -18,6 +18,7 @@ import liq
 from liq import MarketData
 from liq._check.overlay import RecordedVsEstimated
 from liq._format import format_pct, format_price, format_usd, price_decimals, price_printf
+from liq._levels import cascade_rule
 from liq._recorded_payload import level_hit_texts, swept_recorded_texts
 from liq._sources._common import INTERVAL_MS
 from ui import altair_charts, messages
@@ -197,7 +198,9 @@ def _table_columns(price: float) -> dict[str, Any]:
     return {
         "Price": st.column_config.NumberColumn("Price", format=pf, help="Estimated level price"),
         "Est. USD": st.column_config.TextColumn(
-            "Est. USD", help="Estimated notional that would be liquidated there (USD)"
+            "Est. USD",
+            help="Estimated value (USD) of the positions whose liquidation price sits at this level: an "
+            "estimate of what is there, not a forecast of how much will be liquidated",
         ),
         "Distance %": st.column_config.NumberColumn("Distance %", format="%+.2f %%"),
         "Zone low": st.column_config.NumberColumn("Zone low", format=pf),
@@ -209,7 +212,8 @@ def _table_columns(price: float) -> dict[str, Any]:
         ),
         "Age": st.column_config.TextColumn("Age", help="Time since the level's first positions were opened"),
         "Cascade risk": st.column_config.TextColumn(
-            "Cascade risk", help="Close to another level on the same side: one can trigger the next"
+            "Cascade risk",
+            help=f"Flagged for {cascade_rule(liq.ModelConfig().cascade_gap_pct)}: one can trigger the next",
         ),
         "Recorded": st.column_config.TextColumn(
             "Recorded",
