@@ -171,3 +171,13 @@ def test_upload_source_explains_that_the_screener_loads_pairs_itself() -> None:
     assert any("loads every pair itself" in str(i.value) for i in at.info)
     with pytest.raises(AssertionError, match="no screener table"):
         _table(at)
+
+
+def test_the_end_setting_screens_a_past_window() -> None:
+    at = _screener(watch="BTCUSDT,ETHUSDT", end="2024-12-10T00:00", iv="1h", range="3d")
+    table = _table(at).set_index(COLUMN_LABELS["symbol"])
+    end = datetime(2024, 12, 10, tzinfo=timezone.utc)
+    for sym in ("BTCUSDT", "ETHUSDT"):
+        candles = liq.load_market_data(sym, "1h", end - timedelta(days=3), end, source="sample").data.candles
+        assert table.loc[sym, COLUMN_LABELS["last_price"]] == candles["close"].iloc[-1]
+    assert "3d to 2024-12-10T00:00 UTC" in _captions(at)

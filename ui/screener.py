@@ -65,7 +65,8 @@ OPEN_COLUMN = "Open"
 
 
 def _range(s: Settings) -> tuple[datetime, datetime]:
-    end = cache.end_bucket(minutes=5 if s.source in ("auto", "live") else 60)
+    """The screened window: the settings' end (a past view) or now, bucketed so that sessions share rows."""
+    end = s.end_time or cache.end_bucket(minutes=5 if s.source in ("auto", "live") else 60)
     return end - s.range, end
 
 
@@ -286,8 +287,9 @@ def page() -> None:
     sb = sidebar.render()
     s = sb.settings
     st.title("Levels screener")
+    span = f"{s.range_key} to {s.end} UTC" if s.end else f"last {s.range_key}"
     st.caption(
-        f"{s.interval} · last {s.range_key} · nearest estimated liquidation levels of many Binance USD-M "
+        f"{s.interval} · {span} · nearest estimated liquidation levels of many Binance USD-M "
         "perpetuals at once. Every USD figure is a model estimate."
     )
     if sb.config is None:
