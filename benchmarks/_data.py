@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,3 +48,14 @@ def one_minute_walk(n: int, seed: int = 7) -> pd.DataFrame:
     return pd.DataFrame(
         {"open_time": times, "open": open_, "high": high, "low": low, "close": close, "volume": volume}
     )
+
+
+def median_ms(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``fn()`` in milliseconds over ``repeats`` calls, after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)

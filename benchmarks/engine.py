@@ -10,29 +10,18 @@ calibrated on real BTCUSDT 5m data (see ``benchmarks/_data.py``).
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import numpy as np
 
 import liq
-from benchmarks._data import one_minute_walk
+from benchmarks._data import median_ms, one_minute_walk
 from benchmarks._prototype import prototype
 from tests.support.oracle import oracle_estimate
 
 TARGET_MEDIAN_MS = 60.0
 TARGET_PROTOTYPE_RATIO = 1.2
 TARGET_SPEEDUP = 100.0
-
-
-def _median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -47,21 +36,21 @@ def main(argv: list[str] | None = None) -> None:
     default_cfg = liq.ModelConfig(time_columns=1000, price_bins=500)
     candles = one_minute_walk(4 * n)
     base = candles.iloc[:n]
-    t_main = _median_ms(lambda: liq.estimate(base, config=cfg, symbol="BTCUSDT"), args.repeats)
-    t_default = _median_ms(lambda: liq.estimate(base, config=default_cfg, symbol="BTCUSDT"), args.repeats)
-    t_4x = _median_ms(lambda: liq.estimate(candles, config=cfg, symbol="BTCUSDT"), max(3, args.repeats // 3))
+    t_main = median_ms(lambda: liq.estimate(base, config=cfg, symbol="BTCUSDT"), args.repeats)
+    t_default = median_ms(lambda: liq.estimate(base, config=default_cfg, symbol="BTCUSDT"), args.repeats)
+    t_4x = median_ms(lambda: liq.estimate(candles, config=cfg, symbol="BTCUSDT"), max(3, args.repeats // 3))
     lev = np.asarray(cfg.leverage_tiers)
     w = np.asarray(cfg.tier_weights) / sum(cfg.tier_weights)
     proto = dict(
         mmr=0.004, half_life_candles=cfg.half_life_hours() * 60, levered_share=cfg.levered_share,
         inflow_share=cfg.inflow_share, n_cols=1000, n_bins=500, pad_pct=cfg.price_pad_pct,
     )  # fmt: skip
-    t_proto = _median_ms(lambda: prototype(base, lev, w, **proto), args.repeats)
+    t_proto = median_ms(lambda: prototype(base, lev, w, **proto), args.repeats)
 
     m = args.oracle_candles
     small_cfg = cfg.with_(time_columns=max(1, round(1000 * m / n)))
     small = base.iloc[:m]
-    t_vec_small = _median_ms(lambda: liq.estimate(small, config=small_cfg, symbol="BTCUSDT"), args.repeats)
+    t_vec_small = median_ms(lambda: liq.estimate(small, config=small_cfg, symbol="BTCUSDT"), args.repeats)
     t0 = time.perf_counter()
     oracle_estimate(small, config=small_cfg, symbol="BTCUSDT")
     t_oracle_small = (time.perf_counter() - t0) * 1e3

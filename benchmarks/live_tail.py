@@ -17,7 +17,6 @@ import argparse
 import copy
 import json
 import resource
-import statistics
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 import liq
+from benchmarks._data import median_ms
 from liq._check import live_tail, overlay
 from liq._check.recorded import builtin_recording
 from tests.support.ws_server import ThreadedWsServer, hold
@@ -70,16 +70,6 @@ def _flood(n: int, n_symbols: int) -> tuple[live_tail.LiveTail, float]:
     return tail, elapsed
 
 
-def _median_ms(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--events", type=int, default=300_000)
@@ -102,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     t = ev["time"].astype("int64") // 10**9
     step = max(1, int(t.max() - t.min()) // 1200 + 1)
     bars = int(t.min()) + step * np.arange(1200)
-    t_mark = _median_ms(lambda: overlay.aggregate_markers(ev, bars, step), args.repeats)
+    t_mark = median_ms(lambda: overlay.aggregate_markers(ev, bars, step), args.repeats)
     n_markers = len(overlay.aggregate_markers(ev, bars, step).frame)
     print(
         f"aggregate_markers: the whole buffer ({len(ev):,} events) on 1,200 bars -> {n_markers:,} markers: "
@@ -114,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     est = liq.estimate(md.candles, symbol="BTCUSDT")
     rec = builtin_recording("BTCUSDT", start, end)
     assert rec is not None
-    t_cmp = _median_ms(lambda: overlay.compare_with_recorded(est, rec), args.repeats)
+    t_cmp = median_ms(lambda: overlay.compare_with_recorded(est, rec), args.repeats)
     print(
         f"compare_with_recorded: {len(est.levels)} levels, {len(est.swept)} swept clusters, "
         f"{len(rec.events):,} events: {t_cmp:.1f} ms (median)"
