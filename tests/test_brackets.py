@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -340,9 +342,23 @@ def keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BINANCE_API_SECRET", SECRET)
 
 
-def _no_secret_anywhere(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> str:
-    out, err = capsys.readouterr()
-    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+@dataclass(frozen=True)
+class Captured:
+    """What a test printed and logged."""
+
+    capsys: pytest.CaptureFixture[str]
+    caplog: pytest.LogCaptureFixture
+
+
+@pytest.fixture
+def captured(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> Captured:
+    caplog.set_level(logging.DEBUG)
+    return Captured(capsys, caplog)
+
+
+def _no_secret_anywhere(captured: Captured) -> str:
+    out, err = captured.capsys.readouterr()
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in captured.caplog.records)
     for secret in (KEY, SECRET):
         assert secret not in out and secret not in err and secret not in logged
     return out + err
@@ -365,8 +381,7 @@ def test_refresh_writes_a_signed_checked_table(
     rsps: Any,
     keys: None,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
+    captured: Captured,
 ) -> None:
     import hashlib
     import hmac
@@ -375,7 +390,6 @@ def test_refresh_writes_a_signed_checked_table(
 
     from scripts import refresh_brackets
 
-    caplog.set_level("DEBUG")
     _serve(rsps)
     out = tmp_path / "new" / "brackets.json.gz"
     assert refresh_brackets.main(["--out", str(out)], secrets={}) == refresh_brackets.EXIT_OK
@@ -397,7 +411,7 @@ def test_refresh_writes_a_signed_checked_table(
     assert {"timestamp", "signature"} <= set(params)
     unsigned = query.rsplit("&signature=", 1)[0]
     assert params["signature"] == hmac.new(SECRET.encode(), unsigned.encode(), hashlib.sha256).hexdigest()
-    text = _no_secret_anywhere(capsys, caplog)
+    text = _no_secret_anywhere(captured)
     assert "2 USDT perpetuals" in text and f"Wrote {out}" in text
     creds = refresh_brackets.find_credentials({"BINANCE_API_KEY": KEY, "BINANCE_API_SECRET": SECRET}, {})
     assert creds is not None and KEY not in repr(creds) and SECRET not in repr(creds)
@@ -407,8 +421,7 @@ def test_refresh_dry_run_reads_streamlit_secrets_and_writes_nothing(
     rsps: Any,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
+    captured: Captured,
 ) -> None:
     from scripts import refresh_brackets
 
@@ -424,7 +437,7 @@ def test_refresh_dry_run_reads_streamlit_secrets_and_writes_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["brackets.json.gz"]  # no temporary file left
     (signed,) = [c for c in rsps.calls if c.request.url.startswith(BRACKETS_URL)]
     assert signed.request.headers["X-MBX-APIKEY"] == KEY
-    text = _no_secret_anywhere(capsys, caplog)
+    text = _no_secret_anywhere(captured)
     assert f"Against the table of {BRACKETS_AS_OF}: 0 new, 316 gone, 0 changed." in text
     assert "Dry run" in text
 
@@ -440,8 +453,7 @@ def test_refresh_with_a_refused_key(
     rsps: Any,
     keys: None,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
+    captured: Captured,
     status: int,
     body: dict[str, Any],
 ) -> None:
@@ -451,7 +463,7 @@ def test_refresh_with_a_refused_key(
     out = tmp_path / "brackets.json.gz"
     assert refresh_brackets.main(["--out", str(out)], secrets={}) == refresh_brackets.EXIT_BAD_KEY
     assert not out.exists()
-    text = _no_secret_anywhere(capsys, caplog)
+    text = _no_secret_anywhere(captured)
     assert "Binance refused the API key" in text and "BINANCE_API_SECRET" in text
     assert "Traceback" not in text
 
@@ -490,8 +502,7 @@ def test_refresh_failures_are_plain_messages(
     rsps: Any,
     keys: None,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
+    captured: Captured,
     kind: str,
     message: str,
 ) -> None:
@@ -504,7 +515,7 @@ def test_refresh_failures_are_plain_messages(
     out = tmp_path / "brackets.json.gz"
     assert refresh_brackets.main(["--out", str(out)], secrets={}) == refresh_brackets.EXIT_FAILED
     assert not out.exists()
-    text = _no_secret_anywhere(capsys, caplog)
+    text = _no_secret_anywhere(captured)
     # the wording of each failure belongs to liq._sources.live; here: it is named, and nothing was written
     assert message in text.lower() and "Binance" in text and "Traceback" not in text
     assert text.rstrip().endswith("The table was not changed.")
@@ -514,8 +525,7 @@ def test_refresh_refuses_an_inconsistent_answer(
     rsps: Any,
     keys: None,
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
+    captured: Captured,
 ) -> None:
     from scripts import refresh_brackets
 
@@ -526,35 +536,19 @@ def test_refresh_refuses_an_inconsistent_answer(
     out.write_bytes(b"old")
     assert refresh_brackets.main(["--out", str(out)], secrets={}) == refresh_brackets.EXIT_FAILED
     assert out.read_bytes() == b"old"
-    text = _no_secret_anywhere(capsys, caplog)
+    text = _no_secret_anywhere(captured)
     assert "cum must equal" in text and "ETHUSDT" in text
 
 
 def test_refresh_script_runs_as_a_file_and_as_a_module(tmp_path: Path) -> None:
     import os
-    import subprocess
-    import sys
+
+    from tests.support.proc import run_python
 
     root = Path(__file__).resolve().parents[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("BINANCE_")}
     env["HOME"] = str(tmp_path)  # no ~/.streamlit/secrets.toml either
-    as_file = subprocess.run(
-        [sys.executable, str(root / "scripts" / "refresh_brackets.py"), "--dry-run"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    as_file = run_python(str(root / "scripts" / "refresh_brackets.py"), "--dry-run", cwd=tmp_path, env=env)
     assert as_file.returncode == 2 and "No Binance API key" in as_file.stderr and not as_file.stdout
-    as_module = subprocess.run(
-        [sys.executable, "-m", "scripts.refresh_brackets", "--help"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    as_module = run_python("-m", "scripts.refresh_brackets", "--help", cwd=root, env=env)
     assert as_module.returncode == 0 and "--dry-run" in as_module.stdout

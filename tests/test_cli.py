@@ -6,8 +6,6 @@ import argparse
 import io
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,6 +17,7 @@ import responses
 from liq import _cli
 from liq._cli import build_parser, main
 from liq._sources import live as live_mod
+from tests.support.proc import run_python
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 26, 12, tzinfo=timezone.utc)
@@ -140,14 +139,8 @@ def test_commands_can_be_registered(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_python_dash_m_liq_in_a_subprocess() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LIQ_CACHE_DIR": "/nonexistent-never-used"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "liq", "levels", "--source", "sample", "--days", "2", "--top", "5"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=120,
-        check=False,
+    proc = run_python(
+        "-m", "liq", "levels", "--source", "sample", "--days", "2", "--top", "5", cwd=ROOT, env=env
     )
     assert proc.returncode == 0, proc.stderr
     assert "source: sample" in proc.stdout and "Levels (5 nearest of" in proc.stdout
