@@ -20,9 +20,7 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -38,6 +36,8 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from tests.support.browser import free_port, streamlit_command
+
 ROOT = Path(__file__).resolve().parents[1]
 STREAM_PATH = "/_stcore/stream"
 HEALTH_PATH = "/_stcore/health"
@@ -50,12 +50,6 @@ _DONE = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERRO
 
 
 # --- the server under test ----------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _status_kb(pid: int, key: str) -> int:
     """A ``kB`` figure (``VmRSS``, ``VmHWM``) from ``/proc/<pid>/status``; 0 when the process is gone."""
     try:
@@ -206,24 +200,7 @@ def serve_app(
     Its stdout and stderr go to a temporary log file, read by :meth:`Server.tracebacks`.
     """
     port = port or free_port()
-    run_env = {**os.environ, **(env or {})}
-    paths = [*map(str, pythonpath), str(ROOT), run_env.get("PYTHONPATH", "")]
-    run_env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(script),
-        "--server.address=127.0.0.1",
-        f"--server.port={port}",
-        "--server.headless=true",
-        "--server.fileWatcherType=none",
-        "--server.runOnSave=false",
-        "--browser.gatherUsageStats=false",
-        "--global.developmentMode=false",
-        *extra_args,
-    ]
+    cmd, run_env = streamlit_command(script, port, extra_args, pythonpath=pythonpath, env=env)
     with tempfile.TemporaryDirectory(prefix="liq-load-") as tmp:
         log_path = Path(tmp) / "server.log"
         with open(log_path, "wb") as log:

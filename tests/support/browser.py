@@ -36,6 +36,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def streamlit_command(
+    script: str | Path,
+    port: int,
+    extra_args: Sequence[str] = (),
+    *,
+    pythonpath: Sequence[str | Path] = (),
+    env: Mapping[str, str] | None = None,
+) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of ``streamlit run script`` on ``127.0.0.1:port`` (headless, no file
+    watcher, no telemetry); ``pythonpath`` entries go before the repository root on ``PYTHONPATH``."""
+    run_env = {**os.environ, **(env or {})}
+    paths = [*map(str, pythonpath), str(ROOT), run_env.get("PYTHONPATH", "")]
+    run_env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.address=127.0.0.1", f"--server.port={port}", "--server.headless=true",
+        "--server.fileWatcherType=none", "--server.runOnSave=false", "--browser.gatherUsageStats=false",
+        "--global.developmentMode=false", *extra_args,
+    ]  # fmt: skip
+    return cmd, run_env
+
+
 @contextlib.contextmanager
 def serve_streamlit(
     script: str | Path,
@@ -50,23 +72,7 @@ def serve_streamlit(
     If the server exits or does not answer its health check in time, the error carries its log.
     """
     port = free_port()
-    run_env = {**os.environ, **(env or {})}
-    paths = [*map(str, pythonpath), str(ROOT), run_env.get("PYTHONPATH", "")]
-    run_env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(script),
-        "--server.address=127.0.0.1",
-        f"--server.port={port}",
-        "--server.headless=true",
-        "--server.fileWatcherType=none",
-        "--browser.gatherUsageStats=false",
-        "--global.developmentMode=false",
-        *extra_args,
-    ]
+    cmd, run_env = streamlit_command(script, port, extra_args, pythonpath=pythonpath, env=env)
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=run_env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
