@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ._check.recorder import add_record_parser
-from ._cli_types import check_candles
+from ._cli_types import check_candles, days_type
 from ._cli_types import utc_time as _utc_time
 from ._errors import LiqError
 from ._format import format_pct, format_price, format_usd, price_decimals
@@ -44,16 +44,6 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 MAX_DAYS = 366.0
 
 
-def _positive_days(text: str) -> float:
-    try:
-        days = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--days must be a number of days, not {text!r}") from None
-    if not 0 < days <= MAX_DAYS:
-        raise argparse.ArgumentTypeError(f"--days must be above 0 and at most {MAX_DAYS:g}")
-    return days
-
-
 def register_levels(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``levels``: load market data, run ``liq.estimate``, print levels, zones and the summary."""
     p = subparsers.add_parser(
@@ -66,7 +56,9 @@ def register_levels(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     )
     p.add_argument("--symbol", default="BTCUSDT", help="Binance USDⓈ-M perpetual (default: BTCUSDT)")
     p.add_argument("--interval", default="5m", choices=INTERVALS, help="candle interval (default: 5m)")
-    p.add_argument("--days", type=_positive_days, default=7.0, help="how many days of history (default: 7)")
+    p.add_argument(
+        "--days", type=days_type(MAX_DAYS), default=7.0, help="how many days of history (default: 7)"
+    )
     p.add_argument("--end", type=_utc_time, default=None, help="end of the range, UTC (default: now)")
     p.add_argument(
         "--source",

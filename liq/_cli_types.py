@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import datetime
 
 import pandas as pd
@@ -10,7 +11,7 @@ import pandas as pd
 from ._errors import DataValidationError
 from ._sources._common import INTERVAL_MS
 
-__all__ = ["MAX_CLI_CANDLES", "check_candles", "utc_time"]
+__all__ = ["MAX_CLI_CANDLES", "check_candles", "days_type", "utc_time"]
 
 #: Most candles one command loads per pair (120 days of 1m candles, the commands' earlier longest range).
 MAX_CLI_CANDLES = 172_800
@@ -33,6 +34,31 @@ def check_candles(interval: str, days: float) -> None:
             f"{days:g} days of {interval} candles is {n:,.0f} candles, more than {MAX_CLI_CANDLES:,}; choose a "
             "longer interval (for example 1h) or fewer days."
         )
+
+
+def days_type(most: float) -> Callable[[str], float]:
+    """An argument type for ``--days``: a number of days above 0 and at most ``most``.
+
+    Examples
+    --------
+    >>> days_type(366.0)("1.5")
+    1.5
+    >>> days_type(366.0)("400")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: --days must be above 0 and at most 366
+    """
+
+    def days(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--days must be a number of days, not {text!r}") from None
+        if not 0 < value <= most:
+            raise argparse.ArgumentTypeError(f"--days must be above 0 and at most {most:g}")
+        return value
+
+    return days
 
 
 def utc_time(text: str) -> datetime:

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from ._cli_types import check_candles, utc_time
+from ._cli_types import check_candles, days_type, utc_time
 from ._format import format_pct, format_price, format_usd, price_decimals
 from ._screen import (
     COLUMN_LABELS,
@@ -76,16 +76,6 @@ def _symbols(text: str) -> list[str]:
     return names
 
 
-def _days(text: str) -> float:
-    try:
-        days = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--days must be a number of days, not {text!r}") from None
-    if not 0 < days <= MAX_SCREEN_DAYS:
-        raise argparse.ArgumentTypeError(f"--days must be above 0 and at most {MAX_SCREEN_DAYS:g}")
-    return days
-
-
 def _top(text: str) -> int:
     try:
         n = int(text)
@@ -113,7 +103,9 @@ def add_screen_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         "--top", type=_top, default=20, help="without --symbols: how many pairs by volume (default 20)"
     )
     p.add_argument("--interval", default="5m", choices=INTERVALS, help="candle interval (default: 5m)")
-    p.add_argument("--days", type=_days, default=7.0, help="how many days of history (default: 7)")
+    p.add_argument(
+        "--days", type=days_type(MAX_SCREEN_DAYS), default=7.0, help="how many days of history (default: 7)"
+    )
     p.add_argument("--end", type=utc_time, default=None, help="end of the range, UTC (default: now)")
     p.add_argument("--source", default="auto", choices=SOURCES, help="data source (default: auto)")
     p.add_argument("--format", default="table", choices=("table", "csv", "json"), help="default: table")
