@@ -416,22 +416,17 @@ def report(args: argparse.Namespace, stats: Stats, server: Server, tracebacks: l
             print(f"  {'  RSS range after the warm-up':<42} {f'{min(after):.0f}-{max(after):.0f}':>11} MB")
     if stats.titles_missing:
         print(f"  runs whose tree lacked the page's title: {stats.titles_missing}")
-    if stats.link_ignored:
-        print("  share-link parameters the page did not take (renamed or refused?):")
-        for what, n in stats.link_ignored.most_common(5):
-            print(f"    {n:4d} × {what}")
-    if stats.link_changed:
-        print("  links the app gave out (share button, URL) that reopened differently:")
-        for what, n in stats.link_changed.most_common(5):
-            print(f"    {n:4d} × {what}")
-    if stats.error_alerts:
-        print("  error messages shown (st.error), most common:")
-        for body, n in stats.error_alerts.most_common(5):
-            print(f"    {n:4d} × {body}")
-    if stats.skipped:
-        print("  actions skipped (widget not found or nothing to change):")
-        for what, n in stats.skipped.most_common(8):
-            print(f"    {n:4d} × {what}")
+    tallies = (
+        ("share-link parameters the page did not take (renamed or refused?):", stats.link_ignored, 5),
+        ("links the app gave out (share button, URL) that reopened differently:", stats.link_changed, 5),
+        ("error messages shown (st.error), most common:", stats.error_alerts, 5),
+        ("actions skipped (widget not found or nothing to change):", stats.skipped, 8),
+    )
+    for heading, tally, most in tallies:
+        if tally:
+            print(f"  {heading}")
+            for what, n in tally.most_common(most):
+                print(f"    {n:4d} × {what}")
     for e in stats.errors[:10]:
         print(f"  error: {e}")
     for tb in tracebacks[:3]:
