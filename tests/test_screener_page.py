@@ -15,7 +15,7 @@ from liq import _screen
 from liq._format import format_price, format_usd, price_decimals
 from liq._screen import COLUMN_LABELS
 from tests.support.offline import offline_like_this_machine  # noqa: F401 (an autouse fixture)
-from ui import cache, screener, settings
+from ui import screener, settings
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "views/screener.py"
@@ -153,13 +153,13 @@ def test_opening_a_pair_shows_the_main_page_with_the_same_settings() -> None:
 
 def test_rows_are_cached_per_pair_and_shared_between_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    real = cache.screen_pair
+    real = screener.screen_pair
 
     def counting(symbol: str, *args: object, **kwargs: object) -> _screen.ScreenRow:
         calls.append(symbol)
         return real(symbol, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cache, "screen_pair", counting)
+    monkeypatch.setattr(screener, "screen_pair", counting)
     _screener(watch="BTCUSDT,ETHUSDT")
     assert sorted(calls) == ["BTCUSDT", "ETHUSDT"]
     _screener(watch="ETHUSDT,SOLUSDT")  # a second session: only the new pair is computed

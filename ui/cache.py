@@ -185,14 +185,32 @@ def set_d_check(config: liq.ModelConfig, symbol: str) -> liq.ModelCheck:
 
 
 # --- screener ----------------------------------------------------------------------------------------------
+class NotCached(LookupError):
+    """:func:`screen_row` was asked only to look, and the row is not in the cache."""
+
+
 @st.cache_data(ttl=timedelta(minutes=10), max_entries=240, show_spinner=False)
 def screen_row(
-    config: liq.ModelConfig, symbol: str, interval: str, start: datetime, end: datetime, source: str
+    config: liq.ModelConfig,
+    symbol: str,
+    interval: str,
+    start: datetime,
+    end: datetime,
+    source: str,
+    _row: ScreenRow | None = None,
+    _look_only: bool = False,
 ) -> ScreenRow:
     """One pair's screener row (a failure is a row with its reason); shared by every session until it expires.
 
-    ``end`` should be bucketed (see :func:`end_bucket`) so that sessions share rows.
+    ``end`` should be bucketed (see :func:`end_bucket`) so that sessions share rows. The underscored arguments
+    are not part of the key: ``_look_only`` raises :class:`NotCached` instead of computing (an exception is not
+    cached), and ``_row`` stores a row computed elsewhere (by the screener's pool, whose threads never call
+    Streamlit).
     """
+    if _row is not None:
+        return _row
+    if _look_only:
+        raise NotCached(symbol)
     return screen_pair(symbol, interval, start, end, source, config)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -18,12 +17,20 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 from pandas.io.formats.style import Styler
-from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 import liq
 from liq._format import MISSING, format_pct, format_price, format_usd, price_decimals
 from liq._palette import PRICE_COLOUR
-from liq._screen import COLUMN_LABELS, PCT_COLUMNS, PRICE_COLUMNS, USD_COLUMNS, Screen, ScreenRow, screen
+from liq._screen import (
+    COLUMN_LABELS,
+    PCT_COLUMNS,
+    PRICE_COLUMNS,
+    USD_COLUMNS,
+    Screen,
+    ScreenRow,
+    screen,
+    screen_pair,
+)
 from liq._screen_cli import screen_csv
 from ui import cache, messages, settings, sidebar
 from ui.settings import SPEC, Settings
@@ -70,23 +77,47 @@ def _range(s: Settings) -> tuple[datetime, datetime]:
     return end - s.range, end
 
 
+def _cached_rows(
+    s: Settings, config: liq.ModelConfig, pairs: tuple[str, ...], window: tuple[datetime, datetime]
+) -> dict[str, ScreenRow]:
+    """The rows of ``pairs`` already in the shared cache, looked up from the script thread."""
+    known: dict[str, ScreenRow] = {}
+    for sym in dict.fromkeys(p.strip().upper() for p in pairs if p.strip()):
+        try:
+            known[sym] = cache.screen_row(config, sym, s.interval, *window, s.source, _look_only=True)
+        except cache.NotCached:
+            pass
+    return known
+
+
 def run(s: Settings, config: liq.ModelConfig, pairs: tuple[str, ...]) -> Screen:
-    """Screen ``pairs`` with ``s``'s interval, range and source, showing a progress bar meanwhile."""
+    """Screen ``pairs`` with ``s``'s interval, range and source, showing a progress bar meanwhile.
+
+    Cached rows come from the shared cache; the others are computed by the pool (plain ``liq``, no Streamlit in
+    its threads) and stored in the cache afterwards, from the script thread.
+    """
     start, end = _range(s)
     bar = st.progress(0.0, text=f"Computing {len(pairs)} pairs…")
-    ctx = get_script_run_ctx()
+    known = _cached_rows(s, config, pairs, (start, end))
+    computed: list[str] = []
 
     def pair(sym: str) -> ScreenRow:
-        add_script_run_ctx(threading.current_thread(), ctx)  # the cache may be used from the pool's threads
-        return cache.screen_row(config, sym, s.interval, start, end, s.source)
+        if sym in known:
+            return known[sym]
+        computed.append(sym)
+        return screen_pair(sym, s.interval, start, end, s.source, config)
 
     def progress(done: int, total: int, sym: str) -> None:
         bar.progress(done / total, text=f"Computed {messages.plain(sym)} ({done}/{total})")
 
     try:
-        return screen(pairs, s.interval, start, end, s.source, config, progress=progress, pair_fn=pair)
+        res = screen(pairs, s.interval, start, end, s.source, config, progress=progress, pair_fn=pair)
     finally:
         bar.empty()
+    for row in res.rows:
+        if row.symbol in computed:
+            cache.screen_row(config, row.symbol, s.interval, start, end, s.source, _row=row)
+    return res
 
 
 def table_frame(res: Screen) -> pd.DataFrame:
