@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from liq._sources import live as live_mod
 from liq._sources._http import DeadlineExceeded, DeadlineSession, TooLarge
 from liq._sources.archive import load_archive
 from liq._sources.live import BinanceLive, load_live
+from tests.support.days import load_days
 
 UTC = timezone.utc
 NOW = datetime(2024, 12, 5, 9, tzinfo=UTC)
@@ -127,13 +128,8 @@ def test_live_request_ends_by_its_deadline(trickle: TrickleServer) -> None:
     src.client.FUTURES_URL = f"http://127.0.0.1:{trickle.port}/fapi"
     try:
         err, took = _timed(
-            lambda: load_live(
-                "BTCUSDT",
-                "5m",
-                datetime(2024, 12, 1, tzinfo=UTC),
-                datetime(2024, 12, 2, tzinfo=UTC),
-                now=NOW,
-                live=src,
+            lambda: load_days(
+                load_live, "BTCUSDT", "5m", date(2024, 12, 1), date(2024, 12, 2), now=NOW, live=src
             )
         )
     finally:
@@ -149,11 +145,12 @@ def test_archive_download_ends_by_its_deadline(
 ) -> None:
     monkeypatch.setattr(archive_mod, "ARCHIVE_BASE_URL", f"http://127.0.0.1:{trickle.port}/daily")
     err, took = _timed(
-        lambda: load_archive(
+        lambda: load_days(
+            load_archive,
             "BTCUSDT",
             "5m",
-            datetime(2024, 12, 2, tzinfo=UTC),
-            datetime(2024, 12, 3, tzinfo=UTC),
+            date(2024, 12, 2),
+            date(2024, 12, 3),
             now=NOW,
             cache_dir=tmp_path,
             timeout_s=1.0,

@@ -21,6 +21,7 @@ from liq._sources.archive import (
     metrics_url,
     monthly_kline_url,
 )
+from tests.support.days import load_days
 from tests.test_market_archive import KLINE_HEADER, metrics_zip
 from tests.test_market_live import kline_row, real_5m, resample_5m
 
@@ -127,13 +128,8 @@ def test_a_partial_month_never_asks_for_the_monthly_file(
     for d in days(date(2024, 12, 2), date(2024, 12, 5)):
         rsps.add(responses.GET, kline_url("BTCUSDT", "1h", d), body=day_zip("BTCUSDT", d))
         rsps.add(responses.GET, metrics_url("BTCUSDT", d), body=metrics_zip("BTCUSDT", d))
-    load_archive(
-        "BTCUSDT",
-        "1h",
-        datetime(2024, 12, 2, tzinfo=UTC),
-        datetime(2024, 12, 6, tzinfo=UTC),
-        now=NOW,
-        cache_dir=tmp_path,
+    load_days(
+        load_archive, "BTCUSDT", "1h", date(2024, 12, 2), date(2024, 12, 6), now=NOW, cache_dir=tmp_path
     )
     assert fetched(rsps, "/monthly/") == []
 
@@ -142,13 +138,8 @@ def test_a_monthly_file_for_another_month_is_refused(rsps: responses.RequestsMoc
     url = monthly_kline_url("BTCUSDT", "1h", date(2024, 12, 1))
     rsps.add(responses.GET, url, body=month_zip("BTCUSDT", 2024, 12, member="BTCUSDT-1h-2024-11.csv"))
     with pytest.raises(SourceError, match=r"BTCUSDT-1h-2024-12.zip holds 'BTCUSDT-1h-2024-11.csv'"):
-        load_archive(
-            "BTCUSDT",
-            "1h",
-            datetime(2024, 12, 1, tzinfo=UTC),
-            datetime(2025, 1, 1, tzinfo=UTC),
-            now=NOW,
-            cache_dir=tmp_path,
+        load_days(
+            load_archive, "BTCUSDT", "1h", date(2024, 12, 1), date(2025, 1, 1), now=NOW, cache_dir=tmp_path
         )
 
 
@@ -158,13 +149,8 @@ def test_a_monthly_file_keeps_the_size_cap(rsps: responses.RequestsMock, tmp_pat
         zf.writestr("BTCUSDT-1h-2024-12.csv", "0" * (MAX_ARCHIVE_CSV_BYTES + 1000))
     rsps.add(responses.GET, monthly_kline_url("BTCUSDT", "1h", date(2024, 12, 1)), body=buf.getvalue())
     with pytest.raises(SourceError, match=r"unpacks to more than 16 MB"):
-        load_archive(
-            "BTCUSDT",
-            "1h",
-            datetime(2024, 12, 1, tzinfo=UTC),
-            datetime(2025, 1, 1, tzinfo=UTC),
-            now=NOW,
-            cache_dir=tmp_path,
+        load_days(
+            load_archive, "BTCUSDT", "1h", date(2024, 12, 1), date(2025, 1, 1), now=NOW, cache_dir=tmp_path
         )
 
 
@@ -175,13 +161,8 @@ def test_a_year_of_4h_is_about_a_dozen_downloads(rsps: responses.RequestsMock, t
         callback=lambda request: (404, {}, "<Error>NoSuchKey</Error>"),
     )
     with pytest.raises(NoDataError):  # nothing is published in this fake: only the plan is checked
-        load_archive(
-            "ETHUSDT",
-            "4h",
-            datetime(2024, 1, 1, tzinfo=UTC),
-            datetime(2025, 1, 1, tzinfo=UTC),
-            now=NOW,
-            cache_dir=tmp_path,
+        load_days(
+            load_archive, "ETHUSDT", "4h", date(2024, 1, 1), date(2025, 1, 1), now=NOW, cache_dir=tmp_path
         )
     urls = [c.request.url for c in rsps.calls]
     assert all("/monthly/klines/" in u for u in urls[:1]) and urls[0].endswith("ETHUSDT-4h-2024-01.zip")
