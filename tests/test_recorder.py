@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -32,6 +31,7 @@ import liq._check.recorder as rec
 from liq._check.recordings import load_gaps, load_liquidations
 from liq._cli import main
 from liq._errors import DataValidationError, RecorderError
+from tests.support.ws_server import ThreadedWsServer, hold
 
 EXAMPLE = json.loads((Path(__file__).parent / "data" / "ws_forceOrder.docexample.json").read_text())
 
@@ -85,13 +85,6 @@ async def _serving(script: Script) -> AsyncIterator[_Server]:
         yield server
 
 
-async def _hold(conn: ServerConnection) -> None:
-    try:
-        await conn.wait_closed()
-    except Exception:
-        pass
-
-
 def test_parse_force_order_of_the_documented_example() -> None:
     event = rec.parse_force_order(EXAMPLE)
     assert event is not None
@@ -138,12 +131,12 @@ def test_disconnect_and_malformed_messages_lose_nothing(tmp_path: Path) -> None:
             await conn.close(code=1011)
         elif n == 1:  # a frame that is not JSON: the client's read loop dies, the recorder reconnects
             await conn.send("{not json")
-            await _hold(conn)
+            await hold(conn)
         else:  # valid JSON that is not a forceOrder, a truncated forceOrder, then a good event
             await conn.send(json.dumps({"result": None, "id": 1}))
             await conn.send(json.dumps({"stream": "ethusdt@forceOrder", "data": {"e": "forceOrder", "E": 5}}))
             await conn.send(_event(2, symbol="ETHUSDT"))
-            await _hold(conn)
+            await hold(conn)
 
     async def main() -> tuple[rec.RecorderStats, list[str]]:
         async for server in _serving(script):
@@ -184,7 +177,7 @@ def test_restart_appends_and_logs_the_downtime(tmp_path: Path) -> None:
 
     async def script(conn: ServerConnection, n: int) -> None:
         await conn.send(_event(10 + n))
-        await _hold(conn)
+        await hold(conn)
 
     async def run_once() -> None:
         async for server in _serving(script):
@@ -210,7 +203,7 @@ def test_cancel_keeps_every_written_row(tmp_path: Path) -> None:
     async def script(conn: ServerConnection, n: int) -> None:
         for i in range(3):
             await conn.send(_event(i))
-        await _hold(conn)
+        await hold(conn)
 
     async def main() -> None:
         async for server in _serving(script):
@@ -256,48 +249,16 @@ def test_unreachable_host_backs_off_and_stops(tmp_path: Path) -> None:
     assert out.read_text().splitlines() == [",".join(rec.RECORDER_COLUMNS)]
 
 
-class _ThreadedServer:
-    """The scripted loopback server on its own event loop in a thread (for code that calls asyncio.run)."""
-
-    def __init__(self, script: Script) -> None:
-        self.script = script
-        self.url = ""
-        self._ready = threading.Event()
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        server = _Server(self.script)
-        async with serve(server.handler, "127.0.0.1", 0) as ws_server:
-            port = next(iter(ws_server.sockets)).getsockname()[1]
-            self.url = f"ws://127.0.0.1:{port}/"
-            self._ready.set()
-            await self._stop.wait()
-
-    def __enter__(self) -> _ThreadedServer:
-        self._thread.start()
-        assert self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._loop is not None and self._stop is not None
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-
 async def _three_events_then_hold(conn: ServerConnection, n: int) -> None:
     for i in range(3):
         await conn.send(_event(i))
-    await _hold(conn)
+    await hold(conn)
 
 
 def test_cli_subcommand_records(tmp_path: Path) -> None:
     out_path = tmp_path / "cli.csv"
     stdout, stderr = io.StringIO(), io.StringIO()
-    with _ThreadedServer(_three_events_then_hold) as server:
+    with ThreadedWsServer(_three_events_then_hold) as server:
         argv = ["record-liquidations", "--symbols", "BTCUSDT", "--out", str(out_path)]
         code = main([*argv, "--url", server.url, "--max-events", "3"], stdout=stdout, stderr=stderr)
     assert code == 0
@@ -333,7 +294,7 @@ def _record_then_signal(
 
 def test_ctrl_c_in_a_real_process_keeps_every_row(tmp_path: Path) -> None:
     out_path = tmp_path / "sigint.csv"
-    with _ThreadedServer(_three_events_then_hold) as server:
+    with ThreadedWsServer(_three_events_then_hold) as server:
         code, err = _record_then_signal(out_path, server.url, signal.SIGINT)
     assert code == 0, err
     assert "Stopped." in err
@@ -407,7 +368,7 @@ def test_sigterm_stops_like_ctrl_c(tmp_path: Path, script_name: str) -> None:
     """SIGTERM (what a service manager sends) keeps every row, prints the stop line, and logs the open gap."""
     script = _three_events_then_hold if script_name == "hold" else _three_events_then_drop
     out_path = tmp_path / "sigterm.csv"
-    with _ThreadedServer(script) as server:
+    with ThreadedWsServer(script) as server:
         # "drop": after 0.6 s the connection is gone, so a gap is open when the signal comes
         code, err = _record_then_signal(out_path, server.url, signal.SIGTERM, settle_s=0.6)
     assert code == 0, err

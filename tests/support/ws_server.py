@@ -2,7 +2,7 @@
 
 Each connection runs ``script(conn, n)`` (``n`` counts connections from 0). ``refuse_with`` answers every
 handshake with that HTTP status instead (as Binance answers 451 where it does not serve). Used by the live
-tail's tests and the load benchmark's fake stream.
+tail's and the recorder's tests and the load benchmark's fake stream.
 """
 
 from __future__ import annotations
