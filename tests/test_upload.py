@@ -7,6 +7,7 @@ import io
 import pickle
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -247,14 +248,6 @@ BAD_CANDLE_FILES: list[tuple[str, bytes, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("data", "match"), [(d, m) for _, d, m in BAD_CANDLE_FILES], ids=[n for n, _, _ in BAD_CANDLE_FILES]
-)
-def test_bad_candle_file(data: bytes, match: str) -> None:
-    with pytest.raises(DataValidationError, match=match):
-        read_candles_csv(data)
-
-
 def test_too_large() -> None:
     with pytest.raises(
         DataValidationError,
@@ -298,12 +291,19 @@ BAD_OI_FILES: list[tuple[str, bytes, str]] = [
 ]
 
 
+BAD_FILES = [(read_candles_csv, *case) for case in BAD_CANDLE_FILES] + [
+    (read_open_interest_csv, *case) for case in BAD_OI_FILES
+]
+
+
 @pytest.mark.parametrize(
-    ("data", "match"), [(d, m) for _, d, m in BAD_OI_FILES], ids=[n for n, _, _ in BAD_OI_FILES]
+    ("read", "data", "match"),
+    [(r, d, m) for r, _, d, m in BAD_FILES],
+    ids=[f"{r.__name__}: {n}" for r, n, _, _ in BAD_FILES],
 )
-def test_bad_open_interest_file(data: bytes, match: str) -> None:
+def test_bad_file(read: Callable[[bytes], object], data: bytes, match: str) -> None:
     with pytest.raises(DataValidationError, match=match):
-        read_open_interest_csv(data)
+        read(data)
 
 
 def test_open_interest_must_overlap_the_candles() -> None:
