@@ -21,14 +21,14 @@ import json
 import math
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
 
 from ._check.recorder import add_record_parser
-from ._cli_types import check_candles, days_type
+from ._cli_types import command_range, days_type, stderr_notes
 from ._cli_types import utc_time as _utc_time
 from ._errors import LiqError
 from ._format import format_pct, format_price, format_usd, price_decimals
@@ -142,14 +142,8 @@ def _run_levels(args: argparse.Namespace) -> int:
     from ._engine import estimate
 
     err: TextIO = args.stderr
-    check_candles(args.interval, args.days)
-    end: datetime = args.end if args.end is not None else args.now
-    start = end - timedelta(days=args.days)
-
-    def progress(message: str) -> None:
-        if not args.quiet:
-            print(message, file=err)
-
+    start, end = command_range(args)
+    progress = stderr_notes(args)
     result = load_market_data(
         args.symbol,
         args.interval,

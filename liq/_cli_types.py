@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 
 from ._errors import DataValidationError
 from ._sources._common import INTERVAL_MS
 
-__all__ = ["MAX_CLI_CANDLES", "check_candles", "days_type", "utc_time"]
+__all__ = ["MAX_CLI_CANDLES", "check_candles", "command_range", "days_type", "stderr_notes", "utc_time"]
 
 #: Most candles one command loads per pair (120 days of 1m candles, the commands' earlier longest range).
 MAX_CLI_CANDLES = 172_800
@@ -34,6 +34,32 @@ def check_candles(interval: str, days: float) -> None:
             f"{days:g} days of {interval} candles is {n:,.0f} candles, more than {MAX_CLI_CANDLES:,}; choose a "
             "longer interval (for example 1h) or fewer days."
         )
+
+
+def command_range(args: argparse.Namespace) -> tuple[datetime, datetime]:
+    """The ``[start, end)`` a loading command reads: ``--days`` up to ``--end`` (or ``args.now``).
+
+    First :func:`check_candles` refuses more candles than :data:`MAX_CLI_CANDLES`.
+
+    Examples
+    --------
+    >>> args = argparse.Namespace(interval="1h", days=2.0, end=utc_time("2024-12-20"), now=None)
+    >>> [t.isoformat() for t in command_range(args)]
+    ['2024-12-18T00:00:00+00:00', '2024-12-20T00:00:00+00:00']
+    """
+    check_candles(args.interval, args.days)
+    end: datetime = args.end if args.end is not None else args.now
+    return end - timedelta(days=args.days), end
+
+
+def stderr_notes(args: argparse.Namespace) -> Callable[[str], None]:
+    """A function printing one message a line on ``args.stderr``, silent with ``--quiet``."""
+
+    def note(message: str) -> None:
+        if not args.quiet:
+            print(message, file=args.stderr)
+
+    return note
 
 
 def days_type(most: float) -> Callable[[str], float]:

@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 import pandas as pd
 
-from ._cli_types import check_candles, days_type, utc_time
+from ._cli_types import command_range, days_type, stderr_notes, utc_time
 from ._format import format_pct, format_price, format_usd, price_decimals
 from ._screen import (
     COLUMN_LABELS,
@@ -120,15 +119,8 @@ def add_screen_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
 def run_screen_command(args: argparse.Namespace) -> int:
     """Run ``screen``: exit code 0 when at least one pair was screened (failed pairs are rows with their
     reason), 1 when none was."""
-    err: TextIO = args.stderr
-    check_candles(args.interval, args.days)
-    end: datetime = args.end if args.end is not None else args.now
-    start = end - timedelta(days=args.days)
-
-    def say(text: str) -> None:
-        if not args.quiet:
-            print(text, file=err)
-
+    start, end = command_range(args)
+    say = stderr_notes(args)
     symbols = args.symbols
     if symbols is None:
         symbols, where = pairs_to_screen(args.source, args.top)
