@@ -42,7 +42,14 @@ import numpy as np
 import pandas as pd
 
 from ._errors import DataValidationError
-from ._format import format_level_label, format_price, format_usd, price_decimals, round_price
+from ._format import (
+    format_date_span,
+    format_level_label,
+    format_price,
+    format_usd,
+    price_decimals,
+    round_price,
+)
 from ._palette import SIDE_COLOURS
 
 __all__ = [
@@ -501,6 +508,32 @@ def _swept(est: _EstimateLike, bars: _Bars, max_swept: int) -> list[dict[str, An
     return sorted(out, key=lambda d: d["time"])
 
 
+def _interval_label(seconds: int) -> str:
+    """``300`` -> ``"5m"``, ``3600`` -> ``"1h"``, ``86400`` -> ``"1d"`` (the names of Binance's intervals)."""
+    for unit, size in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _bar_labels(est: _EstimateLike, bars: _Bars) -> dict[str, str]:
+    """What the bars are (and, when candles were merged to fit, from what) and the days they cover.
+
+    ``bars_label`` reads like ``"15m bars (3 × 5m candles each, merged to fit the chart)"``; ``span_label``
+    like ``"16–22 Oct 2025"`` (:func:`liq._format.format_date_span`).
+    """
+    t = _to_utc_seconds(est.candles["open_time"])
+    steps = np.diff(t)
+    steps = steps[steps > 0]
+    base = int(np.median(steps)) if len(steps) else int(bars.interval_s)
+    label = f"{_interval_label(int(bars.interval_s))} bars"
+    if base and bars.interval_s != base and bars.interval_s % base == 0:
+        merged = f"{bars.interval_s // base} × {_interval_label(base)} candles each"
+        label += f" ({merged}, merged to fit the chart)"
+    first, last = (pd.Timestamp(int(x), unit="s", tz="UTC") for x in (t[0], t[-1]))
+    return {"bars_label": label, "span_label": format_date_span(first, last)}
+
+
 def _candles(bars: _Bars) -> dict[str, list[Any]]:
     frame, d = bars.frame, bars.decimals + 2
     return {
@@ -627,6 +660,7 @@ def _payload(
         "symbol": est.symbol,
         "title": title if title is not None else (est.symbol or ""),
         "interval_s": int(bars.interval_s),
+        **_bar_labels(est, bars),
         "price_decimals": int(bars.decimals),
         "last_price": last_price,
         "last_price_label": format_price(last_price, bars.decimals),

@@ -7,6 +7,7 @@ price lines, and a failed load shows its explanation without a click.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -56,6 +57,9 @@ def test_chart_first_and_the_header_levels_on_it(server: str, browser: object) -
         # the one-line badge names the source, the days and the bars
         badge = page.locator(".st-key-source_badge").inner_text()  # type: ignore[attr-defined]
         assert "SAMPLE" in badge and "bars" in badge
+        # the footer names the days (with the year) and says the 5m candles were merged into 15m bars
+        note = chart.locator(".liq-foot .note").inner_text()
+        assert "15m bars (3 × 5m candles each" in note and re.search(r"\d+–\d+ \w{3} 20\d\d", note), note
         # the nearest level below and above, as the header shows them, are labelled price lines
         labels = json.loads(chart.get_attribute("data-levels") or "[]")
         below = _metric_value(page, "Long level below")

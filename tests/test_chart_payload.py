@@ -19,7 +19,7 @@ from liq._chart_payload import (
     payload_nbytes,
     quantise,
 )
-from liq._format import format_level_label, format_price, format_usd
+from liq._format import format_date_span, format_level_label, format_price, format_usd
 from tests.apps import chart_data
 
 ONE_MB = 1_000_000
@@ -223,6 +223,20 @@ def test_payload_levels_are_labelled_largest_first_then_by_price() -> None:
     assert labels == ["S 99,000.00 · $1.0M", "L 94,812.20 · $12.4M"]
     assert payload["levels"][1]["price"] == 94_812.2  # rounded like its label
     assert build_chart_payload(synthetic(), max_levels=0)["levels"] == []
+
+
+def test_bars_say_what_they_are_and_which_days_they_cover() -> None:
+    est = real_estimate()
+    payload = build_chart_payload(est, max_candles=20_000)
+    assert payload["bars_label"] == "5m bars"
+    merged = build_chart_payload(est, max_candles=300)
+    factor = merged["interval_s"] // 300
+    assert factor > 1
+    assert merged["bars_label"] == f"4h bars ({factor} × 5m candles each, merged to fit the chart)"
+    assert factor == 48
+    t = pd.to_datetime(est.candles["open_time"], utc=True)
+    assert merged["span_label"] == format_date_span(t.iloc[0], t.iloc[-1])
+    assert str(t.iloc[-1].year) in merged["span_label"]
 
 
 def test_the_nearest_levels_are_drawn_however_small() -> None:

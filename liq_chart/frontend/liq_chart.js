@@ -76,6 +76,19 @@ function fmtTime(sec) {
   );
 }
 
+// Time-axis labels in UTC that always show the date: a day mark reads "22 Jan", a month "Jan 2026", a year
+// "2026"; marks inside a day read "14:00" (the date is on the day mark before it and in the footer).
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+function tickLabel(time, tickMarkType) {
+  const d = new Date(Number(time) * 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  const T = LWC.TickMarkType;
+  if (tickMarkType === T.Year) return String(d.getUTCFullYear());
+  if (tickMarkType === T.Month) return `${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+  if (tickMarkType === T.DayOfMonth) return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]}`;
+  return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+}
+
 // ---- grid decoding -----------------------------------------------------------------------------------
 function b64ToBytes(b64) {
   const bin = window.atob(b64);
@@ -465,7 +478,13 @@ class ChartView {
       grid: { vertLines: { visible: false }, horzLines: { visible: false } },
       crosshair: { mode: LWC.CrosshairMode.Normal },
       rightPriceScale: { scaleMargins: { top: 0.06, bottom: 0.06 } },
-      timeScale: { timeVisible: true, secondsVisible: false, rightOffset: 4, minBarSpacing: 0.2 },
+      timeScale: {
+        timeVisible: true,
+        secondsVisible: false,
+        rightOffset: 4,
+        minBarSpacing: 0.2,
+        tickMarkFormatter: tickLabel,
+      },
       localization: { timeFormatter: (t) => fmtTime(t) },
     });
     this.candles = this.chart.addSeries(LWC.CandlestickSeries, {
@@ -601,8 +620,11 @@ class ChartView {
     this.root.dataset.paintedCells = String(grid.painted);
     const iv = payload.interval_s;
     const ivLabel = iv % 86400 === 0 ? `${iv / 86400}d` : iv % 3600 === 0 ? `${iv / 3600}h` : `${iv / 60}m`;
+    // Python's labels say what the bars are (merged candles included) and which days they cover
+    const barsLabel = payload.bars_label || `${ivLabel} bars`;
     this.note.textContent =
-      `${payload.title ? `${payload.title} · ` : ""}${ivLabel} bars · ` +
+      `${payload.title ? `${payload.title} · ` : ""}${payload.span_label ? `${payload.span_label} · ` : ""}` +
+      `${barsLabel} · ` +
       `heatmap ${hm.cols}×${hm.rows} cells · estimated, not reported liquidations` +
       (payload.recorded ? " · dots: recorded liquidations, a lower bound" : "");
     this.showDefaultReadout();
