@@ -17,7 +17,7 @@ from liq._errors import DataValidationError, GeoBlockedError, InvalidSymbolError
 from liq._sources import chain as chain_mod
 from liq._sources.archive import kline_url
 from tests.test_market_archive import kline_zip, serve_archive
-from tests.test_market_live import EXCHANGE_INFO_URL, KLINES_URL, FakeBinance, api_json
+from tests.test_market_live import EXCHANGE_INFO_URL, KLINES_URL, FakeBinance, api_json, banned
 
 UTC = timezone.utc
 NOW = datetime(2024, 12, 5, 9, tzinfo=UTC)
@@ -124,13 +124,7 @@ def test_named_sample_source_makes_no_request(rsps: responses.RequestsMock) -> N
 
 
 def test_rate_limit_during_auto_falls_back(rsps: responses.RequestsMock, tmp_path: Path) -> None:
-    rsps.add(
-        responses.GET,
-        EXCHANGE_INFO_URL,
-        json={"code": -1003, "msg": "banned"},
-        status=418,
-        headers={"Retry-After": "3600"},
-    )
+    rsps.add(responses.GET, EXCHANGE_INFO_URL, **banned(418, 3600))
     serve_archive(rsps, "BTCUSDT", DAYS)
     res = liq.load_market_data("BTCUSDT", "5m", START, END, now=NOW, cache_dir=tmp_path)
     assert res.data.source == "archive"

@@ -16,14 +16,7 @@ import responses
 import urllib3
 
 import liq
-from liq._errors import (
-    GeoBlockedError,
-    InvalidSymbolError,
-    NetworkError,
-    NoDataError,
-    RateLimitError,
-    SourceError,
-)
+from liq import GeoBlockedError, InvalidSymbolError, NetworkError, NoDataError, RateLimitError, SourceError
 from liq._sources import live as live_mod
 from liq._sources.live import KLINES_PAGE_LIMIT, OI_PAGE_LIMIT, BinanceLive, RetryPolicy, load_live
 
@@ -39,6 +32,15 @@ STEP_MS = 300_000
 
 def api_json(name: str) -> Any:
     return json.loads((API / name).read_text())
+
+
+def banned(status: int, retry_after_s: int, msg: str = "banned") -> dict[str, Any]:
+    """Keywords for ``rsps.add``/``rsps.replace``: Binance's rate-limit answer (code -1003) with a Retry-After."""
+    return {
+        "json": {"code": -1003, "msg": msg},
+        "status": status,
+        "headers": {"Retry-After": str(retry_after_s)},
+    }
 
 
 def real_5m(symbol: str = "BTCUSDT") -> pd.DataFrame:
@@ -306,13 +308,7 @@ def test_429_without_retry_after_uses_bounded_exponential_backoff(
 
 
 def test_418_with_a_long_ban_gives_up_at_once(rsps: responses.RequestsMock, sleeps: list[float]) -> None:
-    rsps.add(
-        responses.GET,
-        KLINES_URL,
-        json={"code": -1003, "msg": "Way too many requests; IP banned."},
-        status=418,
-        headers={"Retry-After": "600"},
-    )
+    rsps.add(responses.GET, KLINES_URL, **banned(418, 600, "Way too many requests; IP banned."))
     with pytest.raises(RateLimitError, match=r"temporarily banned.*HTTP 418.*600 s"):
         BinanceLive().klines("BTCUSDT", "5m", 0, 10 * STEP_MS, None)
     assert sleeps == []
@@ -321,13 +317,7 @@ def test_418_with_a_long_ban_gives_up_at_once(rsps: responses.RequestsMock, slee
 
 def test_418_with_a_short_ban_waits_and_retries(rsps: responses.RequestsMock, sleeps: list[float]) -> None:
     fake = FakeBinance(rsps)
-    rsps.replace(
-        responses.GET,
-        EXCHANGE_INFO_URL,
-        status=418,
-        json={"code": -1003, "msg": "banned"},
-        headers={"Retry-After": "5"},
-    )
+    rsps.replace(responses.GET, EXCHANGE_INFO_URL, **banned(418, 5))
     rsps.add(responses.GET, EXCHANGE_INFO_URL, json=api_json("fapi_v1_exchangeInfo.json"))
     load_live("BTCUSDT", "4h", dt(2024, 12, 1), dt(2024, 12, 3), now=NOW)
     assert sleeps == [5.0] and fake.kline_queries
