@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,25 +13,15 @@ import liq
 from liq import _screen
 from liq._format import format_price, format_usd, price_decimals
 from liq._screen import COLUMN_LABELS
+from tests.support.apptest import app_test, fresh_caches  # noqa: F401 (fresh_caches: an autouse fixture)
 from tests.support.offline import offline_like_this_machine  # noqa: F401 (an autouse fixture)
 from ui import screener, settings
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "views/screener.py"
-TIMEOUT = 180
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> None:
-    import streamlit as st
-
-    st.cache_data.clear()
 
 
 def _screener(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for k, v in {"src": "sample", **params}.items():
-        at.query_params[k] = v
+    at = app_test({"src": "sample", **params})
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
