@@ -7,6 +7,7 @@ import struct
 import zipfile
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -14,6 +15,7 @@ import requests
 import responses
 
 from liq._errors import NetworkError, NoDataError, SourceError
+from liq._sources._common import MarketData
 from liq._sources.archive import (
     MAX_ARCHIVE_CSV_BYTES,
     MAX_ARCHIVE_ZIP_BYTES,
@@ -102,18 +104,15 @@ DAYS = [date(2024, 12, 2), date(2024, 12, 3), date(2024, 12, 4)]
 NOW = dt(2024, 12, 20, 9)
 
 
+def _btc_5m(cache_dir: Path, start: datetime, end: datetime, **kwargs: Any) -> MarketData:
+    """``load_archive`` of BTCUSDT 5m candles at :data:`NOW`, cached in ``cache_dir``."""
+    return load_archive("BTCUSDT", "5m", start, end, now=NOW, cache_dir=cache_dir, **kwargs)
+
+
 def test_loads_days_with_open_interest(rsps: responses.RequestsMock, tmp_path: Path) -> None:
     serve_archive(rsps, "BTCUSDT", DAYS, headerless=(DAYS[1],))
     messages: list[str] = []
-    data = load_archive(
-        "BTCUSDT",
-        "5m",
-        dt(2024, 12, 2),
-        dt(2024, 12, 5),
-        now=NOW,
-        cache_dir=tmp_path,
-        progress=messages.append,
-    )
+    data = _btc_5m(tmp_path, dt(2024, 12, 2), dt(2024, 12, 5), progress=messages.append)
     assert data.source == "archive" and len(data.candles) == 3 * 288
     assert data.candles["open_time"].dtype == "datetime64[ns, UTC]"
     assert (data.candles["open_time"].diff().dropna() == pd.Timedelta(minutes=5)).all()
@@ -130,14 +129,14 @@ def test_loads_days_with_open_interest(rsps: responses.RequestsMock, tmp_path: P
 
 def test_range_is_cut_to_the_requested_times(rsps: responses.RequestsMock, tmp_path: Path) -> None:
     serve_archive(rsps, "BTCUSDT", DAYS[:2])
-    data = load_archive("BTCUSDT", "5m", dt(2024, 12, 2, 6), dt(2024, 12, 3, 6), now=NOW, cache_dir=tmp_path)
+    data = _btc_5m(tmp_path, dt(2024, 12, 2, 6), dt(2024, 12, 3, 6))
     assert data.candles["open_time"].iloc[0] == pd.Timestamp("2024-12-02 06:00", tz="UTC")
     assert data.candles["open_time"].iloc[-1] == pd.Timestamp("2024-12-03 05:55", tz="UTC")
 
 
 def test_missing_day_is_skipped_and_reported(rsps: responses.RequestsMock, tmp_path: Path) -> None:
     serve_archive(rsps, "BTCUSDT", DAYS, missing=(DAYS[1],))
-    data = load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 5), now=NOW, cache_dir=tmp_path)
+    data = _btc_5m(tmp_path, dt(2024, 12, 2), dt(2024, 12, 5))
     assert len(data.candles) == 2 * 288
     assert "Missing day(s) skipped: 2024-12-03." in data.note
 
@@ -153,7 +152,7 @@ def test_corrupt_zip_is_a_clear_error_and_leaves_the_cache(
 ) -> None:
     serve_archive(rsps, "BTCUSDT", DAYS, corrupt=(DAYS[0],))
     with pytest.raises(SourceError, match=r"BTCUSDT-5m-2024-12-02.zip is damaged"):
-        load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 5), now=NOW, cache_dir=tmp_path)
+        _btc_5m(tmp_path, dt(2024, 12, 2), dt(2024, 12, 5))
     assert not (tmp_path / "archive" / "BTCUSDT-5m-2024-12-02.zip").exists()
 
 
@@ -182,9 +181,9 @@ def test_range_entirely_today_is_no_data(rsps: responses.RequestsMock, tmp_path:
 
 def test_second_load_comes_from_the_disk_cache(rsps: responses.RequestsMock, tmp_path: Path) -> None:
     serve_archive(rsps, "BTCUSDT", DAYS[:2])
-    first = load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 4), now=NOW, cache_dir=tmp_path)
+    first = _btc_5m(tmp_path, dt(2024, 12, 2), dt(2024, 12, 4))
     n = len(rsps.calls)
-    second = load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 4), now=NOW, cache_dir=tmp_path)
+    second = _btc_5m(tmp_path, dt(2024, 12, 2), dt(2024, 12, 4))
     assert len(rsps.calls) == n
     pd.testing.assert_frame_equal(first.candles, second.candles)
 
@@ -210,13 +209,13 @@ def test_network_down_is_a_network_error(rsps: responses.RequestsMock, tmp_path:
     with pytest.raises(
         NetworkError, match=r"Could not connect to the Binance archive \(data.binance.vision\) \(no network"
     ):
-        load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
+        _btc_5m(tmp_path, dt(2024, 12, 2), dt(2024, 12, 3))
 
 
 def test_a_timeout_does_not_claim_there_is_no_internet(rsps: responses.RequestsMock, tmp_path: Path) -> None:
     rsps.add(responses.GET, kline_url("BTCUSDT", "5m", DAYS[0]), body=requests.exceptions.ReadTimeout("slow"))
     with pytest.raises(NetworkError, match="did not send a complete answer within 10 s") as info:
-        load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
+        _btc_5m(tmp_path, dt(2024, 12, 2), dt(2024, 12, 3))
     assert "internet" not in str(info.value) and "no network" not in str(info.value)
 
 
@@ -225,13 +224,13 @@ def test_connect_timeout_names_the_connection(rsps: responses.RequestsMock, tmp_
         responses.GET, kline_url("BTCUSDT", "5m", DAYS[0]), body=requests.exceptions.ConnectTimeout("slow")
     )
     with pytest.raises(NetworkError, match="did not accept a connection within 5 s"):
-        load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
+        _btc_5m(tmp_path, dt(2024, 12, 2), dt(2024, 12, 3))
 
 
 def test_server_error_is_a_source_error(rsps: responses.RequestsMock, tmp_path: Path) -> None:
     rsps.add(responses.GET, kline_url("BTCUSDT", "5m", DAYS[0]), status=503)
     with pytest.raises(SourceError, match="HTTP 503"):
-        load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
+        _btc_5m(tmp_path, dt(2024, 12, 2), dt(2024, 12, 3))
 
 
 def test_missing_metrics_leave_candles_without_open_interest(
@@ -240,7 +239,7 @@ def test_missing_metrics_leave_candles_without_open_interest(
     day = DAYS[0]
     rsps.add(responses.GET, kline_url("BTCUSDT", "5m", day), body=kline_zip("BTCUSDT", day))
     rsps.add(responses.GET, metrics_url("BTCUSDT", day), status=404)
-    data = load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
+    data = _btc_5m(tmp_path, dt(2024, 12, 2), dt(2024, 12, 3))
     assert data.open_interest is None and len(data.candles) == 288
     assert "No open interest in the archive" in data.note
 
@@ -266,7 +265,7 @@ def test_blank_open_interest_cells_are_skipped(rsps: responses.RequestsMock, tmp
         metrics_url("BTCUSDT", day),
         body=_zip(f"BTCUSDT-metrics-{day.isoformat()}.csv", "\n".join(lines) + "\n"),
     )
-    data = load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
+    data = _btc_5m(tmp_path, dt(2024, 12, 2), dt(2024, 12, 3))
     assert data.open_interest is not None and len(data.open_interest) == 287
 
 
@@ -274,7 +273,7 @@ def test_blank_open_interest_cells_are_skipped(rsps: responses.RequestsMock, tmp
 
 
 def _load_one_day(tmp_path: Path) -> object:
-    return load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
+    return _btc_5m(tmp_path, dt(2024, 12, 2), dt(2024, 12, 3))
 
 
 def _cached(tmp_path: Path) -> list[str]:
@@ -369,7 +368,7 @@ def test_a_bad_metrics_file_leaves_the_candles(rsps: responses.RequestsMock, tmp
     rsps.add(
         responses.GET, metrics_url("BTCUSDT", DAYS[0]), body=_zip("BTCUSDT-metrics-2024-12-02.csv", "\n")
     )
-    data = load_archive("BTCUSDT", "5m", dt(2024, 12, 2), dt(2024, 12, 3), now=NOW, cache_dir=tmp_path)
+    data = _btc_5m(tmp_path, dt(2024, 12, 2), dt(2024, 12, 3))
     assert len(data.candles) == 288 and data.open_interest is None
     assert (
         "Open interest was not loaded: The archive file BTCUSDT-metrics-2024-12-02.zip holds an empty"
