@@ -84,7 +84,7 @@ def test_the_source_is_a_one_line_badge_with_details_in_a_popover() -> None:
     _no_exception(at)
     badges = [str(m.value) for m in at.markdown if "-badge[" in str(m.value)]
     assert len(badges) == 1, badges
-    assert "SAMPLE" in badges[0] and "5m bars" in badges[0] and "2 sources unavailable" in badges[0]
+    assert "SAMPLE" in badges[0] and "5m bars" in badges[0] and "2 fallbacks" in badges[0]
     # the fallbacks are no longer a paragraph over the header: each sits in the "Source details" popover
     found = list(_warnings_with_ancestors(at.main, ()))
     assert any("Live Binance unavailable" in text for text, _ in found)
@@ -115,7 +115,7 @@ def test_badge_text_names_source_days_and_bars() -> None:
     data = MarketData(candles, None, "BTCUSDT", "15m", "sample", "note")
     assert badge_text(data, "15m") == "SAMPLE · 16–22 Oct 2025 · 15m bars"
     assert badge_text(data, "5m", [Fallback("live", "down")]) == (
-        "SAMPLE · 16–22 Oct 2025 · 15m bars (you chose 5m) · 1 source unavailable"
+        "SAMPLE · 16–22 Oct 2025 · 15m bars (you chose 5m) · 1 fallback"
     )
 
 

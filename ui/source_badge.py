@@ -29,7 +29,7 @@ def badge_text(data: MarketData, asked_interval: str, fallbacks: Sequence[Fallba
         bars += f" (you chose {asked_interval})"
     parts = [data.source.upper(), format_date_span(times.iloc[0], times.iloc[-1]), bars]
     if fallbacks:
-        parts.append(f"{len(fallbacks)} source{'s' if len(fallbacks) > 1 else ''} unavailable")
+        parts.append(f"{len(fallbacks)} fallback{'s' if len(fallbacks) > 1 else ''}")
     return " · ".join(parts)
 
 
