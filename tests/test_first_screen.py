@@ -206,3 +206,18 @@ def test_an_unknown_pair_gets_the_nearest_real_names() -> None:
     at = _app(sym="ETHUSDT", src="sample")
     at.run()
     assert not [w for w in at.sidebar.warning if "the app knows of" in str(w.value)]
+
+
+# --- 12: the cascade rule is explained in the help ---------------------------------------------------------------
+def test_help_explains_the_cascade_rule_with_the_models_numbers() -> None:
+    import liq
+    from liq._levels import CASCADE_MIN_SHARE, CASCADE_REACH_PCT, cascade_rule
+
+    at = _app(src="sample")
+    at.run()
+    _no_exception(at)
+    text = " ".join(str(m.value) for m in at.markdown)
+    rule = cascade_rule(liq.ModelConfig().cascade_gap_pct)
+    assert rule in text
+    assert f"{CASCADE_REACH_PCT:g} % of price" in rule and f"{CASCADE_MIN_SHARE * 100:g} %" in rule
+    assert "swept clusters" in text

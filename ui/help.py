@@ -6,6 +6,9 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from liq import ModelConfig
+from liq._levels import cascade_rule
+
 __all__ = ["ESTIMATE_NOTE", "how_to_read"]
 
 ESTIMATE_NOTE = (
@@ -60,6 +63,16 @@ liquidation fuel sits above (an upward pull); a clearly negative one says it sit
   level is more convincing.
 - Compare the picture across ranges and leverage presets: a level that shows up in all of them is sturdier.
 """
+        )
+        st.markdown(
+            f"**When is a level flagged as cascade risk?** For {cascade_rule(ModelConfig().cascade_gap_pct)}. "
+            "Such a chain is close enough to be reached, and each forced order can carry price into the next "
+            "level. Most levels are not flagged: a flag is worth acting on (keep stops clear of the chain)."
+        )
+        st.markdown(
+            "**Faint dots on the chart** mark swept clusters: neighbouring price bins the model says were "
+            "liquidated, merged into one cluster, at the bar where price first and last ran through them. "
+            "The Swept levels table below the chart lists them."
         )
         for line in extra:
             st.markdown(line)
