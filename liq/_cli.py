@@ -28,12 +28,11 @@ import numpy as np
 import pandas as pd
 
 from ._check.recorder import add_record_parser
-from ._cli_types import command_range, days_type, stderr_notes
-from ._cli_types import utc_time as _utc_time
+from ._cli_types import add_range_options, command_range, stderr_notes
 from ._errors import LiqError
 from ._format import format_pct, format_price, format_usd, price_decimals
 from ._screen_cli import add_screen_parser
-from ._sources._common import INTERVALS, SOURCES, LoadResult, utc_now
+from ._sources._common import SOURCES, LoadResult, utc_now
 from ._sources.chain import load_market_data
 
 __all__ = ["COMMANDS", "build_parser", "main", "register_levels"]
@@ -55,11 +54,7 @@ def register_levels(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
         ),
     )
     p.add_argument("--symbol", default="BTCUSDT", help="Binance USDⓈ-M perpetual (default: BTCUSDT)")
-    p.add_argument("--interval", default="5m", choices=INTERVALS, help="candle interval (default: 5m)")
-    p.add_argument(
-        "--days", type=days_type(MAX_DAYS), default=7.0, help="how many days of history (default: 7)"
-    )
-    p.add_argument("--end", type=_utc_time, default=None, help="end of the range, UTC (default: now)")
+    add_range_options(p, MAX_DAYS)
     p.add_argument(
         "--source",
         default="auto",

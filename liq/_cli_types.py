@@ -9,9 +9,17 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from ._errors import DataValidationError
-from ._sources._common import INTERVAL_MS
+from ._sources._common import INTERVAL_MS, INTERVALS
 
-__all__ = ["MAX_CLI_CANDLES", "check_candles", "command_range", "days_type", "stderr_notes", "utc_time"]
+__all__ = [
+    "MAX_CLI_CANDLES",
+    "add_range_options",
+    "check_candles",
+    "command_range",
+    "days_type",
+    "stderr_notes",
+    "utc_time",
+]
 
 #: Most candles one command loads per pair (120 days of 1m candles, the commands' earlier longest range).
 MAX_CLI_CANDLES = 172_800
@@ -34,6 +42,16 @@ def check_candles(interval: str, days: float) -> None:
             f"{days:g} days of {interval} candles is {n:,.0f} candles, more than {MAX_CLI_CANDLES:,}; choose a "
             "longer interval (for example 1h) or fewer days."
         )
+
+
+def add_range_options(parser: argparse.ArgumentParser, most_days: float) -> None:
+    """Add ``--interval``, ``--days`` (above 0, at most ``most_days``) and ``--end``: what :func:`command_range`
+    reads."""
+    parser.add_argument("--interval", default="5m", choices=INTERVALS, help="candle interval (default: 5m)")
+    parser.add_argument(
+        "--days", type=days_type(most_days), default=7.0, help="how many days of history (default: 7)"
+    )
+    parser.add_argument("--end", type=utc_time, default=None, help="end of the range, UTC (default: now)")
 
 
 def command_range(args: argparse.Namespace) -> tuple[datetime, datetime]:

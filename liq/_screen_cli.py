@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from ._cli_types import command_range, days_type, stderr_notes, utc_time
+from ._cli_types import add_range_options, command_range, stderr_notes
 from ._format import format_pct, format_price, format_usd, price_decimals
 from ._screen import (
     COLUMN_LABELS,
@@ -34,7 +34,7 @@ from ._screen import (
     pairs_to_screen,
     screen,
 )
-from ._sources._common import INTERVALS, SOURCES, SYMBOL_PATTERN
+from ._sources._common import SOURCES, SYMBOL_PATTERN
 
 __all__ = ["add_screen_parser", "run_screen_command", "screen_csv", "screen_json", "screen_table"]
 
@@ -101,11 +101,7 @@ def add_screen_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     p.add_argument(
         "--top", type=_top, default=20, help="without --symbols: how many pairs by volume (default 20)"
     )
-    p.add_argument("--interval", default="5m", choices=INTERVALS, help="candle interval (default: 5m)")
-    p.add_argument(
-        "--days", type=days_type(MAX_SCREEN_DAYS), default=7.0, help="how many days of history (default: 7)"
-    )
-    p.add_argument("--end", type=utc_time, default=None, help="end of the range, UTC (default: now)")
+    add_range_options(p, MAX_SCREEN_DAYS)
     p.add_argument("--source", default="auto", choices=SOURCES, help="data source (default: auto)")
     p.add_argument("--format", default="table", choices=("table", "csv", "json"), help="default: table")
     p.add_argument(
