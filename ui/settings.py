@@ -282,6 +282,17 @@ SPECS: tuple[Spec, ...] = (
         help="How far back the model looks.",
     ),
     Spec(
+        "end",
+        "end",
+        "sb_end",
+        "when",
+        "text_input",
+        "End (UTC; empty: now)",
+        "",
+        help="Open the view that ends at this UTC date or time instead of now, like 2024-12-05T02:00, on any "
+        "source that has the data. Replays a past cascade; the built-in recordings are reached this way.",
+    ),
+    Spec(
         "source",
         "src",
         "sb_source",
@@ -325,17 +336,6 @@ SPECS: tuple[Spec, ...] = (
         lo=MIN_LEVERAGE,
         hi=MAX_LEVERAGE,
         help="share of new positions per leverage, renormalised to 100 %",
-    ),
-    Spec(
-        "end",
-        "end",
-        "sb_end",
-        "when",
-        "text_input",
-        "End (UTC; empty: now)",
-        "",
-        help="Open the view that ends at this UTC date or time instead of now, like 2024-12-05T02:00, on any "
-        "source that has the data. Replays a past cascade; the built-in recordings are reached this way.",
     ),
     Spec(
         "decay_hours",
