@@ -50,7 +50,7 @@ from ._format import (
     price_decimals,
     round_price,
 )
-from ._palette import SIDE_COLOURS
+from ._palette import HEATMAP_RAMP, HEATMAP_TOP_QUANTILE, SIDE_COLOURS
 
 __all__ = [
     "DEFAULT_MAX_CANDLES",
@@ -577,7 +577,7 @@ def build_chart_payload(
     max_candles: int = DEFAULT_MAX_CANDLES,
     threshold: float = 0.0,
     color_max_usd: float | None = None,
-    color_quantile: float = 0.995,
+    color_quantile: float = HEATMAP_TOP_QUANTILE,
     max_levels: int = 12,
     max_swept: int = 200,
     autoscale_pct: float = 12.0,
@@ -665,6 +665,7 @@ def _payload(
         "last_price": last_price,
         "last_price_label": format_price(last_price, bars.decimals),
         "colours": dict(SIDE_COLOURS),
+        "colour_ramp": [[t, colour] for t, colour in HEATMAP_RAMP],
         "candles": _candles(bars),
         "heatmap": _heatmap(est, bars, opts),
         "levels": levels,

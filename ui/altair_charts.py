@@ -18,7 +18,14 @@ import streamlit as st
 import liq
 from liq._chart_payload import downsample_grid
 from liq._format import format_price, format_usd, price_decimals
-from liq._palette import LONG_COLOUR, NEUTRAL_COLOUR, PRICE_COLOUR, SHORT_COLOUR
+from liq._palette import (
+    HEATMAP_RAMP,
+    HEATMAP_TOP_QUANTILE,
+    LONG_COLOUR,
+    NEUTRAL_COLOUR,
+    PRICE_COLOUR,
+    SHORT_COLOUR,
+)
 
 __all__ = [
     "USD_AXIS",
@@ -26,6 +33,7 @@ __all__ = [
     "chart_html_download",
     "heatmap_chart",
     "heatmap_frame",
+    "heatmap_scale",
     "liquidation_map",
     "liquidation_map_chart",
     "time_tooltips",
@@ -312,6 +320,13 @@ def _close_line(est: liq.Estimate) -> alt.Chart:
     )
 
 
+def heatmap_scale(top: float) -> alt.Scale:
+    """The heatmap's colour scale up to ``top`` USD: the ramp the interactive chart draws with."""
+    return alt.Scale(
+        domain=[t * top for t, _ in HEATMAP_RAMP], range=[c for _, c in HEATMAP_RAMP], clamp=True
+    )
+
+
 def heatmap_chart(
     est: liq.Estimate, *, max_cells: int = 15_000, colour_threshold: float = 0.0, height: int = 520
 ) -> alt.LayerChart | None:
@@ -319,8 +334,8 @@ def heatmap_chart(
     frame = heatmap_frame(est, max_cells=max_cells, colour_threshold=colour_threshold)
     if len(frame) == 0:
         return None
-    # top colour at the 99th percentile (clamped) so one extreme cell does not darken the rest
-    top = float(np.quantile(frame["total_usd"], 0.99)) or float(frame["total_usd"].max())
+    # the chart's colour scale and rule: the ramp of liq._palette, its top at the same quantile (clamped)
+    top = float(np.quantile(frame["total_usd"], HEATMAP_TOP_QUANTILE)) or float(frame["total_usd"].max())
     cells = (
         alt.Chart(_labelled(frame, est.last_price))
         .mark_rect()
@@ -337,7 +352,7 @@ def heatmap_chart(
             color=alt.Color(
                 "total_usd:Q",
                 title="Est. USD",
-                scale=alt.Scale(scheme="viridis", domain=[0, top], clamp=True),
+                scale=heatmap_scale(top),
                 legend=alt.Legend(format="$~s", orient="right", gradientLength=220, labelExpr=USD_AXIS),
             ),
             tooltip=time_tooltips(

@@ -7,14 +7,17 @@ const LWC = window.LightweightCharts;
 const charts = new WeakMap(); // parentElement -> ChartView
 
 // ---- colour map --------------------------------------------------------------------------------------
-// Viridis-like ramp, dark to bright (anchors of the matplotlib viridis map).
-const RAMP = [
-  [0.0, [68, 1, 84]],
-  [0.25, [59, 82, 139]],
-  [0.5, [33, 145, 140]],
-  [0.75, [94, 201, 98]],
-  [1.0, [253, 231, 37]],
+// The ramp's anchors (dark to bright) come with every payload from liq._palette.HEATMAP_RAMP, the one
+// colour scale of the chart and the still Altair picture; setRamp() rebuilds the table from them.
+let RAMP = [
+  [0.0, [0, 0, 0]],
+  [1.0, [255, 255, 255]],
 ];
+
+function hexToRgb(hex) {
+  const n = parseInt(String(hex).replace("#", ""), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
 
 function rampColour(t) {
   const x = Math.min(1, Math.max(0, t));
@@ -42,7 +45,12 @@ function buildLut() {
   }
   return lut;
 }
-const LUT = buildLut();
+let LUT = buildLut();
+
+function setRamp(anchors) {
+  RAMP = anchors.map(([t, hex]) => [Number(t), hexToRgb(hex)]);
+  LUT = buildLut();
+}
 
 function cssGradient() {
   const stops = [];
@@ -582,6 +590,10 @@ class ChartView {
     if (!payload || (digest && digest === this.digest)) return;
     this.digest = digest;
     const seq = ++this.seq;
+    if (payload.colour_ramp) {
+      setRamp(payload.colour_ramp);
+      this.root.querySelector(".liq-legend .bar").style.background = cssGradient();
+    }
     const grid = await decodeHeatmap(payload.heatmap);
     if (seq !== this.seq) return; // a newer payload arrived meanwhile
     const first = this.payload === null;
