@@ -251,3 +251,38 @@ def test_the_chart_and_the_still_picture_share_one_colour_scale() -> None:
     # the browser code holds no colour anchors of its own: it draws the payload's ramp
     js = (Path(APP).parent / "liq_chart" / "frontend" / "liq_chart.js").read_text(encoding="utf-8")
     assert "[253, 231, 37]" not in js and "colour_ramp" in js
+
+
+# --- 4: an upload's pair comes from its file name, else it is stated ----------------------------------------------
+def _upload_page(file_name: str, pair: str) -> AppTest:
+    def page(file_name: str, pair: str) -> None:
+        import streamlit as st
+
+        from ui import pipeline, settings
+        from ui.sidebar import SidebarResult, Upload
+
+        s = settings.Settings(symbol=pair, source="upload")
+        sb = SidebarResult(s, None, None, Upload(b"x", file_name, None, ""), st.empty())
+        st.text(pipeline.upload_symbol(sb))
+        pipeline._upload_note(sb)
+
+    at = AppTest.from_function(page, args=(file_name, pair), default_timeout=TIMEOUT)
+    at.run()
+    _no_exception(at)
+    return at
+
+
+def test_an_archive_named_upload_is_read_as_its_own_pair_and_a_mismatch_is_a_warning() -> None:
+    at = _upload_page("BTCUSDT-5m-2024-12-01.csv", "ETHUSDT")
+    assert at.text[0].value == "BTCUSDT"
+    warning = " ".join(str(w.value) for w in at.warning)
+    assert "holds BTCUSDT candles" in warning and "ETHUSDT" in warning
+    at = _upload_page("BTCUSDT-5m-2024-12-01.csv", "BTCUSDT")
+    assert at.text[0].value == "BTCUSDT" and not at.warning
+
+
+def test_an_upload_without_a_pair_in_its_name_says_which_pair_it_is_read_as() -> None:
+    at = _upload_page("my_candles.csv", "SOLUSDT")
+    assert at.text[0].value == "SOLUSDT"
+    assert not at.warning
+    assert any("read as SOLUSDT" in str(c.value) for c in at.caption)

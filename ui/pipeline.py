@@ -17,6 +17,7 @@ import streamlit as st
 import liq
 from liq import Fallback, MarketData
 from liq._sources._common import SOURCE_LABELS, merge_tail
+from liq._sources.upload import symbol_from_file_name
 from ui import cache, messages, settings, sidebar, source_badge
 from ui.sidebar import SidebarResult
 
@@ -85,7 +86,7 @@ def _load(sb: SidebarResult, status: Any) -> tuple[MarketData, tuple[Fallback, .
     s = sb.settings
     if s.source == "upload" and sb.upload is not None and sb.upload.klines is not None:
         status.write(f"Reading {messages.plain(sb.upload.klines_name or 'your file')}…")
-        return cache.parse_upload(sb.upload.klines, sb.upload.oi, s.symbol), ()
+        return cache.parse_upload(sb.upload.klines, sb.upload.oi, upload_symbol(sb)), ()
     end = s.end_time or cache.end_bucket(minutes=1 if s.source in ("auto", "live") else 60)
     status.write(f"Fetching candles ({settings.SOURCES[s.source]})…")
     fetched = cache.fetch_market(s.symbol, s.interval, end - s.range, end, s.source)
@@ -97,6 +98,35 @@ def _load(sb: SidebarResult, status: Any) -> tuple[MarketData, tuple[Fallback, .
 def _span(s: settings.Settings) -> str:
     """The window in words: "last 7d", or "2d to 2024-12-05T02:00 UTC" for a past end."""
     return f"{s.range_key} to {s.end} UTC" if s.end else f"last {s.range_key}"
+
+
+def upload_symbol(sb: SidebarResult) -> str:
+    """The pair of an uploaded file: from its name when Binance's archive named it, else the pair chosen."""
+    name = sb.upload.klines_name if sb.upload is not None else ""
+    return symbol_from_file_name(name) or sb.settings.symbol
+
+
+def _upload_note(sb: SidebarResult) -> None:
+    """Say which pair an upload is read as, and warn when its file name names another pair than the sidebar's."""
+    if sb.settings.source != "upload" or sb.upload is None or sb.upload.klines is None:
+        return
+    name, chosen = sb.upload.klines_name or "your file", sb.settings.symbol
+    named = symbol_from_file_name(name)
+    if named is None:
+        st.caption(
+            messages.plain(
+                f"{name} does not say which pair it holds, so it is read as {chosen}, the pair chosen in the "
+                "sidebar (its margin brackets and label). Choose the file's pair there if it is another one."
+            )
+        )
+    elif named != chosen:
+        st.warning(
+            messages.plain(
+                f"{name} holds {named} candles (its name says so), but the pair chosen is {chosen}. The file "
+                f"is read as {named}; choose {named} as the pair, or upload the {chosen} file."
+            ),
+            icon=":material/warning:",
+        )
 
 
 def _active(data: MarketData) -> str:
@@ -129,6 +159,7 @@ def load_view(sb: SidebarResult) -> View:
         )
     view = View(settings=s, data=data, fallbacks=fallbacks, est=est, config=config)
     source_messages(view, where=row)
+    _upload_note(sb)
     sb.model_slot.caption(model_note(est))
     return _live_only_on_live_data(view)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +37,7 @@ from ._common import (
     MIN_CANDLES,
     OPTIONAL_CANDLE_COLUMNS,
     REQUIRED_CANDLE_COLUMNS,
+    SYMBOL_PATTERN,
     MarketData,
     check_symbol,
 )
@@ -46,7 +48,25 @@ __all__ = [
     "load_upload",
     "read_candles_csv",
     "read_open_interest_csv",
+    "symbol_from_file_name",
 ]
+
+# Binance's archive names a kline file SYMBOL-INTERVAL-DATE (BTCUSDT-5m-2024-12-01.zip / .csv).
+_ARCHIVE_NAME = re.compile(r"^([A-Za-z0-9]{2,30})-(\d+[mhdwM])-\d{4}-\d{2}")
+
+
+def symbol_from_file_name(name: str) -> str | None:
+    """The pair a kline file's name gives, when it is named like Binance's archive (else None).
+
+    >>> symbol_from_file_name("BTCUSDT-5m-2024-12-01.csv"), symbol_from_file_name("my_candles.csv")
+    ('BTCUSDT', None)
+    """
+    found = _ARCHIVE_NAME.match(str(name).rsplit("/", 1)[-1].strip())
+    if found is None:
+        return None
+    symbol = found.group(1).upper()
+    return symbol if SYMBOL_PATTERN.match(symbol) else None
+
 
 _REQUIRED = REQUIRED_CANDLE_COLUMNS
 _OPTIONAL = OPTIONAL_CANDLE_COLUMNS
