@@ -121,7 +121,7 @@ def test_model_check_page_builtin_recordings() -> None:
     at.switch_page("views/model_check.py").run()
     _no_exception(at)
     m = _metrics(at)
-    assert "Longs: edge over baseline" in m
+    assert "Longs: edge over baseline (holdout)" in m  # Dec 2024: the holdout is the headline (issue 11)
     assert m["Recorded events used"] == "2,463"
     assert any(
         isinstance(df.value, pd.DataFrame) and "Longs 95 % interval" in df.value.columns

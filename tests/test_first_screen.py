@@ -286,3 +286,20 @@ def test_an_upload_without_a_pair_in_its_name_says_which_pair_it_is_read_as() ->
     assert at.text[0].value == "SOLUSDT"
     assert not at.warning
     assert any("read as SOLUSDT" in str(c.value) for c in at.caption)
+
+
+# --- 8: the model check's headline is the holdout, the tuning figure beside it -----------------------------------
+def test_model_check_headline_is_the_holdout_with_the_tuning_figure_labelled() -> None:
+    at = _app()
+    at.run()
+    at.switch_page("views/model_check.py").run()
+    _no_exception(at)
+    metrics = {m.label: m for m in at.metric}
+    for side in ("Longs", "Shorts"):
+        metric = metrics[f"{side}: edge over baseline (holdout)"]
+        assert "tuning windows" in str(metric.proto.delta), metric.proto.delta
+    assert any("Headline: the holdout windows" in str(c.value) for c in at.caption)
+    # the other built-in recordings have no tuning/holdout split: no such label
+    at.radio(key="mc_recording").set_value("oct2025").run()
+    _no_exception(at)
+    assert not [m for m in at.metric if "holdout" in m.label]

@@ -19,7 +19,7 @@ from liq._sources._common import WARMUP
 from ui import cache, messages
 from ui.altair_charts import time_tooltips, usd_axis
 
-__all__ = ["Recording", "check_for", "pick_recording", "show_check"]
+__all__ = ["Recording", "Split", "check_for", "pick_recording", "show_check", "split_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -293,23 +293,73 @@ def _interval_text(metrics: pd.DataFrame, side: str) -> str:
     return f"95 %: {float(row['ci_low'].iloc[0]):+.2f} … {float(row['ci_high'].iloc[0]):+.2f}"
 
 
-def _headline(check: liq.ModelCheck) -> None:
-    """The headline per side (partial Spearman with its interval) and the number of events used."""
-    head, metrics = check.headline, check.metrics
+#: Where a built-in recording's tuning windows end: the model's settings were chosen on the windows before
+#: (Dec 4-6 2024, see liq._check.builtin), the later ones are the untouched holdout.
+_TUNING_END = {"dec2024": pd.Timestamp("2024-12-07", tz="UTC")}
+
+
+@dataclass(frozen=True)
+class Split:
+    """The check on a recording's holdout windows and, apart, on its tuning windows."""
+
+    holdout: liq.ModelCheck
+    tuning: liq.ModelCheck
+    cut: pd.Timestamp
+
+
+def split_for(rec: Recording, config: liq.ModelConfig) -> Split | None:
+    """Holdout and tuning checks of a built-in recording that has both (None for the others)."""
+    cut = _TUNING_END.get(rec.key)
+    if cut is None or rec.klines is not None:
+        return None
+    try:
+        data, _ = _candles(rec)
+        ev = rec.events[rec.events["symbol"] == rec.symbol]
+        later = pd.to_datetime(ev["time"], utc=True) >= cut
+        holdout = cache.model_check(config, data, ev[later], rec.symbol)
+        tuning = cache.model_check(config, data, ev[~later], rec.symbol)
+    except Exception as err:  # a LiqError is shown as its message; anything else is logged too
+        messages.show_unexpected(err, "splitting the check into holdout and tuning windows")
+        return None
+    return Split(holdout, tuning, cut)
+
+
+def _tuning_text(split: Split | None, side: str) -> str:
+    if split is None:
+        return ""
+    v = float(split.tuning.headline.get(side, math.nan))
+    return f" · tuning windows {v:+.2f}" if math.isfinite(v) else ""
+
+
+def _headline(check: liq.ModelCheck, split: Split | None = None) -> None:
+    """The headline per side (partial Spearman with its interval) and the number of events used.
+
+    With a ``split`` the headline is the holdout (windows the settings were not tuned on), and the tuning
+    windows' figure stands beside it, labelled.
+    """
+    shown = split.holdout if split is not None else check
+    head, metrics = shown.headline, shown.metrics
+    label = " (holdout)" if split is not None else ""
     c1, c2, c3 = st.columns(3)
     for col, side in ((c1, "long"), (c2, "short")):
         v = float(head.get(side, math.nan))
         col.metric(
-            f"{side.capitalize()}s: edge over baseline",
+            f"{side.capitalize()}s: edge over baseline{label}",
             f"{v:+.2f}" if math.isfinite(v) else "n/a",
-            delta=_interval_text(metrics, side),
+            delta=_interval_text(metrics, side) + _tuning_text(split, side),
             delta_color="off",
             help="Partial Spearman correlation between the model's swept USD and the recorded liquidations per "
             "candle, after removing what the plain 'big move × volume' baseline already explains. Above 0: the "
             "model adds information.",
         )
-    n = metrics[metrics["metric"] == "events"]["value"].sum()
+    n = check.metrics[check.metrics["metric"] == "events"]["value"].sum()
     c3.metric("Recorded events used", f"{n:,.0f}", help="Events inside the recording windows, both sides.")
+    if split is not None:
+        st.caption(
+            f"Headline: the holdout windows (from {split.cut:%d %b %Y}), which the model's settings were not "
+            f"tuned on. Beside it: the tuning windows (before {split.cut:%d %b}), where they were chosen. The "
+            "tables and charts below pool every window."
+        )
 
 
 def _over_time(check: liq.ModelCheck) -> None:
@@ -334,9 +384,9 @@ def _over_time(check: liq.ModelCheck) -> None:
     st.caption("Each series is divided by its own maximum so both fit one axis; hover for the USD values.")
 
 
-def show_check(check: liq.ModelCheck, config: liq.ModelConfig) -> None:
-    """Headline, metrics table, scatter per side, time series, settings and plain words."""
-    _headline(check)
+def show_check(check: liq.ModelCheck, config: liq.ModelConfig, split: Split | None = None) -> None:
+    """Headline (the holdout, with a ``split``), metrics table, scatter per side, time series, plain words."""
+    _headline(check, split)
     st.subheader("All measures, with 95 % bootstrap intervals")
     st.dataframe(metrics_table(check), hide_index=True, width="stretch")
     st.subheader("Predicted vs recorded, per candle")

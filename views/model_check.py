@@ -25,7 +25,7 @@ def body() -> None:
     config = sb.settings.model_config(5)  # the check runs on 5-minute candles
     result = check.check_for(rec, config)
     if result is not None:
-        check.show_check(result, config)
+        check.show_check(result, config, check.split_for(rec, config))
 
 
 pipeline.run_body(body, live=False)
