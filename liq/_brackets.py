@@ -202,16 +202,7 @@ class SymbolBrackets:
         Binance's ``max_leverage`` of the bracket, lowered if needed to the largest whole leverage at which
         ``mmr < 1 / leverage`` (so that a position at that leverage liquidates on the right side of entry).
         Every row of the 2024-10-24 table already satisfies this, so there it is Binance's value unchanged.
-
-        Parameters
-        ----------
-        notional_usd : float
-            Position notional in USD, ``>= 0``.
-
-        Returns
-        -------
-        float
-            Maximum leverage (``x``).
+        ``notional_usd`` is read as in :meth:`bracket_at`; the result is a leverage (``x``).
 
         Examples
         --------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -220,14 +221,10 @@ def _prior_size(
     return dc, prior_usd, lifetime
 
 
-def oracle_estimate(
-    candles: pd.DataFrame,
-    *,
-    symbol: str | None,
-    open_interest: pd.DataFrame | None = None,
-    config: ModelConfig | None = None,
-) -> OracleResult:
-    cfg = config or ModelConfig()
+def oracle_estimate(candles: pd.DataFrame, *, symbol: str | None, **options: Any) -> OracleResult:
+    """The loop reference of :func:`liq.estimate` (same arguments: ``open_interest``, ``config``)."""
+    open_interest: pd.DataFrame | None = options.get("open_interest")
+    cfg: ModelConfig = options.get("config") or ModelConfig()
     c = validate_candles(candles)
     n = len(c)
     s = _setup(c, cfg, symbol)
