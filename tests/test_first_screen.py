@@ -303,3 +303,22 @@ def test_model_check_headline_is_the_holdout_with_the_tuning_figure_labelled() -
     at.radio(key="mc_recording").set_value("oct2025").run()
     _no_exception(at)
     assert not [m for m in at.metric if "holdout" in m.label]
+
+
+# --- 5: only interval/range pairs that can work are offered -------------------------------------------------------
+def test_every_offered_interval_gives_enough_candles_for_its_range() -> None:
+    from liq._sources._common import MIN_CANDLES
+
+    for range_key, span in settings.RANGES.items():
+        for interval in settings.intervals_for(range_key):
+            candles = span.total_seconds() / 60 / settings.INTERVAL_MINUTES[interval]
+            assert candles >= MIN_CANDLES, (range_key, interval, candles)
+    assert "4h" not in settings.intervals_for("12h") and "1d" not in settings.intervals_for("1d")
+
+
+def test_the_sidebar_offers_only_the_intervals_that_suit_the_range() -> None:
+    at = _app(range="12h", iv="5m", src="sample")
+    at.run()
+    _no_exception(at)
+    assert list(at.selectbox(key="sb_interval").options) == list(settings.intervals_for("12h"))
+    assert "4h" not in at.selectbox(key="sb_interval").options
