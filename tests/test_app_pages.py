@@ -6,33 +6,20 @@ The default source is "Auto": offline it must fall back to the built-in sample q
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.support.apptest import TIMEOUT, app_test, fresh_caches  # noqa: F401 (an autouse fixture)
 from tests.support.offline import offline_like_this_machine  # noqa: F401 (an autouse fixture)
 from ui import settings
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-TIMEOUT = 180  # generous: a 2-core CI machine runs the engine and the model check's bootstrap here
 PAGES = ("views/heatmap_levels.py", "views/liquidation_heatmap.py", "views/model_check.py")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> None:
-    """Each test starts with empty Streamlit caches, so results never leak between tests."""
-    import streamlit as st
-
-    st.cache_data.clear()
-
-
 def _app(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for k, v in params.items():
-        at.query_params[k] = v
-    return at
+    return app_test(params)
 
 
 def _texts(at: AppTest, kind: str) -> list[str]:

@@ -3,35 +3,21 @@ an uploaded recording, and a past ``end`` carried by the share link. The network
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from liq._check.events import LiquidationEvent
 from liq._check.recorded import builtin_recording
 from liq._check.recorder import RECORDER_COLUMNS
 from liq._format import format_usd
+from tests.support.apptest import app_test, fresh_caches  # noqa: F401 (an autouse fixture)
 from tests.support.offline import offline_like_this_machine  # noqa: F401 (an autouse fixture)
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
-TIMEOUT = 180
 PAST = {"src": "sample", "sym": "BTCUSDT", "iv": "5m", "range": "3d", "end": "2024-12-05T02:00"}
 
 
-@pytest.fixture(autouse=True)
-def _fresh_caches() -> None:
-    import streamlit as st
-
-    st.cache_data.clear()
-
-
 def _run(**params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for k, v in params.items():
-        at.query_params[k] = v
+    at = app_test(params)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
