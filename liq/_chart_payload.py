@@ -45,6 +45,7 @@ from ._errors import DataValidationError
 from ._format import (
     format_date_span,
     format_level_label,
+    format_level_short,
     format_price,
     format_usd,
     price_decimals,
@@ -470,6 +471,7 @@ def _levels(est: _EstimateLike, decimals: int, max_levels: int) -> list[dict[str
             "side": str(side),
             "notional_usd": float(notional),
             "label": format_level_label(str(side), float(price), float(notional), decimals),
+            "short_label": format_level_short(str(side), float(notional)),
         }
         for price, side, notional in zip(
             top["price"].to_numpy(dtype=np.float64),

@@ -28,6 +28,7 @@ __all__ = [
     "MISSING",
     "format_date_span",
     "format_level_label",
+    "format_level_short",
     "format_pct",
     "format_price",
     "format_usd",
@@ -147,6 +148,15 @@ def format_date_span(first: str | datetime, last: str | datetime) -> str:
     if a.year == b.year:
         return f"{a.day} {a:%b} – {b.day} {b:%b %Y}"
     return f"{a.day} {a:%b %Y} – {b.day} {b:%b %Y}"
+
+
+def format_level_short(side: str, notional_usd: float) -> str:
+    """A level's label where space is short (a phone): side letter and estimated USD; the axis shows the price.
+
+    >>> format_level_short("long", 779_000)
+    'L $779K'
+    """
+    return f"{'L' if str(side).lower() == 'long' else 'S'} {format_usd(notional_usd)}"
 
 
 def format_level_label(side: str, price: float, notional_usd: float, decimals: int | None = None) -> str:

@@ -81,3 +81,22 @@ def test_a_failed_load_is_explained_without_a_click(server: str, browser: object
         assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
     finally:
         page.close()  # type: ignore[attr-defined]
+
+
+def test_at_phone_width_labels_are_short_the_newest_bars_clear_and_the_footer_fits(
+    server: str, browser: object
+) -> None:
+    page = _open(browser, server + "/", width=390, height=1700)
+    try:
+        _wait_chart(page)
+        chart = page.locator('[data-testid="liq-chart"]').first  # type: ignore[attr-defined]
+        titles = json.loads(chart.get_attribute("data-level-titles") or "[]")
+        assert titles and all(re.fullmatch(r"[LS] \$[\d.]+[KMB]?", t) for t in titles), titles
+        # the newest bar sits well left of the right edge, where the level labels are drawn
+        newest_x = chart.evaluate("e => e.liqApi.logicalToX(e.liqApi.barCount() - 1)")
+        width = chart.evaluate("e => e.liqApi.paneSize().width")
+        assert newest_x is not None and newest_x < 0.88 * width, (newest_x, width)
+        note = chart.locator(".liq-foot .note")
+        assert note.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), note.inner_text()
+    finally:
+        page.close()  # type: ignore[attr-defined]

@@ -46,6 +46,9 @@ function buildLut() {
   return lut;
 }
 let LUT = buildLut();
+// Below this width (CSS px) the chart is laid out for a phone: short level labels, room right of the newest
+// bar, a one-line footer.
+const NARROW_PX = 560;
 
 function setRamp(anchors) {
   RAMP = anchors.map(([t, hex]) => [Number(t), hexToRgb(hex)]);
@@ -535,6 +538,7 @@ class ChartView {
       theme: () => ({ ...this.theme }),
       drawTimes: () => this.heat.drawTimes.slice(),
       visibleLogicalRange: () => this.chart.timeScale().getVisibleLogicalRange(),
+      barCount: () => (this.payload ? this.payload.candles.time.length : 0),
       charts: () => this.chartsCreated,
       recordedPoints: () => this.rec.points.map(([x, y, r, i]) => ({ x, y, r, i })),
     };
@@ -641,6 +645,11 @@ class ChartView {
       (payload.recorded ? " · dots: recorded liquidations, a lower bound" : "");
     this.showDefaultReadout();
 
+    if (this.narrow()) {
+      // the level labels sit at the right edge: leave that part of the pane empty on a phone
+      this.chart.applyOptions({ timeScale: { rightOffset: Math.ceil(c.time.length * 0.15) } });
+      this.note.textContent = `${payload.span_label || ""} · ${(payload.bars_label || "").split(" (")[0]}`;
+    }
     if (saved) this.chart.timeScale().setVisibleLogicalRange(saved);
     else this.chart.timeScale().fitContent();
   }
@@ -656,11 +665,17 @@ class ChartView {
     this.volume.setData(vol);
   }
 
+  narrow() {
+    return this.root.clientWidth > 0 && this.root.clientWidth < NARROW_PX;
+  }
+
   setLevels(payload) {
     for (const line of this.priceLines) this.candles.removePriceLine(line);
     this.priceLines = [];
+    const titles = [];
     for (const lv of payload.levels) {
       const colour = lv.side === "long" ? this.sideColours.long : this.sideColours.short;
+      titles.push(lv.hit ? lv.hit_title : this.narrow() && lv.short_label ? lv.short_label : lv.label);
       this.priceLines.push(
         this.candles.createPriceLine({
           price: lv.price,
@@ -668,10 +683,12 @@ class ChartView {
           lineWidth: lv.hit ? 2 : 1,
           lineStyle: lv.hit ? LWC.LineStyle.Solid : LWC.LineStyle.Dashed,
           axisLabelVisible: true,
-          title: lv.hit ? lv.hit_title : lv.label,
+          // at phone width the short label (side and USD; the axis shows the price) keeps the bars clear
+          title: titles[titles.length - 1],
         })
       );
     }
+    this.root.dataset.levelTitles = JSON.stringify(titles);
   }
 
   setRecorded(payload) {
