@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -98,5 +99,33 @@ def test_at_phone_width_labels_are_short_the_newest_bars_clear_and_the_footer_fi
         assert newest_x is not None and newest_x < 0.88 * width, (newest_x, width)
         note = chart.locator(".liq-foot .note")
         assert note.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), note.inner_text()
+    finally:
+        page.close()  # type: ignore[attr-defined]
+
+
+def test_the_png_is_twice_the_screen_size_with_a_title_line_and_nothing_overlapping(
+    server: str, browser: object
+) -> None:
+    import io
+
+    from PIL import Image
+
+    page = _open(browser, server + "/", width=WIDTH, height=HEIGHT)
+    try:
+        _wait_chart(page)
+        chart = page.locator('[data-testid="liq-chart"]').first  # type: ignore[attr-defined]
+        css_width = chart.locator(".liq-chart").evaluate("e => e.clientWidth")
+        with page.expect_download() as got:  # type: ignore[attr-defined]
+            chart.locator(".liq-png").click()
+        png = Path(got.value.path()).read_bytes()
+        img = Image.open(io.BytesIO(png))
+        assert img.width == 2 * css_width, (img.size, css_width)
+        title = chart.get_attribute("data-export-title") or ""
+        for part in ("BTCUSDT", "15m bars", "SAMPLE", "last candle", "UTC", "estimate"):
+            assert part in title, (part, title)
+        assert re.search(r"\d+–\d+ \w{3} 20\d\d", title), title
+        scale_end = int(chart.get_attribute("data-export-scale-end") or 0)
+        credit_start = int(chart.get_attribute("data-export-credit-start") or 0)
+        assert 0 < scale_end < credit_start, (scale_end, credit_start)
     finally:
         page.close()  # type: ignore[attr-defined]

@@ -46,4 +46,6 @@ def show(
         return None
     if recorded is not None:
         payload = with_recorded(payload, recorded.recorded, recorded.comparison)
+    # the exported PNG's title line names the source (a copy: the cached payload is never changed)
+    payload = {**payload, "source_label": view.data.source.upper()}
     return liq_chart(payload=payload, height=height, key=key)

@@ -807,32 +807,55 @@ class ChartView {
     this.setStateValue("click", value);
   }
 
+  // The title line of an exported PNG: pair, bars, days, source, time of the last candle, "estimate".
+  exportTitle() {
+    const p = this.payload;
+    const last = p.candles.time[p.candles.time.length - 1];
+    return [
+      p.title || p.symbol || "",
+      (p.bars_label || "").split(" (")[0],
+      p.span_label || "",
+      p.source_label || "",
+      `last candle ${fmtTime(last)}`,
+      "estimated liquidation heatmap (a model estimate)",
+    ]
+      .filter((part) => part)
+      .join("  ·  ");
+  }
+
   downloadPng() {
     const shot = this.chart.takeScreenshot(true, false);
     const p = this.payload;
     const out = document.createElement("canvas");
-    const ratio = shot.width / Math.max(1, this.root.querySelector(".liq-chart").clientWidth);
+    const css = Math.max(1, this.root.querySelector(".liq-chart").clientWidth);
+    const scale = (2 * css) / shot.width; // 2x the size on screen, whatever the device's pixel ratio
+    const ratio = 2;
     const pad = Math.round(24 * ratio);
-    out.width = shot.width;
-    out.height = shot.height + pad;
+    const w = Math.round(shot.width * scale);
+    const h = Math.round(shot.height * scale);
+    out.width = w;
+    out.height = h + 2 * pad; // a title line above, the colour scale and attribution below
     const ctx = out.getContext("2d");
     ctx.fillStyle = this.theme.bg;
     ctx.fillRect(0, 0, out.width, out.height);
-    ctx.drawImage(shot, 0, 0);
-    // Footer: title, colour scale and the attribution the lightweight-charts licence asks for.
-    const fs = Math.max(10, Math.round(pad * 0.55));
+    ctx.drawImage(shot, 0, pad, w, h);
+    const fs = Math.max(10, Math.round(pad * 0.5));
     ctx.font = `${fs}px sans-serif`;
     ctx.fillStyle = this.theme.text;
     ctx.textBaseline = "middle";
-    const y = shot.height + pad / 2;
+    ctx.fillText(this.exportTitle(), 8 * ratio, pad / 2);
+    this.root.dataset.exportTitle = this.exportTitle();
+    this.root.dataset.exportSize = `${out.width}x${out.height}`;
+    // Footer, left to right without overlap: colour scale (bar and its ends), then the attribution the
+    // lightweight-charts licence asks for, right-aligned.
+    const y = h + pad + pad / 2;
     const hm = p.heatmap;
-    ctx.fillText(
-      `${p.title || ""}  estimated liquidation heatmap  ·  colour: ${hm.threshold_label} → ${hm.color_max_label}`,
-      8,
-      y
-    );
-    const barX = Math.round(out.width * 0.5);
+    const lo = hm.threshold_label;
+    const hi = `≥ ${hm.color_max_label}`;
+    ctx.fillText(`colour: ${lo}`, 8 * ratio, y);
+    const barX = Math.round(8 * ratio + ctx.measureText(`colour: ${lo}`).width + 6 * ratio);
     const barW = Math.round(out.width * 0.12);
+    ctx.save();
     const grad = ctx.createLinearGradient(barX, 0, barX + barW, 0);
     for (let i = 0; i <= 10; i++) {
       const [r, g, b] = rampColour(i / 10);
@@ -840,9 +863,14 @@ class ChartView {
     }
     ctx.fillStyle = grad;
     ctx.fillRect(barX, y - fs / 3, barW, (fs * 2) / 3);
+    ctx.restore();
     ctx.fillStyle = this.theme.text;
+    ctx.fillText(hi, barX + barW + 6 * ratio, y);
+    this.root.dataset.exportScaleEnd = String(Math.round(barX + barW + 6 * ratio + ctx.measureText(hi).width));
+    const credit = "Charting by TradingView Lightweight Charts™ (tradingview.com)";
+    this.root.dataset.exportCreditStart = String(Math.round(out.width - 8 * ratio - ctx.measureText(credit).width));
     ctx.textAlign = "right";
-    ctx.fillText("Charting by TradingView Lightweight Charts™ (tradingview.com)", out.width - 8, y);
+    ctx.fillText(credit, out.width - 8 * ratio, y);
     out.toBlob((blob) => {
       if (!blob) return;
       const a = document.createElement("a");
