@@ -129,3 +129,19 @@ def test_the_png_is_twice_the_screen_size_with_a_title_line_and_nothing_overlapp
         assert 0 < scale_end < credit_start, (scale_end, credit_start)
     finally:
         page.close()  # type: ignore[attr-defined]
+
+
+def test_the_swept_dots_are_explained_and_can_be_hidden(server: str, browser: object) -> None:
+    page = _open(browser, server + "/", width=WIDTH, height=HEIGHT)
+    try:
+        _wait_chart(page)
+        chart = page.locator('[data-testid="liq-chart"]').first  # type: ignore[attr-defined]
+        toggle = chart.locator('[data-testid="liq-swept-toggle"]')
+        assert toggle.is_visible() and "swept" in (toggle.get_attribute("title") or "")
+        assert int(chart.get_attribute("data-swept-shown") or 0) > 0
+        toggle.locator("input").uncheck()
+        assert chart.get_attribute("data-swept-shown") == "0"
+        toggle.locator("input").check()
+        assert int(chart.get_attribute("data-swept-shown") or 0) > 0
+    finally:
+        page.close()  # type: ignore[attr-defined]

@@ -428,6 +428,7 @@ const CSS_TEXT = `
 .liq-png { cursor: pointer; font: inherit; color: inherit; background: transparent;
   border: 1px solid color-mix(in srgb, currentColor 35%, transparent); border-radius: 4px; padding: 1px 8px; }
 .liq-png:hover { border-color: var(--st-primary-color, #f0b90b); }
+.liq-swept { display: flex; align-items: center; gap: 4px; cursor: pointer; user-select: none; }
 .liq-rec { display: none; align-items: center; gap: 4px; cursor: pointer; user-select: none; }
 .liq-rec .dot { width: 9px; height: 9px; border-radius: 50%;
   background: linear-gradient(90deg, var(--liq-long) 50%, var(--liq-short) 50%); }
@@ -460,6 +461,7 @@ class ChartView {
         <div class="liq-readout"></div>
         <div class="liq-tools">
           <label class="liq-rec" data-testid="liq-recorded-toggle"><input type="checkbox" checked><span class="dot"></span><span class="text">Recorded liquidations</span></label>
+          <label class="liq-swept" data-testid="liq-swept-toggle" title="Faint dots: price clusters the model says were already liquidated (swept), at the bars of their first and last sweep. Untick to hide them."><input type="checkbox" checked><span class="text">Swept</span></label>
           <div class="liq-legend"><span class="lo"></span><span class="bar"></span><span class="hi"></span></div>
           <button class="liq-png" type="button" title="Download the chart as PNG">PNG</button>
         </div>
@@ -520,6 +522,11 @@ class ChartView {
       this.root.dataset.recordedVisible = e.target.checked ? "1" : "0";
     });
     this.markers = LWC.createSeriesMarkers(this.candles, [], { autoScale: false });
+    this.sweptVisible = true;
+    root.querySelector(".liq-swept input").addEventListener("change", (e) => {
+      this.sweptVisible = e.target.checked;
+      if (this.payload) this.setSwept(this.payload);
+    });
 
     this.chart.subscribeCrosshairMove((p) => this.onCrosshair(p));
     this.chart.subscribeClick((p) => this.onClick(p));
@@ -706,8 +713,10 @@ class ChartView {
 
   setSwept(payload) {
     const faint = (side) => `${side === "long" ? this.sideColours.long : this.sideColours.short}4d`; // 30 %
+    const shown = this.sweptVisible ? payload.swept : [];
+    this.root.dataset.sweptShown = String(shown.length);
     this.markers.setMarkers(
-      payload.swept.map((s) => ({
+      shown.map((s) => ({
         time: s.time,
         position: "atPriceMiddle",
         price: s.price,
