@@ -510,6 +510,28 @@ def _swept(est: _EstimateLike, bars: _Bars, max_swept: int) -> list[dict[str, An
     return sorted(out, key=lambda d: d["time"])
 
 
+def _autoscale_prices(
+    levels: list[dict[str, Any]], bars: _Bars, last_price: float, autoscale_pct: float
+) -> list[float]:
+    """Level prices the price axis keeps in view: the nearest on each side, and those near the candles.
+
+    "Near" is 1.5 times the candles' own high-low span (in percent of the last price, at least 1 %, at most
+    ``autoscale_pct``), so a quiet 12-hour range is not squashed into a strip by levels far away.
+    """
+    span_pct = (float(bars.frame["high"].max()) - float(bars.frame["low"].min())) / last_price * 100
+    reach = min(float(autoscale_pct), max(1.0, 1.5 * span_pct))
+    nearest = set()
+    for side, beyond in (("long", lambda p: p <= last_price), ("short", lambda p: p >= last_price)):
+        near = [lv["price"] for lv in levels if lv["side"] == side and beyond(lv["price"])]
+        if near:
+            nearest.add(min(near, key=lambda p: abs(p - last_price)))
+    return [
+        lv["price"]
+        for lv in levels
+        if lv["price"] in nearest or abs(lv["price"] / last_price - 1) * 100 <= reach
+    ]
+
+
 def _interval_label(seconds: int) -> str:
     """``300`` -> ``"5m"``, ``3600`` -> ``"1h"``, ``86400`` -> ``"1d"`` (the names of Binance's intervals)."""
     for unit, size in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
@@ -611,8 +633,9 @@ def build_chart_payload(
         The largest swept bins (by notional) drawn as faint markers, at the bar of their first and of their
         last sweep.
     autoscale_pct
-        Levels within this distance (percent of the last price) are kept inside the autoscaled price range;
-        farther ones are drawn but only seen after scrolling the price axis.
+        The most a level may be from the last price (percent) and still be kept inside the autoscaled price
+        range; within that, only levels within 1.5 times the candles' own span are kept, and the nearest level
+        on each side always is. Others are drawn but only seen after scrolling the price axis.
     compress
         Deflate the grid bytes before base64 (the browser inflates them); ``False`` sends plain base64.
     title
@@ -671,8 +694,6 @@ def _payload(
         "candles": _candles(bars),
         "heatmap": _heatmap(est, bars, opts),
         "levels": levels,
-        "autoscale_prices": [
-            lv["price"] for lv in levels if abs(lv["price"] / last_price - 1) * 100 <= autoscale_pct
-        ],
+        "autoscale_prices": _autoscale_prices(levels, bars, last_price, autoscale_pct),
         "swept": _swept(est, bars, max_swept),
     }

@@ -19,7 +19,7 @@ from liq._chart_payload import (
     payload_nbytes,
     quantise,
 )
-from liq._format import format_date_span, format_level_label, format_price, format_usd
+from liq._format import format_date_span, format_level_label, format_price, format_usd, round_price
 from tests.apps import chart_data
 
 ONE_MB = 1_000_000
@@ -237,6 +237,26 @@ def test_bars_say_what_they_are_and_which_days_they_cover() -> None:
     t = pd.to_datetime(est.candles["open_time"], utc=True)
     assert merged["span_label"] == format_date_span(t.iloc[0], t.iloc[-1])
     assert str(t.iloc[-1].year) in merged["span_label"]
+
+
+def test_a_quiet_range_keeps_only_near_levels_and_the_nearest_in_view() -> None:
+    est = real_estimate()
+    payload = build_chart_payload(est)
+    c = payload["candles"]
+    last = payload["last_price"]
+    span_pct = (max(c["high"]) - min(c["low"])) / last * 100
+    reach = min(12.0, max(1.0, 1.5 * span_pct))
+    kept = payload["autoscale_prices"]
+    nearest = {
+        round_price(lv.price, payload["price_decimals"])
+        for lv in (est.summary.nearest_above, est.summary.nearest_below)
+        if lv is not None
+    }
+    assert nearest <= set(kept)
+    assert all(p in nearest or abs(p / last - 1) * 100 <= reach for p in kept)
+    # a narrow reach drops the far levels but not the nearest ones
+    narrow = build_chart_payload(est, autoscale_pct=0.1)["autoscale_prices"]
+    assert set(narrow) == nearest
 
 
 def test_the_nearest_levels_are_drawn_however_small() -> None:
