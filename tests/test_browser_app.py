@@ -297,7 +297,8 @@ def test_upload_source(server: str, browser: object, tmp_path: Path) -> None:
     try:
         assert "Upload a klines CSV" in page.locator('[data-testid="stMain"]').inner_text()  # type: ignore[attr-defined]
         page.locator(".st-key-sb_up_klines input[type=file]").set_input_files(str(klines))  # type: ignore[attr-defined]
-        page.get_by_text("Active source: Your upload").wait_for(timeout=LOAD_TIMEOUT_MS)  # type: ignore[attr-defined]
+        # the one-line source badge names the upload (the details are in its popover)
+        page.locator(".st-key-source_badge", has_text="UPLOAD").wait_for(timeout=LOAD_TIMEOUT_MS)  # type: ignore[attr-defined]
         _wait_idle(page)
         assert page.locator('[data-testid="stException"]').count() == 0  # type: ignore[attr-defined]
         assert page.locator('[data-testid="stMetric"]').count() >= 4  # type: ignore[attr-defined]
@@ -311,9 +312,9 @@ def test_screenshots(server: str, browser: object) -> None:
     """Write the README screenshots when LIQ_SCREENSHOTS_DIR is set (the layout is checked at both widths)."""
     out = os.environ.get("LIQ_SCREENSHOTS_DIR")
     shots = [
-        ("screenshot_app.png", "/", 1280, 1500),
+        ("screenshot_app.png", "/", 1440, 900),
         ("screenshot_heatmap.png", "/liquidation_heatmap", 1280, 1450),
-        ("screenshot_phone.png", "/", 390, 2000),
+        ("screenshot_phone.png", "/", 390, 1700),
     ]
     for name, path, width, height in shots:
         page = _open(browser, server + path, width=width, height=height)
