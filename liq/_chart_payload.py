@@ -319,7 +319,26 @@ def _bars(est: _EstimateLike, max_candles: int) -> _Bars:
     return _Bars(frame, frame["time"].to_numpy(dtype=np.int64), interval, price_decimals(last_price))
 
 
-def _rows(hm: _HeatmapLike, n_times: int, max_rows: int) -> _Rows:
+#: Heatmap rows per median bar height: coarse bars (1h, 4h) get rows about half a bar tall, so positions
+#: opened across a bar's range read as a band, not as a barcode of one-bin lines.
+ROWS_PER_BAR_RANGE = 2.0
+#: Bars at least this long (seconds) are coarse: their rows follow the bar height (finer bars keep every bin).
+COARSE_BAR_S = 3600
+
+
+def _bar_factor(bars: _Bars, edges: np.ndarray) -> int:
+    """How many heatmap bins make one drawn row, so a row is about 1/ROWS_PER_BAR_RANGE of a median bar."""
+    if bars.interval_s < COARSE_BAR_S:
+        return 1
+    height = (bars.frame["high"] - bars.frame["low"]).to_numpy(dtype=np.float64)
+    height = height[np.isfinite(height) & (height > 0)]
+    step = float(np.median(np.diff(edges))) if len(edges) > 1 else 0.0
+    if height.size == 0 or step <= 0:
+        return 1
+    return max(1, int(float(np.median(height)) / ROWS_PER_BAR_RANGE / step))
+
+
+def _rows(hm: _HeatmapLike, n_times: int, max_rows: int, min_factor: int = 1) -> _Rows:
     long_usd = np.asarray(hm.long_usd, dtype=np.float64)
     short_usd = np.asarray(hm.short_usd, dtype=np.float64)
     edges = np.asarray(hm.price_edges, dtype=np.float64)
@@ -335,7 +354,7 @@ def _rows(hm: _HeatmapLike, n_times: int, max_rows: int) -> _Rows:
     lo, hi = (int(occupied[0]), int(occupied[-1]) + 1) if occupied.size else (0, len(edges) - 1)
     long_usd, short_usd, edges = long_usd[:, lo:hi], short_usd[:, lo:hi], edges[lo : hi + 1]
     p_in = len(edges) - 1
-    factor = max(1, math.ceil(p_in / max_rows))
+    factor = max(1, min_factor, math.ceil(p_in / max_rows))
     n_rows = -(-p_in // factor)
     steps = np.diff(edges)
     uniform = bool(np.allclose(steps, steps.mean(), rtol=1e-6, atol=0)) if p_in else True
@@ -389,7 +408,9 @@ def _colour_top(
 def _heatmap(est: _EstimateLike, bars: _Bars, opts: _GridOptions) -> dict[str, Any]:
     hm = est.heatmap
     col_t = _to_utc_seconds(hm.times)
-    rows = _rows(hm, len(col_t), opts.max_rows)
+    rows = _rows(
+        hm, len(col_t), opts.max_rows, _bar_factor(bars, np.asarray(hm.price_edges, dtype=np.float64))
+    )
     cols = _columns(bars, col_t, opts.max_columns)
     long_m, counts = downsample_grid(rows.long_usd, cols.index, cols.count, rows.factor)
     short_m, _ = downsample_grid(rows.short_usd, cols.index, cols.count, rows.factor)
