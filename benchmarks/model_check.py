@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from liq import ModelConfig, load_liquidations, model_check, recording_windows
-from liq._check.builtin import SET_D_SYMBOLS, check_set_d
+from liq._check.builtin import DEC2024_TUNING_WINDOWS, SET_D_SYMBOLS, check_set_d
 from liq._check.stats import partial_rows as _partial_rows
 from liq._config import CLASSIC_LEVERAGE_WEIGHTS, HIGH_LEVERAGE_WEIGHTS, STREAM_UNDERCOUNT_ALLOWANCE
 
@@ -34,12 +34,7 @@ DEC_KLINES = DATA / "BTCUSDT_5m_2024-11-20_2025-01-05.csv.gz"
 OCT_KLINES = {s: DATA / f"{s}_5m_2025-10-15_2025-10-22.csv.gz" for s in ("BTCUSDT", "ETHUSDT")}
 
 #: The only windows defaults may be chosen on (UTC, 2024).
-TUNING = [
-    ("2024-12-04 16:46", "2024-12-05 01:54"),
-    ("2024-12-05 06:43", "2024-12-05 08:29"),
-    ("2024-12-05 17:03", "2024-12-05 20:47"),
-    ("2024-12-06 18:08", "2024-12-06 20:26"),
-]
+TUNING = DEC2024_TUNING_WINDOWS
 HEADLINE_GOAL = 0.30
 #: Today's holdout partial Spearman (long, short) that issue 9's changes must not lose.
 HOLDOUT_FLOOR = (0.36, 0.34)

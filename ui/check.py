@@ -12,7 +12,7 @@ import streamlit as st
 
 import liq
 from liq import MarketData
-from liq._check.builtin import SET_D_SYMBOLS
+from liq._check.builtin import DEC2024_TUNING_END, SET_D_SYMBOLS
 from liq._format import format_usd
 from liq._palette import PRICE_COLOUR, SIDE_COLOURS
 from liq._sources._common import WARMUP
@@ -295,7 +295,7 @@ def _interval_text(metrics: pd.DataFrame, side: str) -> str:
 
 #: Where a built-in recording's tuning windows end: the model's settings were chosen on the windows before
 #: (Dec 4-6 2024, see liq._check.builtin), the later ones are the untouched holdout.
-_TUNING_END = {"dec2024": pd.Timestamp("2024-12-07", tz="UTC")}
+_TUNING_END = {"dec2024": DEC2024_TUNING_END}
 
 
 @dataclass(frozen=True)

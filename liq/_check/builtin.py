@@ -22,7 +22,24 @@ from .._errors import DataValidationError
 from .model_check import ModelCheck, model_check, pool_checks
 from .recordings import load_liquidations
 
-__all__ = ["SET_D_SYMBOLS", "check_set_d", "set_d_candles", "set_d_liquidations"]
+__all__ = [
+    "DEC2024_TUNING_END",
+    "DEC2024_TUNING_WINDOWS",
+    "SET_D_SYMBOLS",
+    "check_set_d",
+    "set_d_candles",
+    "set_d_liquidations",
+]
+
+#: The only windows of the Dec 2024 BTCUSDT recording the model's defaults were chosen on (UTC start, end).
+DEC2024_TUNING_WINDOWS: tuple[tuple[str, str], ...] = (
+    ("2024-12-04 16:46", "2024-12-05 01:54"),
+    ("2024-12-05 06:43", "2024-12-05 08:29"),
+    ("2024-12-05 17:03", "2024-12-05 20:47"),
+    ("2024-12-06 18:08", "2024-12-06 20:26"),
+)
+#: Where the Dec 2024 tuning windows end: every later window of that recording is holdout (reported, never fitted).
+DEC2024_TUNING_END = pd.Timestamp("2024-12-07", tz="UTC")
 
 #: The nine perpetuals of Set D that have 1m klines.
 SET_D_SYMBOLS: tuple[str, ...] = (
