@@ -99,6 +99,9 @@ def test_at_phone_width_labels_are_short_the_newest_bars_clear_and_the_footer_fi
         assert newest_x is not None and newest_x < 0.88 * width, (newest_x, width)
         note = chart.locator(".liq-foot .note")
         assert note.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), note.inner_text()
+        # the readout fits in the header strip beside the legend and the buttons (issue 11 item 18)
+        readout = chart.locator(".liq-readout")
+        assert readout.evaluate("e => e.scrollWidth <= e.clientWidth + 1"), readout.inner_text()
     finally:
         page.close()  # type: ignore[attr-defined]
 

@@ -432,6 +432,11 @@ const CSS_TEXT = `
 .liq-rec { display: none; align-items: center; gap: 4px; cursor: pointer; user-select: none; }
 .liq-rec .dot { width: 9px; height: 9px; border-radius: 50%;
   background: linear-gradient(90deg, var(--liq-long) 50%, var(--liq-short) 50%); }
+.liq-root.narrow .liq-head { height: 44px; flex-wrap: wrap; row-gap: 0; align-content: space-between; }
+.liq-root.narrow .liq-readout { flex: 1 0 100%; }
+.liq-root.narrow .liq-tools { gap: 8px; }
+.liq-root.narrow .liq-legend .bar { width: 56px; }
+.liq-root.narrow .liq-chart, .liq-root.narrow .liq-problem { top: 46px; }
 .liq-problem { position: absolute; left: 0; right: 0; top: 28px; bottom: 18px; display: none;
   align-items: center; justify-content: center; text-align: center; padding: 24px; font-size: 14px;
   background: var(--st-background-color, #0e1117); }
@@ -650,6 +655,8 @@ class ChartView {
       `${barsLabel} · ` +
       `heatmap ${hm.cols}×${hm.rows} cells · estimated, not reported liquidations` +
       (payload.recorded ? " · dots: recorded liquidations, a lower bound" : "");
+    // at phone width the header strip takes two lines: the readout, then the legend and the buttons
+    this.root.classList.toggle("narrow", this.narrow());
     this.showDefaultReadout();
 
     if (this.narrow()) {
@@ -770,9 +777,11 @@ class ChartView {
   showDefaultReadout() {
     const p = this.payload;
     if (!p) return;
-    this.readout.innerHTML =
-      `<b>${p.title || ""}</b> last ${p.last_price_label} · ` +
-      `<span class="l">L</span> = longs liquidated below · <span class="s">S</span> = shorts above`;
+    // at phone width the key to L/S stays in the legend and help: the readout keeps the pair and the price
+    this.readout.innerHTML = this.narrow()
+      ? `<b>${p.title || ""}</b> ${p.last_price_label}`
+      : `<b>${p.title || ""}</b> last ${p.last_price_label} · ` +
+        `<span class="l">L</span> = longs liquidated below · <span class="s">S</span> = shorts above`;
   }
 
   onCrosshair(param) {
@@ -797,10 +806,11 @@ class ChartView {
     }
     const cell = this.cell(param.logical, price) || { long: 0, short: 0 };
     const hm = p.heatmap;
+    const [lw, sw] = this.narrow() ? ["L", "S"] : ["Long", "Short"];
     this.readout.innerHTML =
-      `${fmtTime(t[bar])} · <b>${fmtPrice(price, p.price_decimals)}</b> · ` +
-      `<span class="l">Long ${hm.long_labels[cell.long]}</span> · ` +
-      `<span class="s">Short ${hm.short_labels[cell.short]}</span>`;
+      `${this.narrow() ? "" : `${fmtTime(t[bar])} · `}<b>${fmtPrice(price, p.price_decimals)}</b> · ` +
+      `<span class="l">${lw} ${hm.long_labels[cell.long]}</span> · ` +
+      `<span class="s">${sw} ${hm.short_labels[cell.short]}</span>`;
   }
 
   onClick(param) {
