@@ -54,6 +54,7 @@ from ._format import (
 from ._palette import HEATMAP_RAMP, HEATMAP_TOP_QUANTILE, SIDE_COLOURS
 
 __all__ = [
+    "drawn_levels",
     "DEFAULT_MAX_CANDLES",
     "DEFAULT_MAX_COLUMNS",
     "DEFAULT_MAX_ROWS",
@@ -464,7 +465,7 @@ def _finite_rows(frame: pd.DataFrame | None, columns: tuple[str, ...]) -> pd.Dat
     return kept if len(kept) else None
 
 
-def _drawn(lv: pd.DataFrame, last_price: float, max_levels: int) -> pd.DataFrame:
+def drawn_levels(lv: pd.DataFrame, last_price: float, max_levels: int) -> pd.DataFrame:
     """The ``max_levels`` largest levels plus the nearest long below and short above the price.
 
     The nearest two are the ones the page's header names (:func:`liq._levels` picks them by the same rule),
@@ -484,7 +485,7 @@ def _levels(est: _EstimateLike, decimals: int, max_levels: int) -> list[dict[str
     lv = _finite_rows(est.levels, ("price", "notional_usd"))
     if lv is None or max_levels <= 0:
         return []
-    top = _drawn(lv, float(est.last_price), max_levels)
+    top = drawn_levels(lv, float(est.last_price), max_levels)
     out = [
         {
             # Rounded like the label, so the line, its title and the axis label agree.

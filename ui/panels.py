@@ -16,12 +16,14 @@ import streamlit as st
 
 import liq
 from liq import MarketData
+from liq._chart_payload import drawn_levels
 from liq._check.overlay import RecordedVsEstimated
 from liq._format import format_pct, format_price, format_usd, price_decimals, price_printf
 from liq._levels import cascade_rule
 from liq._recorded_payload import level_hit_texts, swept_recorded_texts
 from liq._sources._common import INTERVAL_MS
 from ui import altair_charts, messages
+from ui.chart import LEVEL_LINES
 from ui.help import ESTIMATE_NOTE
 
 __all__ = [
@@ -237,6 +239,8 @@ def levels_panel(
     """
     table = levels_table(est, recorded)
     st.subheader("Liquidation levels (estimated)")
+    csv = levels_csv(table, est, data)
+    table = _on_chart(table, est)
     if len(table) == 0:
         st.info(
             "No significant level on either side: lower the significance threshold in Model settings, or pick a "
@@ -269,15 +273,29 @@ def levels_panel(
         key=f"{key}_table",
         column_config=_table_columns(est.last_price),
     )
+    n_all = len(est.levels)
+    if n_all > len(table):
+        st.caption(
+            f"The table lists the {len(table)} levels drawn on the chart: the {LEVEL_LINES} largest and the "
+            f"nearest on each side of the price. The CSV holds all {n_all}."
+        )
     st.download_button(
         "Download levels (CSV)",
-        levels_csv(table, est, data),
+        csv,
         file_name=f"{est.symbol or 'levels'}_levels_estimate.csv",
         mime="text/csv",
         icon=":material/download:",
         key=f"{key}_csv",
     )
     return table
+
+
+def _on_chart(table: pd.DataFrame, est: liq.Estimate) -> pd.DataFrame:
+    """The rows of ``table`` whose level the chart draws (every level the page names is on the chart)."""
+    drawn = drawn_levels(est.levels, float(est.last_price), LEVEL_LINES)
+    d = price_decimals(est.last_price)
+    keep = table["Price"].isin(drawn["price"].astype(float).round(d))
+    return table[keep.to_numpy()].reset_index(drop=True)
 
 
 def levels_csv(table: pd.DataFrame, est: liq.Estimate, data: MarketData | None = None) -> bytes:

@@ -1,0 +1,48 @@
+"""Issue 11 item 2: every level the page names is drawn on the chart (the table lists the drawn ones)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+import liq
+from liq._chart_payload import drawn_levels
+from liq._format import price_decimals
+from tests.support.offline import offline_like_this_machine  # noqa: F401 (an autouse fixture)
+from tests.test_app_pages import _app, _levels, _no_exception
+from ui import panels
+from ui.chart import LEVEL_LINES
+
+
+def _estimate() -> liq.Estimate:
+    end = datetime(2026, 1, 29, tzinfo=timezone.utc)
+    data = liq.load_market_data("BTCUSDT", "5m", end - pd.Timedelta(days=7), end, source="sample").data
+    return liq.estimate(data.candles, symbol=data.symbol)
+
+
+def test_the_table_rows_are_the_levels_the_chart_draws() -> None:
+    est = _estimate()
+    shown = panels._on_chart(panels.levels_table(est), est)
+    payload = liq.build_chart_payload(est, max_levels=LEVEL_LINES)
+    d = price_decimals(est.last_price)
+    drawn = np.round(np.array([lv["price"] for lv in payload["levels"]], dtype=float), d)
+    assert len(est.levels) > len(shown) == len(drawn) > 0
+    assert sorted(shown["Price"].to_numpy(dtype=float)) == sorted(drawn)
+
+
+def test_drawn_levels_always_hold_the_nearest_on_each_side() -> None:
+    est = _estimate()
+    drawn = set(drawn_levels(est.levels, est.last_price, 3)["price"])
+    lv = est.levels
+    assert lv.loc[(lv.side == "long") & (lv.price < est.last_price), "price"].max() in drawn
+    assert lv.loc[(lv.side == "short") & (lv.price > est.last_price), "price"].min() in drawn
+
+
+def test_the_page_says_the_csv_holds_every_level() -> None:
+    at = _app()
+    at.run()
+    _no_exception(at)
+    assert len(_levels(at)) <= LEVEL_LINES + 2
+    assert any("The CSV holds all" in str(c.value) for c in at.caption)
