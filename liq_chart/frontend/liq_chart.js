@@ -424,7 +424,9 @@ const CSS_TEXT = `
 .liq-legend .bar { width: 120px; height: 9px; border-radius: 2px; }
 .liq-foot { position: absolute; left: 0; right: 0; bottom: 0; height: 18px; display: flex;
   justify-content: space-between; align-items: center; font-size: 11px; opacity: 0.75; }
-.liq-foot a { color: inherit; }
+.liq-foot a { color: inherit; flex: 0 0 auto; white-space: nowrap; }
+.liq-foot .note { flex: 1 1 auto; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  padding-right: 12px; }
 .liq-png { cursor: pointer; font: inherit; color: inherit; background: transparent;
   border: 1px solid color-mix(in srgb, currentColor 35%, transparent); border-radius: 4px; padding: 1px 8px; }
 .liq-png:hover { border-color: var(--st-primary-color, #f0b90b); }
@@ -664,6 +666,7 @@ class ChartView {
       this.chart.applyOptions({ timeScale: { rightOffset: Math.ceil(c.time.length * 0.15) } });
       this.note.textContent = `${payload.span_label || ""} · ${(payload.bars_label || "").split(" (")[0]}`;
     }
+    this.note.title = this.note.textContent; // the whole line on hover when it is cut short
     if (saved) this.chart.timeScale().setVisibleLogicalRange(saved);
     else this.chart.timeScale().fitContent();
   }
