@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,6 +75,22 @@ def _live_tail_on_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv(live_tail.URL_ENV, "ws://127.0.0.1:9/")
     yield
     live_tail.stop_shared_tail()
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_current_event_loop() -> Iterator[None]:
+    """``asyncio.run`` leaves the main thread without a current loop. A loop that earlier code set as current
+    (python-binance's sync ``Client`` does, via ``get_event_loop``) would then be garbage-collected unclosed
+    during some later test and fail it with a ResourceWarning; keep it current across every test instead."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            previous: asyncio.AbstractEventLoop | None = asyncio.get_event_loop()
+        except RuntimeError:
+            previous = None
+    yield
+    if previous is not None and not previous.is_closed():
+        asyncio.set_event_loop(previous)
 
 
 @pytest.fixture(scope="session")

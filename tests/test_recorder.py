@@ -18,8 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +33,6 @@ from liq._errors import DataValidationError, RecorderError
 from tests.support.ws_server import ThreadedWsServer, hold
 
 EXAMPLE = json.loads((Path(__file__).parent / "data" / "ws_forceOrder.docexample.json").read_text())
-
-
-@pytest.fixture(autouse=True)
-def _keep_the_current_event_loop() -> Iterator[None]:
-    """``asyncio.run`` leaves the thread without a current loop. A loop that earlier code set as current
-    (python-binance's sync ``Client`` does, via ``get_event_loop``) would then be garbage-collected unclosed
-    and fail a later test with a ResourceWarning; keep it current across these tests instead."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            previous: asyncio.AbstractEventLoop | None = asyncio.get_event_loop()
-        except RuntimeError:
-            previous = None
-    yield
-    if previous is not None and not previous.is_closed():
-        asyncio.set_event_loop(previous)
 
 
 def _event(i: int, *, symbol: str = "BTCUSDT", side: str = "SELL") -> str:
