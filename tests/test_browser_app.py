@@ -226,13 +226,13 @@ def _edit_weight(page: object, row: int, value: str, done: Callable[[], bool] | 
     first double-click. Success shows in the URL, which mirrors the weights (or as ``done()`` says).
     """
     before = page.url  # type: ignore[attr-defined]
-    for _ in range(5):
+    for attempt in range(8):
         grid = page.locator('[class*="st-key-sb_weights_v"] canvas[data-testid="data-grid-canvas"]').first  # type: ignore[attr-defined]
         if not grid.is_visible():  # the Model settings expander is closed (or was re-rendered closed)
             page.locator('[data-testid="stSidebar"] summary', has_text="Model settings").click()  # type: ignore[attr-defined]
         grid.wait_for(state="visible", timeout=30_000)
         grid.scroll_into_view_if_needed()
-        time.sleep(1.0)  # let the sidebar finish scrolling before measuring
+        time.sleep(1.0 + 0.5 * attempt)  # let the sidebar finish scrolling (longer on a busy machine)
         box = grid.bounding_box()
         page.mouse.dblclick(box["x"] + box["width"] - 30, box["y"] + 35 * (row + 1) + 17)  # type: ignore[attr-defined]
         time.sleep(0.5)
