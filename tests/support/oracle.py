@@ -15,12 +15,12 @@ import pandas as pd
 
 from liq import ModelConfig, liquidation_price
 from liq._brackets import brackets_for
-from liq._engine import prior_grid
+from liq._engine import _MAX_CLOSE_FRACTION, _MAX_PRIOR_SIGMA, PRIOR_VOLUME_HOURS, prior_grid
 from liq._sources.validate import validate_candles, validate_open_interest
 
-MAX_CLOSE_FRACTION = 1.0 - 1e-12
-PRIOR_VOLUME_HOURS = 24.0
-MAX_PRIOR_SIGMA = 0.25
+# the model's constants, read from the engine (the oracle checks the loop, not the numbers)
+MAX_CLOSE_FRACTION = _MAX_CLOSE_FRACTION
+MAX_PRIOR_SIGMA = _MAX_PRIOR_SIGMA
 
 
 @dataclass
