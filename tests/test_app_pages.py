@@ -98,7 +98,7 @@ def test_liquidation_heatmap_page_has_both_views() -> None:
     at.switch_page("views/liquidation_heatmap.py").run()
     _no_exception(at)
     assert "Liquidation Heatmap" in _texts(at, "title")
-    assert "Still picture (Altair)" in _texts(at, "subheader")
+    assert "Still picture" in _texts(at, "subheader")
     assert not any("Approaches survived" in getattr(df.value, "columns", []) for df in at.dataframe)
 
 
@@ -309,12 +309,12 @@ def test_upload_source_without_a_file_asks_for_one() -> None:
     assert any("Upload a klines CSV" in i for i in _texts(at, "info"))
 
 
-def test_altair_heatmap_stays_under_the_cell_budget() -> None:
+def test_still_heatmap_stays_under_the_cell_budget() -> None:
     from datetime import datetime, timezone
 
     import liq
     from liq import load_market_data
-    from ui import altair_charts
+    from ui import vega_specs
 
     data = load_market_data(
         "BTCUSDT",
@@ -324,12 +324,13 @@ def test_altair_heatmap_stays_under_the_cell_budget() -> None:
         "sample",
     ).data
     est = liq.estimate(data.candles, symbol="BTCUSDT")
-    frame = altair_charts.heatmap_frame(est, max_cells=15_000)
+    frame = vega_specs.heatmap_frame(est, max_cells=15_000)
     assert 0 < len(frame) <= 15_000
     # price blocks sum bins, so the last column's total is kept (inside the cropped price range)
     assert frame["total_usd"].max() > 0
-    assert altair_charts.heatmap_chart(est) is not None
-    assert altair_charts.liquidation_map_chart(est) is not None
+    picture = vega_specs.heatmap(est)
+    assert picture is not None and len(picture.frames["cells"]) == len(frame)
+    assert vega_specs.liquidation_map(est) is not None
 
 
 def _apply_editor_edits() -> None:

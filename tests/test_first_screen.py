@@ -227,25 +227,23 @@ def test_help_explains_the_cascade_rule_with_the_models_numbers() -> None:
 def test_the_chart_and_the_still_picture_share_one_colour_scale() -> None:
     from datetime import datetime, timezone
 
-    import altair as alt
     import numpy as np
     import pandas as pd
 
     import liq
     from liq._palette import HEATMAP_RAMP, HEATMAP_TOP_QUANTILE
-    from ui import altair_charts
+    from ui import vega_specs
 
     end = datetime(2025, 10, 22, tzinfo=timezone.utc)
     data = liq.load_market_data("BTCUSDT", "15m", end - pd.Timedelta(days=3), end, "sample").data
     est = liq.estimate(data.candles, open_interest=data.open_interest, symbol=data.symbol)
     payload = liq.build_chart_payload(est)
     assert payload["colour_ramp"] == [[t, c] for t, c in HEATMAP_RAMP]
-    picture = altair_charts.heatmap_chart(est)
+    picture = vega_specs.heatmap(est)
     assert picture is not None
-    with alt.data_transformers.disable_max_rows():
-        scale = picture.to_dict()["layer"][0]["encoding"]["color"]["scale"]
+    scale = picture.spec["layer"][0]["encoding"]["color"]["scale"]
     assert scale["range"] == [c for _, c in HEATMAP_RAMP]
-    frame = altair_charts.heatmap_frame(est)
+    frame = vega_specs.heatmap_frame(est)
     top = float(np.quantile(frame["total_usd"], HEATMAP_TOP_QUANTILE))
     assert scale["domain"][-1] == pytest.approx(top)
     # the browser code holds no colour anchors of its own: it draws the payload's ramp

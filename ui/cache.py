@@ -28,6 +28,8 @@ from liq import LoadResult, MarketData, load_market_data, sample_symbols
 from liq._check.builtin import check_set_d
 from liq._check.recorded import BUILTIN_RECORDINGS
 from liq._screen import ScreenRow, pairs_to_screen, screen_pair
+from ui import vega_specs
+from ui.vega_specs import VegaSpec
 
 __all__ = [
     "APP_TIME_COLUMNS",
@@ -39,6 +41,9 @@ __all__ = [
     "estimate",
     "fetch_market",
     "fetch_tail",
+    "gauge_spec",
+    "heatmap_spec",
+    "liquidation_map_spec",
     "market_digest",
     "model_check",
     "parse_upload",
@@ -134,6 +139,25 @@ def chart_payload(
     """The chart component's payload for the estimate of ``data`` with ``config`` (itself cached)."""
     est = estimate(config, data)
     return liq.build_chart_payload(est, threshold=float(threshold), max_levels=int(max_levels))
+
+
+# --- the still charts: built once per view and shared by every viewer of it ---------------------------------
+@st.cache_data(ttl=timedelta(minutes=30), max_entries=24, show_spinner=False, hash_funcs=_HASH_DATA)
+def liquidation_map_spec(config: liq.ModelConfig, data: MarketData, window_pct: float) -> VegaSpec | None:
+    """The liquidation map of the estimate of ``data`` with ``config``, ``window_pct`` around the price."""
+    return vega_specs.liquidation_map(estimate(config, data), float(window_pct))
+
+
+@st.cache_data(ttl=timedelta(minutes=30), max_entries=12, show_spinner=False, hash_funcs=_HASH_DATA)
+def heatmap_spec(config: liq.ModelConfig, data: MarketData, colour_threshold: float) -> VegaSpec | None:
+    """The still heatmap of the estimate of ``data`` with ``config``; None when no cell is coloured."""
+    return vega_specs.heatmap(estimate(config, data), colour_threshold=float(colour_threshold))
+
+
+@st.cache_data(ttl=timedelta(hours=1), max_entries=256, show_spinner=False)
+def gauge_spec(asymmetry: float) -> VegaSpec:
+    """The asymmetry gauge with its marker at ``asymmetry`` (to two decimals, as the header shows it)."""
+    return vega_specs.gauge(asymmetry)
 
 
 @st.cache_data(ttl=timedelta(minutes=20), max_entries=4, show_spinner=False)

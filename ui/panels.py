@@ -22,7 +22,7 @@ from liq._format import format_pct, format_price, format_usd, price_decimals, pr
 from liq._levels import cascade_rule
 from liq._recorded_payload import level_hit_texts, swept_recorded_texts
 from liq._sources._common import INTERVAL_MS
-from ui import altair_charts, messages
+from ui import cache, messages, vega_specs
 from ui.chart import LEVEL_LINES
 from ui.help import ESTIMATE_NOTE
 
@@ -30,6 +30,7 @@ __all__ = [
     "levels_csv",
     "levels_panel",
     "levels_table",
+    "liquidation_map",
     "metrics_row",
     "nearest_level_index",
     "reading_row",
@@ -108,7 +109,35 @@ def metrics_row(summary: liq.Summary) -> None:
         help="(shorts above − longs below) ÷ (shorts above + longs below), counting estimated USD within 5 % "
         "of price. +1: only shorts above (upward pull); −1: only longs below (downward pull).",
     )
-    c4.altair_chart(altair_charts.asymmetry_gauge(asym), width="stretch")
+    vega_specs.draw(cache.gauge_spec(round(asym, 2) if math.isfinite(asym) else math.nan), c4)
+
+
+#: The liquidation map's price windows (± % of the last price) and the one shown first.
+MAP_WINDOWS_PCT = (3, 5, 10, 20)
+MAP_DEFAULT_WINDOW_PCT = 10
+
+
+def liquidation_map(config: liq.ModelConfig, data: MarketData, *, key: str = "liqmap") -> None:
+    """The Altair liquidation map of the estimate of ``data`` with ``config`` (compiled once, cached), with a
+    window selector."""
+    st.subheader("Liquidation map (estimated)")
+    window = st.segmented_control(
+        "Price window around the last price",
+        options=list(MAP_WINDOWS_PCT),
+        default=MAP_DEFAULT_WINDOW_PCT,
+        format_func=lambda v: f"±{v} %",
+        key=f"{key}_window",
+    )
+    spec = cache.liquidation_map_spec(config, data, float(window or MAP_DEFAULT_WINDOW_PCT))
+    if spec is None:
+        st.caption("No estimated liquidations inside this window.")
+        return
+    vega_specs.draw(spec)
+    st.caption(
+        "Bars: estimated USD that would be liquidated in each price bin, stacked by assumed leverage. Lines: "
+        "running totals from the current price outwards, longs to the left and shorts to the right. Dashed "
+        "line: last price."
+    )
 
 
 def reading_row(summary: liq.Summary) -> None:

@@ -1,6 +1,6 @@
 """Liq. Heatmap & Levels: estimated liquidation density behind the candles, plus the exact levels."""
 
-from ui import altair_charts, chart, help, panels, pipeline, recorded
+from ui import chart, help, panels, pipeline, recorded
 
 view = pipeline.open_page(
     "Liq. Heatmap & Levels",
@@ -18,7 +18,7 @@ def body() -> None:
     panels.reading_row(v.est.summary)
     panels.levels_panel(v.est, click, data=v.data, key="levels", recorded=cmp)
     panels.swept_list(v.est, recorded=cmp)
-    altair_charts.liquidation_map(v.est, key="levels_map")
+    panels.liquidation_map(v.config, v.data, key="levels_map")
     help.how_to_read()
 
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import altair_charts, chart, help, pipeline
+from ui import cache, chart, help, pipeline, vega_specs
 
 view = pipeline.open_page(
     "Liquidation Heatmap",
@@ -13,20 +13,19 @@ view = pipeline.open_page(
 def body() -> None:
     v = pipeline.refresh(view)
     chart.show(v, levels=False, key="density_chart")
-    st.subheader("Still picture (Altair)")
+    st.subheader("Still picture")
     st.caption(
-        "The same estimate, coarser (at most about 15,000 cells) and easy to share. Hover a cell for its "
+        f"The same estimate, coarser (at most {vega_specs.HEATMAP_MAX_CELLS:,} cells) and easy to share. Hover a cell for its "
         "estimated long and short USD. To save it: hover the chart and use its toolbar's **Download as PNG**, or "
         "download the interactive HTML below, whose ⋯ menu saves PNG or SVG."
     )
-    picture = altair_charts.heatmap_chart(v.est, colour_threshold=v.settings.colour_threshold)
+    threshold = v.settings.colour_threshold
+    picture = cache.heatmap_spec(v.config, v.data, threshold)
     if picture is None:
         st.info("No estimated liquidations above the colour threshold: lower it in Model settings.")
     else:
-        st.altair_chart(picture, width="stretch")
-        altair_charts.chart_html_download(
-            picture, f"{v.data.symbol}_{v.data.interval}_liquidation_heatmap_estimate"
-        )
+        vega_specs.draw(picture)
+        vega_specs.html_download(picture, f"{v.data.symbol}_{v.data.interval}_liquidation_heatmap_estimate")
     help.how_to_read()
 
 

@@ -1,0 +1,138 @@
+"""The still charts as plain Vega-Lite specs: valid against the schema, every field they encode present in
+their data, the numbers those fields carry, the HTML export, and built once per view (cached), not per rerun."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+
+import liq
+from tests.support.apptest import app_test, fresh_caches  # noqa: F401 (autouse fixture)
+from ui import altair_charts, vega_specs
+from ui.vega_specs import VegaSpec
+
+
+@pytest.fixture(scope="module")
+def est() -> liq.Estimate:
+    end = datetime(2026, 1, 29, tzinfo=timezone.utc)
+    data = liq.load_market_data("BTCUSDT", "5m", end - pd.Timedelta(days=7), end, "sample").data
+    return liq.estimate(data.candles, symbol=data.symbol, config=liq.ModelConfig(time_columns=1000))
+
+
+def _views(spec: dict[str, Any], data: str | None = None) -> Iterator[tuple[str | None, dict[str, Any]]]:
+    """Every unit view of a (layered) spec with the data name it inherits."""
+    data = spec.get("data", {}).get("name", data)
+    if "layer" in spec:
+        for sub in spec["layer"]:
+            yield from _views(sub, data)
+    else:
+        yield data, spec
+
+
+def _fields(encoding: dict[str, Any]) -> Iterator[str]:
+    for channel in encoding.values():
+        for item in channel if isinstance(channel, list) else [channel]:
+            if isinstance(item, dict) and "field" in item:
+                yield item["field"]
+
+
+def _check(spec: VegaSpec) -> None:
+    alt.LayerChart.from_dict(spec.spec)  # raises on anything Vega-Lite's schema refuses
+    for name, view in _views(spec.spec):
+        assert name in spec.frames, f"a layer reads {name!r}, which the spec does not carry"
+        missing = set(_fields(view["encoding"])) - set(spec.frames[name].columns)
+        assert not missing, f"{name} lacks {missing}"
+    for frame in spec.frames.values():
+        assert frame.index.equals(pd.RangeIndex(len(frame)))
+
+
+@pytest.mark.parametrize("asymmetry", [-3.0, -0.25, 0.0, 0.61, math.nan])
+def test_the_gauge_is_valid_and_its_marker_stays_on_the_scale(asymmetry: float) -> None:
+    spec = vega_specs.gauge(asymmetry)
+    _check(spec)
+    marker = spec.frames["marker"].iloc[0]
+    assert -1.0 <= marker["x"] <= 1.0
+    assert marker["label"] == ("n/a" if math.isnan(asymmetry) else f"{asymmetry:+.2f}")
+
+
+@pytest.mark.parametrize("window_pct", [3.0, 10.0, 20.0])
+def test_the_liquidation_map_carries_the_profile_inside_its_window(
+    est: liq.Estimate, window_pct: float
+) -> None:
+    spec = vega_specs.liquidation_map(est, window_pct)
+    assert spec is not None
+    _check(spec)
+    lo, hi = est.last_price * (1 - window_pct / 100), est.last_price * (1 + window_pct / 100)
+    prof = est.profile
+    inside = prof[(prof["bin_high"] > lo) & (prof["bin_low"] < hi)]
+    bars, curves = spec.frames["bars"], spec.frames["curves"]
+    assert bars["notional_usd"].sum() == pytest.approx(inside["notional_usd"].sum())
+    for side in ("long", "short"):
+        cum = curves.loc[curves["side"] == side, "cum"].to_numpy()
+        assert np.all(np.diff(cum) >= 0)  # running totals from the price outwards
+        assert cum[-1] == pytest.approx(inside.loc[inside["side"] == side, "notional_usd"].sum())
+    assert spec.spec["layer"][1]["encoding"]["x"]["scale"]["domain"] == pytest.approx([lo, hi])
+
+
+def test_the_liquidation_map_is_none_when_nothing_sits_in_the_window(est: liq.Estimate) -> None:
+    assert vega_specs.liquidation_map(est, 1e-9) is None
+
+
+def test_the_still_heatmap_is_valid_and_drops_cells_below_the_threshold(est: liq.Estimate) -> None:
+    spec = vega_specs.heatmap(est, colour_threshold=0.2)
+    assert spec is not None
+    _check(spec)
+    cells = spec.frames["cells"]
+    assert 0 < len(cells) <= vega_specs.HEATMAP_MAX_CELLS
+    assert cells["total_usd"].min() > 0.2 * vega_specs.heatmap_frame(est)["total_usd"].max()
+    assert vega_specs.heatmap(est, colour_threshold=1.0) is None
+
+
+def test_the_html_export_holds_the_data_inline(est: liq.Estimate) -> None:
+    spec = vega_specs.heatmap(est)
+    assert spec is not None
+    html = vega_specs.spec_html(spec)
+    assert "vegaEmbed" in html and '"export": true' in html
+    start = html.index('"datasets": ') + len('"datasets": ')
+    datasets, _ = json.JSONDecoder().raw_decode(html[start:])
+    assert len(datasets["cells"]) == len(spec.frames["cells"])
+    assert datasets["close"][0]["t"].startswith(str(est.candles["open_time"].iloc[0].date()))
+
+
+def test_an_altair_chart_compiles_to_named_frames_without_changing_it() -> None:
+    frame = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}, index=[5, 7])
+    base = alt.Chart(frame).mark_point().encode(x="a:Q", y="b:N")
+    chart = alt.layer(base, base.mark_line())
+    spec = altair_charts.to_spec(chart)
+    _check(spec)
+    assert list(spec.frames) == ["data_0"]  # one frame shared by both layers is sent once
+    assert chart.data is frame  # the caller's chart keeps its data (alt.layer moved it up)
+
+
+def test_a_rerun_draws_the_cached_charts_without_building_them_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[str] = []
+    for name in ("gauge", "liquidation_map"):
+        real = getattr(vega_specs, name)
+
+        def spy(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            built.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(vega_specs, name, spy)
+    at = app_test({"sym": "ETHUSDT", "range": "3d", "src": "sample"})
+    at.run()
+    assert not at.exception
+    first = sorted(built)
+    assert first == ["gauge", "liquidation_map"]
+    at.run()
+    assert sorted(built) == first  # the second run drew the same charts from the cache
+    charts = at.get("vega_lite_chart")
+    assert len(charts) >= 2
