@@ -29,7 +29,9 @@ cumulative sum.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -46,7 +48,7 @@ from ._config import (
     ModelConfig,
 )
 from ._errors import DataValidationError
-from ._formula import liquidation_price
+from ._formula import check_positive_prices, unchecked_liquidation_price
 from ._levels import Summary, build_levels, build_summary
 from ._sources.validate import validate_candles, validate_open_interest
 
@@ -179,11 +181,12 @@ def first_touch(values: F64, start: I64, threshold: F64) -> I64:
     if n == 0 or start.size == 0:
         return out
     suffix_min = np.append(np.minimum.accumulate(values[::-1])[::-1], np.inf)
-    open_q = np.flatnonzero(suffix_min[np.minimum(start, n)] <= thr)
+    # a start before 0 searches from 0, one at or after the end finds nothing (the +inf after the end)
+    open_q = np.flatnonzero(np.take(suffix_min, start, mode="clip") <= thr)
     if open_q.size == 0:
         return out
     table = _sparse_min_table(values)
-    pos = start[open_q]
+    pos = np.maximum(start[open_q], 0)
     th = thr[open_q]
     # Every open query has a touch at some h >= pos, and the loop never skips past it, so pos < n holds
     # throughout; a block truncated at the end of the data contains h and is therefore never skipped.
@@ -324,14 +327,18 @@ class _Side:
 
 
 def _liq_prices(entry: F64, tiers: _Tiers, side: str, cfg: ModelConfig) -> F64:
-    """Liquidation price per (entry, tier), shape (len(entry), K)."""
+    """Liquidation price per (entry, tier), shape (len(entry), K) (a transposed view of a (K, len(entry)) array).
+
+    The formula of :func:`liq.liquidation_price` without its input checks, which hold here already: entries
+    are positive and finite (validated candles), tiers above 1x (config bounds, clipped to a maximum above 1x)
+    and the rate in ``[0, 1)`` (bracket table). The result is checked as the public function checks it. It is
+    computed tier by tier (contiguous rows of candles), which numpy does much faster than rows of K tiers.
+    """
     qty = cfg.assumed_position_usd / entry
-    return np.asarray(
-        liquidation_price(
-            entry[:, None], tiers.leverage[None, :], side, tiers.mmr, tiers.maint_amount_usd, qty[:, None]
-        ),
-        dtype=np.float64,
-    )
+    sign = 1.0 if side == "long" else -1.0
+    cum_per_q = np.float64(tiers.maint_amount_usd) / qty[None, :]
+    price = unchecked_liquidation_price(entry[None, :], tiers.leverage[:, None], sign, tiers.mmr, cum_per_q)
+    return check_positive_prices(price).T
 
 
 def prior_grid(sigma: float) -> tuple[F64, F64]:
@@ -384,17 +391,25 @@ def _positions(
     """All positions of one side. ``new_usd`` per candle may be zeros (the OI model fills it in later)."""
     t, k = len(c), len(tiers.leverage)
     p_price, p_usd, p_tier = _prior_positions(c, tiers, side, cfg, prior, sigma)
-    prices = _liq_prices(inp.entry, tiers, side, cfg)
-    notional = new_usd[:, None] * tiers.weight[None, :]
-    created = np.concatenate([np.zeros(len(p_price), dtype=np.int64), np.repeat(np.arange(t), k)])
-    tier = np.concatenate([p_tier, np.tile(np.arange(k), t)])
-    price = np.concatenate([p_price, prices.ravel()])
-    n0 = np.concatenate([p_usd, notional.ravel()])
+    n_p = len(p_price)
+    # filled in place, candle by candle (index n_p + t·K + k): no temporary of the positions' size
+    created = np.empty(n_p + t * k, dtype=np.int64)
+    created[:n_p] = 0
+    created[n_p:].reshape(t, k)[:] = np.arange(t)[:, None]
+    tier = np.empty(n_p + t * k, dtype=np.int64)
+    tier[:n_p] = p_tier
+    tier[n_p:].reshape(t, k)[:] = np.arange(k)
+    price = np.empty(n_p + t * k)
+    price[:n_p] = p_price
+    price[n_p:].reshape(t, k)[:] = _liq_prices(inp.entry, tiers, side, cfg)
+    n0 = np.empty(n_p + t * k)
+    n0[:n_p] = p_usd
+    np.multiply(new_usd[:, None], tiers.weight[None, :], out=n0[n_p:].reshape(t, k))
     if side == "long":
         swept = first_touch(c["low"].to_numpy(), created + 1, price)
     else:
         swept = first_touch(-c["high"].to_numpy(), created + 1, -price)
-    return _Side(created, tier.astype(np.int64), n0, price, swept, len(p_price))
+    return _Side(created, tier, n0, price, swept, n_p)
 
 
 def _compact(s: _Side) -> _Side:
@@ -421,6 +436,7 @@ class _Flow:
     anchor_usd: F64  # modelled open interest of this side per candle (levered + hedged)
     swept_usd: F64  # swept USD per candle
     levered_usd: F64  # levered (on the map) alive USD per candle, in or out of the grid
+    hit: I64  # indices of the positions swept before the last candle ended (swept_at < T), increasing
 
 
 def _prior_sigma(c: pd.DataFrame, lifetime_candles: float) -> float:
@@ -439,9 +455,26 @@ def _split_loss(lost: float, log_close: float, log_decay: float) -> tuple[float,
     return lost * log_close / total, lost * log_decay / total
 
 
+@dataclass(frozen=True)
+class _VolumeRates:
+    """The volume model's constants for one estimate (shared by both sides)."""
+
+    log_close: float
+    log_decay: float
+    prior_total: float
+    sigma: float
+    big_l: F64
+    prior_anchor: F64
+
+
+#: Builds one side's flow on demand (``"long"`` or ``"short"``), so that the caller can summarise a side and
+#: drop its positions before the other side's are made.
+FlowMaker = Callable[[str], _Flow]
+
+
 def _volume_flows(
     c: pd.DataFrame, inp: _Inputs, tiers: _Tiers, cfg: ModelConfig
-) -> tuple[tuple[_Flow, _Flow], list[str]]:
+) -> tuple[FlowMaker, list[str]]:
     """Volume model: new notional from volume, closures at the turnover-derived rate, a steady-state prior."""
     t = len(c)
     half_life_candles = cfg.half_life_hours() / inp.step_hours
@@ -452,29 +485,10 @@ def _volume_flows(
     n_first = max(1, min(t, round(PRIOR_VOLUME_HOURS / inp.step_hours)))
     per_side_rate = cfg.inflow_share * float(np.mean(inp.quote_volume[:n_first]))
     prior_total = per_side_rate * lifetime if math.isfinite(lifetime) else 0.0
-    sigma = _prior_sigma(c, lifetime)
     big_l = np.arange(t, dtype=np.float64) * logd
-    flows = []
-    for side, mult in zip(SIDES, (2.0 * inp.taker_share, 2.0 * (1.0 - inp.taker_share)), strict=True):
-        new_side = cfg.inflow_share * inp.quote_volume * mult
-        s = _compact(
-            _positions(
-                c, inp, tiers, cfg, side, cfg.levered_share * new_side, cfg.levered_share * prior_total, sigma
-            )
-        )
-        hit = np.flatnonzero(s.swept_at < t)
-        swept_value = np.zeros(len(s.notional))
-        swept_value[hit] = s.notional[hit] * np.exp((s.swept_at[hit] - s.created[hit]) * logd)
-        anchor = prior_total * np.exp(big_l) + _decayed_cumsum(new_side, logd)
-        swept_usd = np.bincount(s.swept_at[hit], weights=swept_value[hit], minlength=t)[:t].astype(np.float64)
-        # alive = what entered, decayed since, minus what was swept, decayed since (a swept position's value at
-        # its sweep is exactly its decayed value then)
-        entered = np.bincount(s.created, weights=s.notional, minlength=t)[:t].astype(np.float64)
-        levered = np.maximum(_decayed_cumsum(entered, logd) - _decayed_cumsum(swept_usd, logd), 0.0)
-        # what the levered positions lose to closures and decay: added − alive − swept
-        lost = float(entered.sum()) - float(levered[-1]) - float(swept_usd.sum())
-        closed, decayed = _split_loss(max(lost, 0.0), log_close, log_decay)
-        flows.append(_Flow(s, big_l, swept_value, closed, decayed, anchor, swept_usd, levered))
+    rates = _VolumeRates(
+        log_close, log_decay, prior_total, _prior_sigma(c, lifetime), big_l, prior_total * np.exp(big_l)
+    )
     notes = []
     if prior_total > 0:
         notes.append(
@@ -482,24 +496,61 @@ def _volume_flows(
             f"{cfg.half_life_hours():.0f} h (from measured turnover); the first candle starts with the "
             "positions one day of its volume would hold, placed around the first price."
         )
-    return (flows[0], flows[1]), notes
+    return partial(_volume_side, c, inp, tiers, cfg, rates), notes
 
 
-def _decayed_cumsum(x: F64, logd: float) -> F64:
-    """``y_t = Σ_{k<=t} x_k · exp((t−k)·logd)``, computed in blocks so the exponentials stay finite."""
-    t = len(x)
+def _volume_side(
+    c: pd.DataFrame, inp: _Inputs, tiers: _Tiers, cfg: ModelConfig, r: _VolumeRates, side: str
+) -> _Flow:
+    """One side of the volume model: its positions, their sweeps and the per-candle flows."""
+    t = len(c)
+    logd = r.log_close + r.log_decay
+    mult = 2.0 * inp.taker_share if side == "long" else 2.0 * (1.0 - inp.taker_share)
+    new_side = cfg.inflow_share * inp.quote_volume * mult
+    s = _compact(
+        _positions(
+            c, inp, tiers, cfg, side, cfg.levered_share * new_side, cfg.levered_share * r.prior_total, r.sigma
+        )
+    )
+    hit = np.flatnonzero(s.swept_at < t)
+    swept_hit = s.swept_at[hit]
+    swept_value = np.zeros(len(s.notional))
+    swept_value[hit] = s.notional[hit] * np.exp((swept_hit - s.created[hit]) * logd)
+    swept_usd = np.bincount(swept_hit, weights=swept_value[hit], minlength=t)[:t].astype(np.float64)
+    entered = np.bincount(s.created, weights=s.notional, minlength=t)[:t].astype(np.float64)
+    new_decayed, entered_decayed, swept_decayed = _decayed_cumsums((new_side, entered, swept_usd), logd)
+    # alive = what entered, decayed since, minus what was swept, decayed since (a swept position's value at
+    # its sweep is exactly its decayed value then)
+    levered = np.maximum(entered_decayed - swept_decayed, 0.0)
+    # what the levered positions lose to closures and decay: added − alive − swept
+    lost = float(entered.sum()) - float(levered[-1]) - float(swept_usd.sum())
+    closed, decayed = _split_loss(max(lost, 0.0), r.log_close, r.log_decay)
+    anchor = r.prior_anchor + new_decayed
+    return _Flow(s, r.big_l, swept_value, closed, decayed, anchor, swept_usd, levered, hit)
+
+
+def _decayed_cumsums(xs: tuple[F64, ...], logd: float) -> list[F64]:
+    """``y_t = Σ_{k<=t} x_k · exp((t−k)·logd)`` for each series in ``xs`` (all of one length), computed in
+    blocks so the exponentials stay finite; the blocks' exponentials are computed once for all series.
+
+    Examples
+    --------
+    >>> [y.round(3).tolist() for y in _decayed_cumsums((np.ones(3), np.array([2.0, 0, 0])), math.log(0.5))]
+    [[1.0, 1.5, 1.75], [2.0, 1.0, 0.5]]
+    """
+    t = len(xs[0])
     if logd == 0.0:
-        return np.cumsum(x)
-    out = np.empty(t)
+        return [np.cumsum(x) for x in xs]
+    outs = [np.empty(t) for _ in xs]
     block = max(1, int(_LOG_BLOCK_SPAN / -logd))
-    carry = 0.0
     for a in range(0, t, block):
         b = min(t, a + block)
         steps = np.arange(b - a, dtype=np.float64)
-        local = np.cumsum(x[a:b] * np.exp(-steps * logd)) * np.exp(steps * logd)
-        out[a:b] = local + carry * np.exp((steps + 1.0) * logd)
-        carry = float(out[b - 1])
-    return out
+        down, up, carried = np.exp(-steps * logd), np.exp(steps * logd), np.exp((steps + 1.0) * logd)
+        for x, out in zip(xs, outs, strict=True):
+            carry = float(out[a - 1]) if a else 0.0
+            out[a:b] = np.cumsum(x[a:b] * down) * up + carry * carried
+    return outs
 
 
 def _align_oi(c: pd.DataFrame, oi: pd.DataFrame) -> tuple[F64, list[str]]:
@@ -538,19 +589,20 @@ def _align_oi(c: pd.DataFrame, oi: pd.DataFrame) -> tuple[F64, list[str]]:
 
 def _oi_flows(
     c: pd.DataFrame, inp: _Inputs, tiers: _Tiers, cfg: ModelConfig, oi: F64
-) -> tuple[tuple[_Flow, _Flow], list[str]]:
+) -> tuple[FlowMaker, list[str]]:
     """OI model: each side's levered positions follow ``levered_share × OI``, starting from the first value."""
     lifetime = cfg.half_life_hours() / inp.step_hours / math.log(2.0)
     sigma = _prior_sigma(c, lifetime)
-    flows = []
-    for side in SIDES:
+
+    def make(side: str) -> _Flow:
         s = _positions(c, inp, tiers, cfg, side, np.zeros(len(c)), cfg.levered_share * float(oi[0]), sigma)
-        flows.append(_anchor_side(s, tiers.weight, cfg, cfg.levered_share * oi, oi))
+        return _anchor_side(s, tiers.weight, cfg, cfg.levered_share * oi, oi)
+
     notes = [
         "OI model: each side's positions follow open interest, starting from its first value, placed around "
         "the first price; the taker split does not apply (every contract has one long and one short holder)."
     ]
-    return (flows[0], flows[1]), notes
+    return make, notes
 
 
 def _anchor_side(s: _Side, weights: F64, cfg: ModelConfig, target: F64, oi: F64) -> _Flow:
@@ -594,104 +646,18 @@ def _anchor_side(s: _Side, weights: F64, cfg: ModelConfig, target: F64, oi: F64)
         prev_l = big_l[u]
     swept_value[s.swept_at >= t] = 0.0
     side = _Side(s.created, s.tier, w, s.price, s.swept_at, s.n_prior)
-    hit = s.swept_at < t
+    hit = np.flatnonzero(s.swept_at < t)
     swept_usd = np.bincount(s.swept_at[hit], weights=swept_value[hit], minlength=t)[:t].astype(np.float64)
     # after each candle's sweeps the gap to the target is opened or closed, so alive equals the target
     levered = np.asarray(target, dtype=np.float64).copy()
     return _Flow(
-        side, big_l, swept_value, closed, decayed, np.asarray(oi, dtype=np.float64), swept_usd, levered
+        side, big_l, swept_value, closed, decayed, np.asarray(oi, dtype=np.float64), swept_usd, levered, hit
     )
 
 
 # --------------------------------------------------------------------------------------------------------
 # grid, swept aggregates, profile
 # --------------------------------------------------------------------------------------------------------
-def _grid(side: _Side, big_l: F64, col_of: I64, col_end: I64, bin_idx: I64, n_cols: int, n_bins: int) -> F64:
-    """Alive USD per (column, bin): a bincount difference array plus a cumulative sum, block-referenced."""
-    t = len(col_of)
-    inside = (bin_idx >= 0) & (bin_idx < n_bins)
-    cc = col_of[side.created]
-    cu = np.where(side.swept_at < t, col_of[np.minimum(side.swept_at, t - 1)], n_cols)
-    lc = big_l[side.created]  # a gather of T values: no exponential per position unless blocks need it
-    l_end = big_l[col_end]
-    # split columns into blocks whose log-multiplier spans less than _LOG_BLOCK_SPAN
-    starts = [0]
-    if l_end[0] - l_end[-1] > _LOG_BLOCK_SPAN:
-        for j in range(1, n_cols):
-            if l_end[starts[-1]] - l_end[j] > _LOG_BLOCK_SPAN:
-                starts.append(j)
-    starts.append(n_cols)
-    blocks = []
-    single = len(starts) == 2
-    for j0, j1 in zip(starts[:-1], starts[1:], strict=True):
-        rows = j1 - j0
-        ref = 0.0 if j0 == 0 else float(l_end[j0 - 1])
-        sel = inside if single else inside & (cc < j1) & (cu > j0)
-        base = np.where(sel, side.notional, 0.0) if single else side.notional[sel]
-        a = cc if single else np.maximum(cc[sel], j0) - j0
-        b = cu if single else np.minimum(cu[sel], j1) - j0
-        bins = np.where(sel, bin_idx, 0) if single else bin_idx[sel]
-        if single:
-            # one block: exp(−L_c) per candle, gathered per position
-            if big_l.any():
-                base = base * np.exp(np.minimum(-big_l, 700.0))[side.created]
-        else:
-            base = base * np.exp(np.minimum(ref - lc[sel], 700.0))
-        size = (rows + 1) * n_bins
-        diff = np.bincount(a * n_bins + bins, weights=base, minlength=size).astype(np.float64, copy=False)
-        diff -= np.bincount(b * n_bins + bins, weights=base, minlength=size)
-        block = diff.reshape(rows + 1, n_bins)[:rows]
-        np.cumsum(block, axis=0, out=block)
-        scale = l_end[j0:j1] - ref
-        if scale.any():
-            block *= np.exp(scale)[:, None]
-        np.maximum(block, 0.0, out=block)  # remove -1e-12 cumulative-sum noise
-        blocks.append(block)
-    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
-
-
-def _swept_by_bin(
-    name: str, bins: I64, usd: F64, s: _Side, hit: npt.NDArray[np.bool_], edges: F64, open_time: pd.Series
-) -> pd.DataFrame:
-    """Swept positions of one side, merged into clusters of adjacent price bins (one row per cluster)."""
-    n_bins = len(edges) - 1
-    price, created, swept = s.price[hit], s.created[hit], s.swept_at[hit]
-    b = np.clip(bins, 0, n_bins - 1)
-    tot = np.bincount(b, weights=usd, minlength=n_bins)
-    idx = np.flatnonzero(tot > 0)
-    # a run of adjacent non-empty bins is one cluster
-    run_start = np.r_[True, np.diff(idx) > 1]
-    cluster_of_bin = np.full(n_bins, -1, dtype=np.int64)
-    cluster_of_bin[idx] = np.cumsum(run_start) - 1
-    cl = cluster_of_bin[b]
-    n_cl = int(cl.max()) + 1 if cl.size else 0
-    usd_c = np.bincount(cl, weights=usd, minlength=n_cl)
-    pv_c = np.bincount(cl, weights=usd * price, minlength=n_cl)
-    times = pd.DatetimeIndex(open_time)
-    big = np.iinfo(np.int64).max
-
-    def at(arr: I64, fn: np.ufunc) -> I64:
-        out = np.full(n_cl, big if fn is np.minimum else -1, dtype=np.int64)
-        fn.at(out, cl, arr)
-        return out
-
-    first_bin = idx[run_start]
-    last_bin = idx[np.r_[run_start[1:], True]]
-    return pd.DataFrame(
-        {
-            "side": name,
-            "price": pv_c / usd_c,
-            "bin_low": edges[first_bin],
-            "bin_high": edges[last_bin + 1],
-            "notional_usd": usd_c,
-            "created_first": times[at(created, np.minimum)],
-            "created_last": times[at(created, np.maximum)],
-            "swept_first": times[at(swept, np.minimum)],
-            "swept_last": times[at(swept, np.maximum)],
-        }
-    )
-
-
 def _column_layout(t: int, n_cols: int | None) -> tuple[I64, I64, int]:
     cols = t if n_cols is None else max(1, min(int(n_cols), t))
     bounds = np.floor(np.linspace(0, t, cols + 1)).astype(np.int64)
@@ -701,14 +667,203 @@ def _column_layout(t: int, n_cols: int | None) -> tuple[I64, I64, int]:
 
 
 @dataclass(frozen=True)
+class _Layout:
+    """The heatmap's cells: each candle's column, each column's last candle, and the number of price bins."""
+
+    col_of: I64
+    col_end: I64
+    n_cols: int
+    n_bins: int
+
+
+def _block_starts(l_end: F64) -> list[int]:
+    """First column of each block of columns whose log-multiplier spans less than ``_LOG_BLOCK_SPAN``, then C."""
+    n_cols = len(l_end)
+    starts = [0]
+    if l_end[0] - l_end[-1] > _LOG_BLOCK_SPAN:
+        for j in range(1, n_cols):
+            if l_end[starts[-1]] - l_end[j] > _LOG_BLOCK_SPAN:
+                starts.append(j)
+    starts.append(n_cols)
+    return starts
+
+
+def _cumsum_rows(a: F64) -> None:
+    """Cumulative sum down the rows of the C-contiguous 2-D array ``a``, in place.
+
+    Rows add up within groups of about √R rows, then each group adds the previous group's last row: the sums
+    of ``np.cumsum(a, axis=0)`` up to rounding, in about 2√R numpy calls that each span many rows, which is
+    several times faster than numpy's own accumulation down axis 0.
+
+    Examples
+    --------
+    >>> a = np.arange(12.0).reshape(6, 2)
+    >>> _cumsum_rows(a)
+    >>> a[:, 0].tolist()
+    [0.0, 2.0, 6.0, 12.0, 20.0, 30.0]
+    """
+    r = a.shape[0]
+    g = max(1, math.isqrt(r))
+    n_full = r // g
+    groups = a[: n_full * g].reshape(n_full, g, a.shape[1])  # a view: ``a`` is C-contiguous
+    for i in range(1, g):
+        groups[:, i] += groups[:, i - 1]
+    for j in range(1, n_full):
+        groups[j] += groups[j - 1, -1]
+    for i in range(n_full * g, r):
+        a[i] += a[i - 1]
+
+
+def _accumulate(diff: F64, rows: int, n_bins: int, scale: F64) -> F64:
+    """Grid rows from a flat difference array: cumulative sum over columns, times ``exp(scale)`` per column."""
+    block = diff[: rows * n_bins].reshape(rows, n_bins)
+    if not block.flags.c_contiguous:  # never: ``diff`` is a fresh bincount
+        block = np.ascontiguousarray(block)
+    _cumsum_rows(block)
+    if scale.any():
+        block *= np.exp(scale)[:, None]
+    np.maximum(block, 0.0, out=block)  # remove -1e-12 cumulative-sum noise
+    return block
+
+
+def _grid(f: _Flow, bins: I64, lay: _Layout, out: F64) -> F64:
+    """Alive USD per (column, bin) into ``out`` (C × P): a difference array plus a cumulative sum over columns,
+    block-referenced. ``bins`` is each position's price bin on the grid (out-of-range bins are left out)."""
+    l_end = f.big_l[lay.col_end]
+    starts = _block_starts(l_end)
+    if len(starts) == 2:
+        return _one_block_grid(f, bins, lay, l_end, out)
+    for j0, j1 in zip(starts[:-1], starts[1:], strict=True):
+        out[j0:j1] = _block_grid(f, bins, lay, l_end, j0, j1)
+    return out
+
+
+def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64) -> F64:
+    """The grid when one reference multiplier serves every column: a position enters at its creation column
+    and (if swept) leaves at its sweep column, weighted by ``exp(−L_c)`` gathered from its creation candle."""
+    s, n_bins = f.side, lay.n_bins
+    weight = s.notional
+    if f.big_l.any():
+        weight = np.exp(np.minimum(-f.big_l, 700.0))[s.created]
+        weight *= s.notional
+    if bins.size and (bins.min() < 0 or bins.max() >= n_bins):
+        inside = (bins >= 0) & (bins < n_bins)
+        weight = np.where(inside, weight, 0.0)
+        bins = np.where(inside, bins, 0)
+    col_key = lay.col_of * n_bins
+    cell = col_key[s.created]
+    cell += bins
+    diff = out.reshape(-1)  # a view: ``out`` is C-contiguous
+    diff.fill(0.0)
+    np.add.at(diff, cell, weight)
+    # the swept positions leave at their sweep column, subtracted in the buffers already made
+    leave = cell[: len(f.hit)]
+    np.take(col_key, s.swept_at[f.hit], out=leave)
+    leave += bins[f.hit]
+    np.subtract.at(diff, leave, weight[f.hit])
+    return _accumulate(diff, lay.n_cols, n_bins, l_end)
+
+
+def _block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, j0: int, j1: int) -> F64:
+    """Columns ``j0:j1`` of the grid, referenced to the multiplier at the end of column ``j0 − 1``."""
+    s, n_bins = f.side, lay.n_bins
+    rows = j1 - j0
+    ref = 0.0 if j0 == 0 else float(l_end[j0 - 1])
+    cc = lay.col_of[s.created]
+    cu = np.full(len(cc), lay.n_cols, dtype=np.int64)
+    cu[f.hit] = lay.col_of[s.swept_at[f.hit]]
+    sel = (bins >= 0) & (bins < n_bins) & (cc < j1) & (cu > j0)
+    base = s.notional[sel] * np.exp(np.minimum(ref - f.big_l[s.created[sel]], 700.0))
+    a = np.maximum(cc[sel], j0) - j0
+    b = np.minimum(cu[sel], j1) - j0
+    size = (rows + 1) * n_bins
+    diff = np.bincount(a * n_bins + bins[sel], weights=base, minlength=size).astype(np.float64, copy=False)
+    diff -= np.bincount(b * n_bins + bins[sel], weights=base, minlength=size)
+    return _accumulate(diff, rows, n_bins, l_end[j0:j1] - ref)
+
+
+SWEPT_COLUMNS = (
+    "side", "price", "bin_low", "bin_high", "notional_usd",
+    "created_first", "created_last", "swept_first", "swept_last",
+)  # fmt: skip
+#: The columns of ``Estimate.swept`` that hold times (computed as candle indices first).
+_SWEPT_TIME_COLUMNS = SWEPT_COLUMNS[5:]
+
+
+def _swept_clusters(f: _Flow, bins: I64, edges: F64) -> dict[str, npt.NDArray[np.generic]]:
+    """Swept positions of one side, merged into clusters of adjacent price bins (one entry per cluster).
+
+    Times are candle indices here (``_SWEPT_TIME_COLUMNS``); the caller turns them into open times.
+    """
+    n_bins = len(edges) - 1
+    s = f.side
+    h = f.hit[f.swept_value[f.hit] > 0]
+    usd = f.swept_value[h]
+    b = np.clip(bins[h], 0, n_bins - 1)
+    tot = np.bincount(b, weights=usd, minlength=n_bins)
+    idx = np.flatnonzero(tot > 0)
+    # a run of adjacent non-empty bins is one cluster
+    run_start = np.r_[True, np.diff(idx) > 1]
+    cluster_of_bin = np.full(n_bins, -1, dtype=np.int64)
+    cluster_of_bin[idx] = np.cumsum(run_start) - 1
+    cl = cluster_of_bin[b]
+    n_cl = int(cl.max()) + 1 if cl.size else 0
+    usd_c = np.bincount(cl, weights=usd, minlength=n_cl)
+    pv_c = np.bincount(cl, weights=usd * s.price[h], minlength=n_cl)
+    big = np.iinfo(np.int64).max
+
+    def at(arr: I64, fn: np.ufunc) -> I64:
+        out = np.full(n_cl, big if fn is np.minimum else -1, dtype=np.int64)
+        fn.at(out, cl, arr)
+        return out
+
+    created, swept = s.created[h], s.swept_at[h]
+    first_bin = idx[run_start]
+    last_bin = idx[np.r_[run_start[1:], True]]
+    return {
+        "price": pv_c / usd_c,
+        "bin_low": edges[first_bin],
+        "bin_high": edges[last_bin + 1],
+        "notional_usd": usd_c,
+        "created_first": at(created, np.minimum),
+        "created_last": at(created, np.maximum),
+        "swept_first": at(swept, np.minimum),
+        "swept_last": at(swept, np.maximum),
+    }
+
+
+@dataclass(frozen=True)
 class _Alive:
     """The positions of one side alive at the last candle, compacted once."""
 
     price: F64
     usd: F64
     created: I64
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """Alive USD at the last candle per (bin, tier) of one side, for the cells that hold any."""
+
     bin: I64
     tier: I64
+    usd: F64
+
+
+@dataclass(frozen=True)
+class _SideResult:
+    """What an estimate keeps of one side once its positions are summarised (the positions themselves go)."""
+
+    grid: F64
+    alive: _Alive
+    profile: _Profile
+    clusters: dict[str, npt.NDArray[np.generic]] | None
+    swept_usd: F64
+    levered_usd: F64
+    anchor_usd: F64
+    added_usd: np.float64
+    closed_usd: float
+    decayed_usd: float
 
 
 @dataclass(frozen=True)
@@ -719,74 +874,95 @@ class _Grid:
 
     def bins_of(self, p: F64) -> I64:
         n = len(self.edges) - 1
-        return np.floor((p - self.lo) / (self.hi - self.lo) * n).astype(np.int64)
+        x = p - self.lo
+        x /= self.hi - self.lo
+        x *= n
+        return np.floor(x, out=x).astype(np.int64)
 
 
-def _alive_at_end(f: _Flow, grid: _Grid) -> _Alive:
+def _alive_at_end(f: _Flow, bins: I64, n_bins: int, k: int) -> tuple[_Alive, _Profile]:
+    """The side's positions alive at the last candle, and their USD per (grid bin, tier)."""
     s, t = f.side, len(f.big_l)
     ia = np.flatnonzero((s.swept_at >= t) & (s.notional > 0))
     created = s.created[ia]
     value_end = s.notional[ia]
     if f.big_l.any():
-        value_end = value_end * np.exp(f.big_l[t - 1] - f.big_l[created])
-    price = s.price[ia]
-    return _Alive(price, value_end, created, grid.bins_of(price), s.tier[ia])
+        value_end = value_end * np.exp(f.big_l[t - 1] - f.big_l)[created]
+    b, tier, usd = bins[ia], s.tier[ia], value_end
+    if b.size and (b.min() < 0 or b.max() >= n_bins):
+        ok = (b >= 0) & (b < n_bins)
+        b, tier, usd = b[ok], tier[ok], usd[ok]
+    # (with no positions at all, bincount's result and so the profile's USD column are int64, as before)
+    agg: F64 = np.bincount(b * k + tier, weights=usd, minlength=n_bins * k)  # type: ignore[assignment]
+    bi, ti = np.nonzero(agg.reshape(n_bins, k))
+    return _Alive(s.price[ia], value_end, created), _Profile(bi, ti, agg[bi * k + ti])
+
+
+def _summarise(f: _Flow, grid: _Grid, lay: _Layout, k: int, out: F64) -> _SideResult:
+    """Everything the estimate needs from one side's positions: grid (into ``out``), alive positions, profile
+    and swept clusters."""
+    bins = grid.bins_of(f.side.price)
+    alive, profile = _alive_at_end(f, bins, lay.n_bins, k)
+    clusters = _swept_clusters(f, bins, grid.edges) if np.any(f.swept_value[f.hit] > 0) else None
+    return _SideResult(
+        grid=_grid(f, bins, lay, out),
+        alive=alive,
+        profile=profile,
+        clusters=clusters,
+        swept_usd=f.swept_usd,
+        levered_usd=f.levered_usd,
+        anchor_usd=f.anchor_usd,
+        added_usd=f.side.notional.sum(),
+        closed_usd=f.closed_usd,
+        decayed_usd=f.decayed_usd,
+    )
 
 
 def _swept_tables(
-    flows: tuple[_Flow, _Flow], grid: _Grid, open_time: pd.Series
+    sides: tuple[_SideResult, _SideResult], open_time: pd.Series
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    t = len(open_time)
-    spc = pd.DataFrame({"open_time": open_time})
-    frames = []
-    for name, f in zip(SIDES, flows, strict=True):
-        s = f.side
-        hit = (s.swept_at < t) & (f.swept_value > 0)
-        spc[f"{name}_usd"] = f.swept_usd
-        if hit.any():
-            b = grid.bins_of(s.price[hit])
-            frames.append(_swept_by_bin(name, b, f.swept_value[hit], s, hit, grid.edges, open_time))
-    cols = [
-        "side", "price", "bin_low", "bin_high", "notional_usd",
-        "created_first", "created_last", "swept_first", "swept_last",
-    ]  # fmt: skip
-    if not frames:
-        empty = pd.DataFrame({k: pd.Series(dtype="float64") for k in cols}).astype({"side": "object"})
+    """``Estimate.swept`` (clusters of both sides, latest sweep first) and ``Estimate.swept_per_candle``."""
+    spc = pd.DataFrame(
+        {"open_time": open_time, **{f"{n}_usd": r.swept_usd for n, r in zip(SIDES, sides, strict=True)}}
+    )
+    parts = {n: r.clusters for n, r in zip(SIDES, sides, strict=True) if r.clusters is not None}
+    if not parts:
+        empty = pd.DataFrame({k: pd.Series(dtype="float64") for k in SWEPT_COLUMNS}).astype(
+            {"side": "object"}
+        )
         return empty, spc
-    swept = pd.concat(frames, ignore_index=True)
+    times = pd.DatetimeIndex(open_time)
+    cols: dict[str, object] = {"side": np.repeat(list(parts), [len(p["price"]) for p in parts.values()])}
+    for k in SWEPT_COLUMNS[1:]:
+        v = np.concatenate([p[k] for p in parts.values()])
+        cols[k] = times[v] if k in _SWEPT_TIME_COLUMNS else v
+    swept = pd.DataFrame(cols)
     return swept.sort_values("swept_last", ascending=False, ignore_index=True), spc
 
 
-def _profile(alive: tuple[_Alive, _Alive], configured: F64, edges: F64) -> pd.DataFrame:
-    n_bins, k = len(edges) - 1, len(configured)
-    frames = []
-    for name, a in zip(SIDES, alive, strict=True):
-        ok = (a.bin >= 0) & (a.bin < n_bins)
-        agg = np.bincount(a.bin[ok] * k + a.tier[ok], weights=a.usd[ok], minlength=n_bins * k).reshape(
-            n_bins, k
-        )
-        bi, ti = np.nonzero(agg)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "bin_low": edges[bi],
-                    "bin_high": edges[bi + 1],
-                    "side": name,
-                    "leverage": configured[ti],
-                    "notional_usd": agg[bi, ti],
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+def _profile(profiles: tuple[_Profile, _Profile], configured: F64, edges: F64) -> pd.DataFrame:
+    """``Estimate.profile``: alive USD at the last candle per (bin, tier) with any, longs then shorts."""
+    bi = np.concatenate([p.bin for p in profiles])
+    return pd.DataFrame(
+        {
+            "bin_low": edges[bi],
+            "bin_high": edges[bi + 1],
+            "side": np.repeat(SIDES, [len(p.bin) for p in profiles]),
+            "leverage": configured[np.concatenate([p.tier for p in profiles])],
+            "notional_usd": np.concatenate([p.usd for p in profiles]),
+        }
+    )
 
 
-def _alive_per_candle(flows: tuple[_Flow, _Flow], open_time: pd.Series, levered_share: float) -> pd.DataFrame:
+def _alive_per_candle(
+    sides: tuple[_SideResult, _SideResult], open_time: pd.Series, levered_share: float
+) -> pd.DataFrame:
     """Levered alive USD per side and candle (all prices, in or out of the grid), and the modelled OI."""
-    out = pd.DataFrame({"open_time": open_time})
-    for name, f in zip(SIDES, flows, strict=True):
-        out[f"{name}_levered_usd"] = f.levered_usd
-        out[f"{name}_total_usd"] = f.levered_usd + (1.0 - levered_share) * f.anchor_usd
-    return out
+    cols: dict[str, object] = {"open_time": open_time}
+    for name, r in zip(SIDES, sides, strict=True):
+        cols[f"{name}_levered_usd"] = r.levered_usd
+        cols[f"{name}_total_usd"] = r.levered_usd + (1.0 - levered_share) * r.anchor_usd
+    return pd.DataFrame(cols)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -863,14 +1039,14 @@ def estimate(
     model: Literal["oi", "volume"]
     if open_interest is not None:
         oi_vals, oi_notes = _align_oi(c, validate_open_interest(open_interest))
-        flows, flow_notes = _oi_flows(c, inp, tiers, cfg, oi_vals)
+        make_flow, flow_notes = _oi_flows(c, inp, tiers, cfg, oi_vals)
         model = "oi"
         notes += oi_notes
     else:
-        flows, flow_notes = _volume_flows(c, inp, tiers, cfg)
+        make_flow, flow_notes = _volume_flows(c, inp, tiers, cfg)
         model = "volume"
     notes += flow_notes
-    return _assemble(c, cfg, sym, model, flows, tiers, tuple(notes), as_of)
+    return _assemble(c, cfg, sym, model, make_flow, tiers, tuple(notes), as_of)
 
 
 def _level_edges(lo: float, hi: float, last_price: float) -> F64:
@@ -887,26 +1063,33 @@ def _assemble(
     cfg: ModelConfig,
     symbol: str | None,
     model: Literal["oi", "volume"],
-    flows: tuple[_Flow, _Flow],
+    make_flow: FlowMaker,
     tiers: _Tiers,
     notes: tuple[str, ...],
     as_of: str,
 ) -> Estimate:
-    """Grid, levels, swept tables, profile, summary and totals from the flows of both sides."""
+    """Grid, levels, swept tables, profile, summary and totals from the flows of both sides.
+
+    Each side's flow is made and summarised in turn, so only one side's positions are in memory at a time.
+    """
     t = len(c)
     lo = float(c["low"].min()) * (1.0 - cfg.price_pad_pct / 100.0)
     hi = float(c["high"].max()) * (1.0 + cfg.price_pad_pct / 100.0)
     grid = _Grid(np.linspace(lo, hi, cfg.price_bins + 1), lo, hi)
     col_of, col_end, n_cols = _column_layout(t, cfg.time_columns)
-    grids = [
-        _grid(f.side, f.big_l, col_of, col_end, grid.bins_of(f.side.price), n_cols, cfg.price_bins)
-        for f in flows
-    ]
-    alive = (_alive_at_end(flows[0], grid), _alive_at_end(flows[1], grid))
+    lay = _Layout(col_of, col_end, n_cols, cfg.price_bins)
+    k = len(tiers.leverage)
+    # both sides' grids in one allocation (one large block pages in much faster than two)
+    grids = np.empty((2, n_cols, cfg.price_bins))
+    sides = (
+        _summarise(make_flow("long"), grid, lay, k, grids[0]),
+        _summarise(make_flow("short"), grid, lay, k, grids[1]),
+    )
+    alive = (sides[0].alive, sides[1].alive)
     times = c["open_time"].to_numpy(dtype="datetime64[ns]")[np.searchsorted(col_of, np.arange(n_cols))]
-    heat = Heatmap(times=times, price_edges=grid.edges, long_usd=grids[0], short_usd=grids[1])
+    heat = Heatmap(times=times, price_edges=grid.edges, long_usd=sides[0].grid, short_usd=sides[1].grid)
     open_time = c["open_time"]
-    swept_df, spc = _swept_tables(flows, grid, open_time)
+    swept_df, spc = _swept_tables(sides, open_time)
     last_price = float(c["close"].iloc[-1])
     levels, zones = build_levels(
         edges=_level_edges(lo, hi, float(c["close"].iloc[-1])),
@@ -925,19 +1108,19 @@ def _assemble(
         short_prices=alive[1].price,
         short_usd=alive[1].usd,
     )
-    per_candle = _alive_per_candle(flows, open_time, cfg.levered_share)
+    per_candle = _alive_per_candle(sides, open_time, cfg.levered_share)
     alive_total = float(alive[0].usd.sum() + alive[1].usd.sum())
     in_grid = float(heat.long_usd[-1].sum() + heat.short_usd[-1].sum())
-    hedged = (1.0 - cfg.levered_share) * float(flows[0].anchor_usd[-1] + flows[1].anchor_usd[-1])
+    oi_end = float(sides[0].anchor_usd[-1] + sides[1].anchor_usd[-1])
     totals = {
-        "added_usd": float(flows[0].side.notional.sum() + flows[1].side.notional.sum()),
+        "added_usd": float(sides[0].added_usd + sides[1].added_usd),
         "alive_usd": alive_total,
         "swept_usd": float(spc["long_usd"].sum() + spc["short_usd"].sum()),
-        "closed_usd": float(sum(f.closed_usd for f in flows)),
-        "decayed_usd": float(sum(f.decayed_usd for f in flows)),
+        "closed_usd": float(sum(r.closed_usd for r in sides)),
+        "decayed_usd": float(sum(r.decayed_usd for r in sides)),
         "outside_grid_usd": max(alive_total - in_grid, 0.0),
-        "hedged_usd": hedged,
-        "open_interest_usd": float(flows[0].anchor_usd[-1] + flows[1].anchor_usd[-1]) / 2.0,
+        "hedged_usd": (1.0 - cfg.levered_share) * oi_end,
+        "open_interest_usd": oi_end / 2.0,
     }
     return Estimate(
         model=model,
@@ -951,7 +1134,7 @@ def _assemble(
         zones=zones,
         swept=swept_df,
         swept_per_candle=spc,
-        profile=_profile(alive, tiers.configured, grid.edges),
+        profile=_profile((sides[0].profile, sides[1].profile), tiers.configured, grid.edges),
         summary=summary,
         totals=totals,
         notes=notes,

@@ -109,12 +109,35 @@ def liquidation_price(
         if np.any(~np.isfinite(q)) or np.any(q <= 0):
             raise DataValidationError("quantity must be positive (base-asset units, e.g. BTC).")
         cum_per_q = cum / q
-    out = (e * (1.0 - sign / lev) - sign * cum_per_q) / (1.0 - sign * m)
-    if np.any(out <= 0):
+    out = check_positive_prices(unchecked_liquidation_price(e, lev, sign, m, cum_per_q))
+    if out.ndim == 0:
+        return float(out)
+    return out
+
+
+def unchecked_liquidation_price(
+    entry: ArrayLike, leverage: ArrayLike, sign: ArrayLike, mmr: ArrayLike, cum_per_q: ArrayLike
+) -> npt.NDArray[np.float64]:
+    """The formula of :func:`liquidation_price` without its input checks, for callers whose inputs are valid.
+
+    ``sign`` is +1 for a long and -1 for a short and ``cum_per_q`` the maintenance amount divided by the
+    quantity. The engine prices every (candle, tier) with it from validated candles and brackets, then checks
+    the result with :func:`check_positive_prices`, as :func:`liquidation_price` does.
+
+    Examples
+    --------
+    >>> round(float(unchecked_liquidation_price(100_000.0, 100.0, 1.0, 0.004, 0.0)), 2)
+    99397.59
+    """
+    e, lev, s, m, c = (np.asarray(x, dtype=np.float64) for x in (entry, leverage, sign, mmr, cum_per_q))
+    return np.asarray((e * (1.0 - s / lev) - s * c) / (1.0 - s * m), dtype=np.float64)
+
+
+def check_positive_prices(price: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``price`` itself, after checking that every liquidation price is above zero (fix-it message otherwise)."""
+    if np.any(price <= 0):
         raise DataValidationError(
             "The maintenance amount is too large for this position: its liquidation price would be at or below "
             "zero. Check maint_amount_usd (the bracket's cum) and quantity."
         )
-    if out.ndim == 0:
-        return float(out)
-    return out
+    return price
