@@ -131,6 +131,81 @@ def count_approaches(extreme: F64, start: int, price: float, side: str, approach
     return int(lab[0]) + int(np.count_nonzero(lab[1:] & ~lab[:-1]))
 
 
+@dataclass(frozen=True)
+class _SideBins:
+    """One side's alive positions on the level bins (those that can still become a level), and its profile."""
+
+    bin: I64
+    price: F64
+    usd: F64
+    created: I64
+    profile: F64
+
+
+def _side_bins(
+    name: str, price: F64, usd: F64, created: I64, lo: float, hi: float, n_bins: int, last_price: float
+) -> _SideBins:
+    x = (price - lo) / (hi - lo)
+    x *= n_bins
+    b = np.floor(x, out=x).astype(np.int64)
+    # a position already through the last close (possible only for the last candle's own positions,
+    # which no later candle has tested) is not a level price can still travel to
+    beyond = price >= last_price if name == "long" else price <= last_price
+    ok = np.flatnonzero((usd > 0) & (b >= 0) & (b < n_bins) & ~beyond)
+    b, usd = b[ok], usd[ok]
+    prof = np.bincount(b, weights=usd, minlength=n_bins).astype(np.float64, copy=False)
+    return _SideBins(b, price[ok], usd, created[ok], prof)
+
+
+@dataclass
+class _Rows:
+    """Level and zone rows as columns (lists), in the order they are found."""
+
+    levels: dict[str, list[object]] = field(default_factory=lambda: {k: [] for k in LEVEL_COLUMNS[:-1]})
+    zones: dict[str, list[object]] = field(default_factory=lambda: {k: [] for k in ZONE_COLUMNS})
+
+
+def _side_levels(
+    rows: _Rows, name: str, sb: _SideBins, extreme: F64, last_price: float, config: ModelConfig
+) -> None:
+    """Append the zones and levels of one side to ``rows`` (``first_seen`` as a candle index)."""
+    n_bins, prof = len(sb.profile), sb.profile
+    top = float(prof.max(initial=0.0))
+    if top <= 0:
+        return
+    thr = config.significance * top
+    starts, ends = _runs(prof >= thr)
+    if not len(starts):
+        return
+    pv = np.bincount(sb.bin, weights=sb.usd * sb.price, minlength=n_bins)
+    pmin = np.full(n_bins, np.inf)
+    pmax = np.full(n_bins, -np.inf)
+    cmin = np.full(n_bins, np.iinfo(np.int64).max)
+    np.minimum.at(pmin, sb.bin, sb.price)
+    np.maximum.at(pmax, sb.bin, sb.price)
+    np.minimum.at(cmin, sb.bin, sb.created)
+    lv, zn = rows.levels, rows.zones
+    for za, zb in zip(starts, ends, strict=True):
+        zone_low, zone_high = float(pmin[za:zb].min()), float(pmax[za:zb].max())
+        parts = _split_peaks(prof, int(za), int(zb))
+        for key, value in zip(
+            ZONE_COLUMNS, (name, zone_low, zone_high, float(prof[za:zb].sum()), len(parts)), strict=True
+        ):
+            zn[key].append(value)
+        for pa, pb in parts:
+            usd_l = float(prof[pa:pb].sum())
+            if usd_l <= 0:
+                continue
+            px = float(pv[pa:pb].sum() / usd_l)
+            c0 = int(cmin[pa:pb].min())
+            row = (
+                px, name, usd_l, zone_low, zone_high, (px / last_price - 1.0) * 100.0,
+                count_approaches(extreme, c0 + 1, px, name, config.approach_pct), c0,
+            )  # fmt: skip
+            for key, value in zip(LEVEL_COLUMNS[:-1], row, strict=True):
+                lv[key].append(value)
+
+
 def build_levels(
     *,
     edges: F64,
@@ -150,67 +225,24 @@ def build_levels(
     lie below ``last_price`` and short levels above it.
     """
     n_bins = len(edges) - 1
-    lo, hi = edges[0], edges[-1]
-    per_side = {}
-    for name, (price, usd, created) in sides.items():
-        b = np.floor((price - lo) / (hi - lo) * n_bins).astype(np.int64)
-        # a position already through the last close (possible only for the last candle's own positions,
-        # which no later candle has tested) is not a level price can still travel to
-        beyond = price >= last_price if name == "long" else price <= last_price
-        ok = (usd > 0) & (b >= 0) & (b < n_bins) & ~beyond
-        prof = np.bincount(b[ok], weights=usd[ok], minlength=n_bins).astype(np.float64, copy=False)
-        per_side[name] = (b[ok], price[ok], usd[ok], created[ok], prof)
-    level_rows: list[dict[str, object]] = []
-    zone_rows: list[dict[str, object]] = []
-    for name, (b, price, usd, created, prof) in per_side.items():
-        top = float(prof.max(initial=0.0))
-        if top <= 0:
-            continue
-        thr = config.significance * top
-        pv = np.bincount(b, weights=usd * price, minlength=n_bins)
-        pmin = np.full(n_bins, np.inf)
-        pmax = np.full(n_bins, -np.inf)
-        cmin = np.full(n_bins, np.iinfo(np.int64).max)
-        np.minimum.at(pmin, b, price)
-        np.maximum.at(pmax, b, price)
-        np.minimum.at(cmin, b, created)
-        starts, ends = _runs(prof >= thr)
-        extreme = low if name == "long" else high
-        for za, zb in zip(starts, ends, strict=True):
-            zone_low, zone_high = float(pmin[za:zb].min()), float(pmax[za:zb].max())
-            parts = _split_peaks(prof, int(za), int(zb))
-            zone_rows.append(
-                {
-                    "side": name,
-                    "zone_low": zone_low,
-                    "zone_high": zone_high,
-                    "notional_usd": float(prof[za:zb].sum()),
-                    "levels": len(parts),
-                }
-            )
-            for pa, pb in parts:
-                usd_l = float(prof[pa:pb].sum())
-                if usd_l <= 0:
-                    continue
-                px = float(pv[pa:pb].sum() / usd_l)
-                c0 = int(cmin[pa:pb].min())
-                level_rows.append(
-                    {
-                        "price": px,
-                        "side": name,
-                        "notional_usd": usd_l,
-                        "zone_low": zone_low,
-                        "zone_high": zone_high,
-                        "distance_pct": (px / last_price - 1.0) * 100.0,
-                        "approaches": count_approaches(extreme, c0 + 1, px, name, config.approach_pct),
-                        "first_seen": open_time.iloc[c0],
-                    }
-                )
-    if not level_rows:
-        return _empty(LEVEL_COLUMNS), pd.DataFrame(zone_rows, columns=list(ZONE_COLUMNS))
-    levels = pd.DataFrame(level_rows).sort_values("price", ascending=False, ignore_index=True)
+    lo, hi = float(edges[0]), float(edges[-1])
+    per_side = {
+        name: _side_bins(name, price, usd, created, lo, hi, n_bins, last_price)
+        for name, (price, usd, created) in sides.items()
+    }
+    rows = _Rows()
+    for name, sb in per_side.items():
+        _side_levels(rows, name, sb, low if name == "long" else high, last_price, config)
+    if not rows.levels["price"]:
+        zone_records = [
+            dict(zip(ZONE_COLUMNS, r, strict=True)) for r in zip(*rows.zones.values(), strict=True)
+        ]
+        return _empty(LEVEL_COLUMNS), pd.DataFrame(zone_records, columns=list(ZONE_COLUMNS))
+    cols = rows.levels
+    cols["first_seen"] = open_time.array.take(np.asarray(cols["first_seen"], dtype=np.int64))
+    levels = pd.DataFrame(cols).sort_values("price", ascending=False, ignore_index=True)
     levels["cascade"] = _cascade_flags(levels, config.cascade_gap_pct, last_price)
-    zones = pd.DataFrame(zone_rows, columns=list(ZONE_COLUMNS)).sort_values(
+    zones = pd.DataFrame(rows.zones, columns=list(ZONE_COLUMNS)).sort_values(
         "zone_low", ascending=False, ignore_index=True
     )
     return levels[list(LEVEL_COLUMNS)], zones
@@ -227,8 +259,9 @@ def _cascade_flags(levels: pd.DataFrame, gap_pct: float, last_price: float) -> n
     flags = np.zeros(len(levels), dtype=bool)
     price_all = levels["price"].to_numpy(dtype=np.float64)
     usd_all = levels["notional_usd"].to_numpy(dtype=np.float64)
+    side_all = levels["side"].to_numpy(dtype=object)
     for side in ("long", "short"):
-        idx = np.flatnonzero((levels["side"] == side).to_numpy())
+        idx = np.flatnonzero(side_all == side)
         if len(idx) < CASCADE_MIN_LEVELS:
             continue
         p, usd = price_all[idx], usd_all[idx]  # sorted by price, descending
@@ -285,14 +318,8 @@ def build_summary(
         usd, dist = levels["notional_usd"].iloc[i], levels["distance_pct"].iloc[i]
         return Level(float(prices[i]), side, float(usd), float(dist))
 
-    long_within = {
-        k: float(long_usd[(long_prices >= last_price * (1 - k / 100)) & (long_prices <= last_price)].sum())
-        for k in WITHIN_PCT
-    }
-    short_within = {
-        k: float(short_usd[(short_prices <= last_price * (1 + k / 100)) & (short_prices >= last_price)].sum())
-        for k in WITHIN_PCT
-    }
+    long_within = _usd_within(long_prices, long_usd, last_price, -1.0)
+    short_within = _usd_within(short_prices, short_usd, last_price, 1.0)
     s5, l5 = short_within[5], long_within[5]
     asym = (s5 - l5) / (s5 + l5) if (s5 + l5) > 0 else math.nan
     return Summary(
@@ -304,6 +331,26 @@ def build_summary(
         asymmetry=asym,
         reading=asymmetry_reading(asym),
     )
+
+
+def _usd_within(prices: F64, usd: F64, last_price: float, direction: float) -> dict[int, float]:
+    """USD of the positions between the last price and ``k`` % beyond it (below: ``direction`` −1), per ``k``.
+
+    The positions within the widest band are picked first and the narrower bands from those: the same
+    positions in the same order as a pass over all of them, for a fraction of the work.
+    """
+    widest = max(WITHIN_PCT)
+    far = last_price * (1 + direction * widest / 100)
+    if direction < 0:
+        near = np.flatnonzero((prices >= far) & (prices <= last_price))
+    else:
+        near = np.flatnonzero((prices <= far) & (prices >= last_price))
+    p, u = prices[near], usd[near]
+    out = {}
+    for k in WITHIN_PCT:
+        bound = last_price * (1 + direction * k / 100)
+        out[k] = float(u[(p >= bound) if direction < 0 else (p <= bound)].sum())
+    return out
 
 
 def asymmetry_reading(asym: float) -> str:
