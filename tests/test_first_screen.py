@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.support.apptest import clear_caches
 from tests.support.offline import offline_like_this_machine  # noqa: F401 (an autouse fixture)
 from ui import pipeline, settings
 
@@ -20,9 +21,7 @@ TIMEOUT = 180
 
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> None:
-    import streamlit as st
-
-    st.cache_data.clear()
+    clear_caches()
 
 
 def _app(**params: str) -> AppTest:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.support.apptest import clear_caches
 from tests.support.offline import offline_like_this_machine  # noqa: F401 (an autouse fixture)
 from ui import settings
 from ui.settings import SPECS, Spec
@@ -98,9 +99,7 @@ CASES = [
 
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> None:
-    import streamlit as st
-
-    st.cache_data.clear()
+    clear_caches()
 
 
 def test_every_setting_has_cases() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.support.apptest import clear_caches
 from tests.support.offline import offline_like_this_machine  # noqa: F401 (an autouse fixture)
 from ui import messages
 
@@ -17,9 +18,7 @@ EVIL = "**BOLD**[x](https://evil.example)"
 
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> None:
-    import streamlit as st
-
-    st.cache_data.clear()
+    clear_caches()
 
 
 def test_plain_text_cannot_become_markdown() -> None:

@@ -4,6 +4,7 @@ their data, the numbers those fields carry, the HTML export, and built once per 
 from __future__ import annotations
 
 import json
+import pickle
 import math
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -136,3 +137,27 @@ def test_a_rerun_draws_the_cached_charts_without_building_them_again(monkeypatch
     assert sorted(built) == first  # the second run drew the same charts from the cache
     charts = at.get("vega_lite_chart")
     assert len(charts) >= 2
+
+
+def test_the_shared_estimate_comes_out_of_every_page_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The estimate is one cached object shared by every session (``st.cache_resource``): no page may
+    change it. Every estimate the pages asked for is pickled when made and again after the pages ran."""
+    made: list[tuple[liq.Estimate, bytes]] = []
+    real = liq.estimate
+
+    def spy(*args: Any, **kwargs: Any) -> liq.Estimate:
+        est = real(*args, **kwargs)
+        made.append((est, pickle.dumps(est)))
+        return est
+
+    monkeypatch.setattr(liq, "estimate", spy)
+    at = app_test({"sym": "BTCUSDT", "range": "3d", "src": "sample"})
+    at.run()
+    at.button_group(key="levels_map_window").set_value(3).run()
+    at.switch_page("views/liquidation_heatmap.py").run()
+    at.switch_page("views/heatmap_levels.py").run()
+    assert not at.exception
+    assert made, "the pages estimated nothing"
+    for est, before in made:
+        assert pickle.dumps(est) == before
+        assert not est.heatmap.long_usd.flags.writeable

@@ -1,10 +1,15 @@
-"""The one cached layer between the pages and ``liq``: the only module that uses ``st.cache_data``.
+"""The one cached layer between the pages and ``liq``: the only module that uses Streamlit's caches.
 
 No caller builds a cache key. Market data (:class:`liq.MarketData`) is hashed by its content (a digest of its
 candles, open interest and labels, :func:`market_digest`), so an estimate, a chart payload or a model check
 can only ever be looked up with the data it was computed from, uploads included. The model settings are a
 frozen, hashable :class:`liq.ModelConfig`; changing one never refetches, and refetching identical data never
 re-estimates.
+
+Results are ``st.cache_data`` (each caller gets its own copy), except the estimate: it is ``st.cache_resource``,
+one object shared read-only by every session, because copying its 8 MB heatmap grid out of the cache on every
+rerun of every viewer was most of the server's memory under load (``python -m benchmarks.load``). Its arrays
+are made read-only, and a test runs every page and checks that the shared estimate comes out unchanged.
 
 Every cache has a ``ttl`` and ``max_entries``. Nothing here reads a widget or draws anything: a cached
 function that drew would have its drawing replayed on every cache hit. Errors from ``liq`` are not cached;
@@ -16,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import threading
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -72,8 +79,32 @@ def _frame_digest(frame: pd.DataFrame | None) -> bytes:
     return b"|".join([",".join(map(str, frame.columns)).encode(), rows.tobytes()])
 
 
+#: Cache misses that compute (estimate, chart payload, still charts, model checks) at once, server-wide. The
+#: work is mostly Python under one interpreter lock, so more at once only splits the same CPU among them:
+#: every viewer waits for the slowest, and each one's working memory is held at the same time.
+HEAVY_AT_ONCE = 2
+_HEAVY = threading.BoundedSemaphore(HEAVY_AT_ONCE)
+
+#: Digests already computed, by the id of the (live) MarketData object: one rerun passes the same object to
+#: several cached functions, and each would otherwise hash every candle again.
+_DIGESTS: dict[int, tuple[weakref.ref[MarketData], str]] = {}
+
+
 def market_digest(md: MarketData) -> str:
-    """The identity of market data: a digest of every candle, the open interest and the labels."""
+    """The identity of market data: a digest of every candle, the open interest and the labels.
+
+    Computed once per object (``MarketData`` is frozen; its entry goes when the object does).
+    """
+    key = id(md)
+    known = _DIGESTS.get(key)
+    if known is not None and known[0]() is md:
+        return known[1]
+    digest = _digest(md)
+    _DIGESTS[key] = (weakref.ref(md, lambda _ref: _DIGESTS.pop(key, None)), digest)
+    return digest
+
+
+def _digest(md: MarketData) -> str:
     h = hashlib.blake2b(digest_size=16)
     for part in (md.symbol, md.interval, md.source, md.note):
         h.update(str(part).encode() + b"\0")
@@ -82,7 +113,9 @@ def market_digest(md: MarketData) -> str:
     return h.hexdigest()
 
 
-_HASH_DATA: dict[Any, Any] = {MarketData: market_digest}
+#: How the cached functions' arguments are keyed: market data by content; a model config by its repr, which
+#: names every field (it is a frozen dataclass) and is far cheaper than Streamlit's generic object hashing.
+_HASH_DATA: dict[Any, Any] = {MarketData: market_digest, liq.ModelConfig: repr}
 
 
 def end_bucket(now: datetime | None = None, *, minutes: int = 1) -> datetime:
@@ -121,15 +154,22 @@ def fetch_tail(symbol: str, interval: str, since: datetime, end: datetime) -> Ma
         return None
 
 
-@st.cache_data(ttl=timedelta(minutes=30), max_entries=8, show_spinner=False, hash_funcs=_HASH_DATA)
+@st.cache_resource(ttl=timedelta(minutes=30), max_entries=8, show_spinner=False, hash_funcs=_HASH_DATA)
 def estimate(config: liq.ModelConfig, data: MarketData) -> liq.Estimate:
-    """``liq.estimate`` of ``data`` with ``config`` (the app keeps :data:`APP_TIME_COLUMNS` heatmap columns)."""
-    return liq.estimate(
-        data.candles,
-        open_interest=data.open_interest,
-        config=config.with_(time_columns=APP_TIME_COLUMNS),
-        symbol=data.symbol,
-    )
+    """``liq.estimate`` of ``data`` with ``config`` (the app keeps :data:`APP_TIME_COLUMNS` heatmap columns).
+
+    Shared by every session, not copied: read it, never change it (its heatmap arrays are read-only).
+    """
+    with _HEAVY:
+        est = liq.estimate(
+            data.candles,
+            open_interest=data.open_interest,
+            config=config.with_(time_columns=APP_TIME_COLUMNS),
+            symbol=data.symbol,
+        )
+    for grid in (est.heatmap.long_usd, est.heatmap.short_usd, est.heatmap.price_edges):
+        grid.flags.writeable = False
+    return est
 
 
 @st.cache_data(ttl=timedelta(minutes=30), max_entries=12, show_spinner=False, hash_funcs=_HASH_DATA)
@@ -138,20 +178,25 @@ def chart_payload(
 ) -> dict[str, Any]:
     """The chart component's payload for the estimate of ``data`` with ``config`` (itself cached)."""
     est = estimate(config, data)
-    return liq.build_chart_payload(est, threshold=float(threshold), max_levels=int(max_levels))
+    with _HEAVY:
+        return liq.build_chart_payload(est, threshold=float(threshold), max_levels=int(max_levels))
 
 
 # --- the still charts: built once per view and shared by every viewer of it ---------------------------------
 @st.cache_data(ttl=timedelta(minutes=30), max_entries=24, show_spinner=False, hash_funcs=_HASH_DATA)
 def liquidation_map_spec(config: liq.ModelConfig, data: MarketData, window_pct: float) -> VegaSpec | None:
     """The liquidation map of the estimate of ``data`` with ``config``, ``window_pct`` around the price."""
-    return vega_specs.liquidation_map(estimate(config, data), float(window_pct))
+    est = estimate(config, data)
+    with _HEAVY:
+        return vega_specs.liquidation_map(est, float(window_pct))
 
 
 @st.cache_data(ttl=timedelta(minutes=30), max_entries=12, show_spinner=False, hash_funcs=_HASH_DATA)
 def heatmap_spec(config: liq.ModelConfig, data: MarketData, colour_threshold: float) -> VegaSpec | None:
     """The still heatmap of the estimate of ``data`` with ``config``; None when no cell is coloured."""
-    return vega_specs.heatmap(estimate(config, data), colour_threshold=float(colour_threshold))
+    est = estimate(config, data)
+    with _HEAVY:
+        return vega_specs.heatmap(est, colour_threshold=float(colour_threshold))
 
 
 @st.cache_data(ttl=timedelta(hours=1), max_entries=256, show_spinner=False)
@@ -199,13 +244,15 @@ def model_check(
     config: liq.ModelConfig, data: MarketData, events: pd.DataFrame, symbol: str
 ) -> liq.ModelCheck:
     """``liq.model_check`` of ``data``'s candles against the recorded ``events`` of ``symbol``."""
-    return liq.model_check(data.candles, events, config, symbol=symbol)
+    with _HEAVY:
+        return liq.model_check(data.candles, events, config, symbol=symbol)
 
 
-@st.cache_data(ttl=timedelta(hours=1), max_entries=12, show_spinner=False)
+@st.cache_data(ttl=timedelta(hours=1), max_entries=12, show_spinner=False, hash_funcs=_HASH_DATA)
 def set_d_check(config: liq.ModelConfig, symbol: str) -> liq.ModelCheck:
     """The model check on the built-in June 2025 recording and its 1m candles: one symbol, or ``"all"`` pooled."""
-    return check_set_d(config, symbol)
+    with _HEAVY:
+        return check_set_d(config, symbol)
 
 
 # --- screener ----------------------------------------------------------------------------------------------
@@ -213,7 +260,7 @@ class NotCached(LookupError):
     """:func:`screen_row` was asked only to look, and the row is not in the cache."""
 
 
-@st.cache_data(ttl=timedelta(minutes=10), max_entries=240, show_spinner=False)
+@st.cache_data(ttl=timedelta(minutes=10), max_entries=240, show_spinner=False, hash_funcs=_HASH_DATA)
 def screen_row(
     config: liq.ModelConfig,
     symbol: str,

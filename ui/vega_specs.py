@@ -106,8 +106,11 @@ def _price_axis(price: float) -> dict[str, Any]:
     return {"format": f",.{price_decimals(price)}~f"}
 
 
-def _labels(values: pd.Series, fmt: Callable[[float], str]) -> list[str]:
-    return [fmt(float(v)) for v in values]
+def _labels(values: pd.Series, fmt: Callable[[float], str]) -> np.ndarray:
+    """``fmt`` of every value, formatting each distinct value once (a heatmap's cells share their price rows,
+    and half of them have no longs or no shorts)."""
+    distinct, where = np.unique(np.asarray(values, dtype=np.float64), return_inverse=True)
+    return np.array([fmt(float(v)) for v in distinct], dtype=object)[where.ravel()]
 
 
 # --- gauge -------------------------------------------------------------------------------------------------
@@ -143,7 +146,8 @@ def gauge(asymmetry: float) -> VegaSpec:
 
 
 # --- liquidation map ---------------------------------------------------------------------------------------
-#: The names of the map's cumulative curves (also their legend).
+#: The map's sides and the names of their cumulative curves (also the legend), in the same order.
+SIDES = ("long", "short")
 CURVES = ("Cumulative longs (below)", "Cumulative shorts (above)")
 
 
@@ -152,24 +156,38 @@ def _map_frames(est: liq.Estimate, lo: float, hi: float) -> tuple[pd.DataFrame, 
     prof = est.profile
     if prof is None or len(prof) == 0:
         return None
-    p = prof[(prof["bin_high"] > lo) & (prof["bin_low"] < hi) & (prof["notional_usd"] > 0)].copy()
+    inside = (prof["bin_high"] > lo) & (prof["bin_low"] < hi) & (prof["notional_usd"] > 0)
+    p = prof[inside.to_numpy()].reset_index(drop=True)
     if len(p) == 0:
         return None
     d = price_decimals(est.last_price)
-    p["mid"] = (p["bin_low"] + p["bin_high"]) / 2
-    p["tier"] = p["leverage"].map(lambda x: f"{x:g}x")
-    p["from_label"] = _labels(p["bin_low"], lambda v: format_price(v, d))
-    p["to_label"] = _labels(p["bin_high"], lambda v: format_price(v, d))
-    p["usd_label"] = _labels(p["notional_usd"], format_usd)
-    by_bin = p.groupby(["side", "mid"], as_index=False)["notional_usd"].sum()
-    longs = by_bin[by_bin["side"] == "long"].sort_values("mid", ascending=False)
-    longs = longs.assign(cum=longs["notional_usd"].cumsum(), curve=CURVES[0])
-    shorts = by_bin[by_bin["side"] == "short"].sort_values("mid")
-    shorts = shorts.assign(cum=shorts["notional_usd"].cumsum(), curve=CURVES[1])
-    curves = pd.concat([longs, shorts], ignore_index=True)
+    mid = ((p["bin_low"] + p["bin_high"]) / 2).to_numpy()
+    p = p.assign(
+        mid=mid,
+        tier=_labels(p["leverage"], lambda x: f"{x:g}x"),
+        from_label=_labels(p["bin_low"], lambda v: format_price(v, d)),
+        to_label=_labels(p["bin_high"], lambda v: format_price(v, d)),
+        usd_label=_labels(p["notional_usd"], format_usd),
+    )
+    side, usd = p["side"].to_numpy(), p["notional_usd"].to_numpy()
+    curves = pd.concat(
+        [_curve(mid[side == s], usd[side == s], s, c) for s, c in zip(SIDES, CURVES, strict=True)]
+    )
+    curves = curves.reset_index(drop=True)
     curves["price_label"] = _labels(curves["mid"], lambda v: format_price(v, d))
     curves["cum_label"] = _labels(curves["cum"], format_usd)
-    return p.reset_index(drop=True), curves
+    return p, curves
+
+
+def _curve(mid: np.ndarray, usd: np.ndarray, side: str, name: str) -> pd.DataFrame:
+    """USD per price bin of one side and its running total from the price outwards (longs: downwards)."""
+    bins, where = np.unique(mid, return_inverse=True)
+    per_bin = np.bincount(where.ravel(), weights=usd, minlength=len(bins))
+    if side == "long":
+        bins, per_bin = bins[::-1], per_bin[::-1]
+    return pd.DataFrame(
+        {"side": side, "mid": bins, "notional_usd": per_bin, "cum": np.cumsum(per_bin), "curve": name}
+    )
 
 
 def _map_bars(tiers: list[str], x: dict[str, Any]) -> dict[str, Any]:
