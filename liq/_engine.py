@@ -177,21 +177,21 @@ def first_touch(values: F64, start: I64, threshold: F64) -> I64:
     n = len(values)
     start = np.asarray(start, dtype=np.int64)
     thr = np.asarray(threshold, dtype=np.float64)
-    out = np.full(start.shape, n, dtype=np.int64)
     if n == 0 or start.size == 0:
-        return out
+        return np.full(start.shape, n, dtype=np.int64)
     suffix_min = np.append(np.minimum.accumulate(values[::-1])[::-1], np.inf)
     # a start before 0 searches from 0, one at or after the end finds nothing (the +inf after the end)
     open_q = np.flatnonzero(np.take(suffix_min, start, mode="clip") <= thr)
-    if open_q.size == 0:
-        return out
-    table = _sparse_min_table(values)
     pos = np.maximum(start[open_q], 0)
-    th = thr[open_q]
-    # Every open query has a touch at some h >= pos, and the loop never skips past it, so pos < n holds
-    # throughout; a block truncated at the end of the data contains h and is therefore never skipped.
-    for j in range(len(table) - 1, -1, -1):
-        pos += (table[j][pos] > th) * (1 << j)
+    if open_q.size:
+        table = _sparse_min_table(values)
+        th = thr[open_q]
+        # Every open query has a touch at some h >= pos, and the loop never skips past it, so pos < n holds
+        # throughout; a block truncated at the end of the data contains h and is therefore never skipped.
+        for j in range(len(table) - 1, -1, -1):
+            pos += (table[j][pos] > th) * (1 << j)
+        del table, th  # the result may reuse their memory
+    out = np.full(start.shape, n, dtype=np.int64)
     out[open_q] = pos
     return out
 
@@ -430,13 +430,14 @@ class _Flow:
 
     side: _Side
     big_l: F64  # log-multiplier per candle: a position created at c is worth N0·exp(L_τ − L_c) at τ
-    swept_value: F64  # value of each position at its sweep (0 when alive)
     closed_usd: float
     decayed_usd: float
     anchor_usd: F64  # modelled open interest of this side per candle (levered + hedged)
     swept_usd: F64  # swept USD per candle
     levered_usd: F64  # levered (on the map) alive USD per candle, in or out of the grid
     hit: I64  # indices of the positions swept before the last candle ended (swept_at < T), increasing
+    hit_at: I64  # their sweep candles (``side.swept_at[hit]``)
+    hit_value: F64  # their values at their sweeps
 
 
 def _prior_sigma(c: pd.DataFrame, lifetime_candles: float) -> float:
@@ -513,10 +514,9 @@ def _volume_side(
         )
     )
     hit = np.flatnonzero(s.swept_at < t)
-    swept_hit = s.swept_at[hit]
-    swept_value = np.zeros(len(s.notional))
-    swept_value[hit] = s.notional[hit] * np.exp((swept_hit - s.created[hit]) * logd)
-    swept_usd = np.bincount(swept_hit, weights=swept_value[hit], minlength=t)[:t].astype(np.float64)
+    hit_at = s.swept_at[hit]
+    hit_value = s.notional[hit] * np.exp((hit_at - s.created[hit]) * logd)
+    swept_usd = np.bincount(hit_at, weights=hit_value, minlength=t)[:t].astype(np.float64)
     entered = np.bincount(s.created, weights=s.notional, minlength=t)[:t].astype(np.float64)
     new_decayed, entered_decayed, swept_decayed = _decayed_cumsums((new_side, entered, swept_usd), logd)
     # alive = what entered, decayed since, minus what was swept, decayed since (a swept position's value at
@@ -526,7 +526,7 @@ def _volume_side(
     lost = float(entered.sum()) - float(levered[-1]) - float(swept_usd.sum())
     closed, decayed = _split_loss(max(lost, 0.0), r.log_close, r.log_decay)
     anchor = r.prior_anchor + new_decayed
-    return _Flow(s, r.big_l, swept_value, closed, decayed, anchor, swept_usd, levered, hit)
+    return _Flow(s, r.big_l, closed, decayed, anchor, swept_usd, levered, hit, hit_at, hit_value)
 
 
 def _decayed_cumsums(xs: tuple[F64, ...], logd: float) -> list[F64]:
@@ -644,15 +644,14 @@ def _anchor_side(s: _Side, weights: F64, cfg: ModelConfig, target: F64, oi: F64)
             alive -= remove
         big_l[u] = prev_l + logdd + logf
         prev_l = big_l[u]
-    swept_value[s.swept_at >= t] = 0.0
     side = _Side(s.created, s.tier, w, s.price, s.swept_at, s.n_prior)
     hit = np.flatnonzero(s.swept_at < t)
-    swept_usd = np.bincount(s.swept_at[hit], weights=swept_value[hit], minlength=t)[:t].astype(np.float64)
+    hit_at, hit_value = s.swept_at[hit], swept_value[hit]
+    swept_usd = np.bincount(hit_at, weights=hit_value, minlength=t)[:t].astype(np.float64)
     # after each candle's sweeps the gap to the target is opened or closed, so alive equals the target
     levered = np.asarray(target, dtype=np.float64).copy()
-    return _Flow(
-        side, big_l, swept_value, closed, decayed, np.asarray(oi, dtype=np.float64), swept_usd, levered, hit
-    )
+    oi_usd = np.asarray(oi, dtype=np.float64)
+    return _Flow(side, big_l, closed, decayed, oi_usd, swept_usd, levered, hit, hit_at, hit_value)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -758,7 +757,7 @@ def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64) -> 
     np.add.at(diff, cell, weight)
     # the swept positions leave at their sweep column, subtracted in the buffers already made
     leave = cell[: len(f.hit)]
-    np.take(col_key, s.swept_at[f.hit], out=leave)
+    np.take(col_key, f.hit_at, out=leave)
     leave += bins[f.hit]
     np.subtract.at(diff, leave, weight[f.hit])
     return _accumulate(diff, lay.n_cols, n_bins, l_end)
@@ -771,7 +770,7 @@ def _block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, j0: int, j1: int)
     ref = 0.0 if j0 == 0 else float(l_end[j0 - 1])
     cc = lay.col_of[s.created]
     cu = np.full(len(cc), lay.n_cols, dtype=np.int64)
-    cu[f.hit] = lay.col_of[s.swept_at[f.hit]]
+    cu[f.hit] = lay.col_of[f.hit_at]
     sel = (bins >= 0) & (bins < n_bins) & (cc < j1) & (cu > j0)
     base = s.notional[sel] * np.exp(np.minimum(ref - f.big_l[s.created[sel]], 700.0))
     a = np.maximum(cc[sel], j0) - j0
@@ -797,38 +796,37 @@ def _swept_clusters(f: _Flow, bins: I64, edges: F64) -> dict[str, npt.NDArray[np
     """
     n_bins = len(edges) - 1
     s = f.side
-    h = f.hit[f.swept_value[f.hit] > 0]
-    usd = f.swept_value[h]
-    b = np.clip(bins[h], 0, n_bins - 1)
+    h, usd, swept = f.hit, f.hit_value, f.hit_at
+    positive = usd > 0
+    if not positive.all():
+        h, usd, swept = h[positive], usd[positive], swept[positive]
+    b = bins[h]
+    if b.min() < 0 or b.max() >= n_bins:
+        b = np.clip(b, 0, n_bins - 1)
+    # per bin first (many bins: fast scatters), then per run of adjacent non-empty bins (one cluster each)
     tot = np.bincount(b, weights=usd, minlength=n_bins)
+    pv = np.bincount(b, weights=usd * s.price[h], minlength=n_bins)
     idx = np.flatnonzero(tot > 0)
-    # a run of adjacent non-empty bins is one cluster
     run_start = np.r_[True, np.diff(idx) > 1]
-    cluster_of_bin = np.full(n_bins, -1, dtype=np.int64)
-    cluster_of_bin[idx] = np.cumsum(run_start) - 1
-    cl = cluster_of_bin[b]
-    n_cl = int(cl.max()) + 1 if cl.size else 0
-    usd_c = np.bincount(cl, weights=usd, minlength=n_cl)
-    pv_c = np.bincount(cl, weights=usd * s.price[h], minlength=n_cl)
+    first = np.flatnonzero(run_start)
+    created = s.created[h]
     big = np.iinfo(np.int64).max
 
-    def at(arr: I64, fn: np.ufunc) -> I64:
-        out = np.full(n_cl, big if fn is np.minimum else -1, dtype=np.int64)
-        fn.at(out, cl, arr)
-        return out
+    def per_cluster(arr: I64, fn: np.ufunc) -> I64:
+        out = np.full(n_bins, big if fn is np.minimum else -1, dtype=np.int64)
+        fn.at(out, b, arr)
+        return fn.reduceat(out[idx], first)
 
-    created, swept = s.created[h], s.swept_at[h]
-    first_bin = idx[run_start]
-    last_bin = idx[np.r_[run_start[1:], True]]
+    usd_c = np.add.reduceat(tot[idx], first)
     return {
-        "price": pv_c / usd_c,
-        "bin_low": edges[first_bin],
-        "bin_high": edges[last_bin + 1],
+        "price": np.add.reduceat(pv[idx], first) / usd_c,
+        "bin_low": edges[idx[first]],
+        "bin_high": edges[idx[np.r_[first[1:] - 1, len(idx) - 1]] + 1],
         "notional_usd": usd_c,
-        "created_first": at(created, np.minimum),
-        "created_last": at(created, np.maximum),
-        "swept_first": at(swept, np.minimum),
-        "swept_last": at(swept, np.maximum),
+        "created_first": per_cluster(created, np.minimum),
+        "created_last": per_cluster(created, np.maximum),
+        "swept_first": per_cluster(swept, np.minimum),
+        "swept_last": per_cluster(swept, np.maximum),
     }
 
 
@@ -883,17 +881,21 @@ class _Grid:
 def _alive_at_end(f: _Flow, bins: I64, n_bins: int, k: int) -> tuple[_Alive, _Profile]:
     """The side's positions alive at the last candle, and their USD per (grid bin, tier)."""
     s, t = f.side, len(f.big_l)
-    ia = np.flatnonzero((s.swept_at >= t) & (s.notional > 0))
+    alive = s.swept_at >= t
+    alive &= s.notional > 0
+    ia = np.flatnonzero(alive)
     created = s.created[ia]
     value_end = s.notional[ia]
     if f.big_l.any():
-        value_end = value_end * np.exp(f.big_l[t - 1] - f.big_l)[created]
+        value_end *= np.exp(f.big_l[t - 1] - f.big_l)[created]
     b, tier, usd = bins[ia], s.tier[ia], value_end
     if b.size and (b.min() < 0 or b.max() >= n_bins):
         ok = (b >= 0) & (b < n_bins)
         b, tier, usd = b[ok], tier[ok], usd[ok]
+    cell = b * k
+    cell += tier
     # (with no positions at all, bincount's result and so the profile's USD column are int64, as before)
-    agg: F64 = np.bincount(b * k + tier, weights=usd, minlength=n_bins * k)  # type: ignore[assignment]
+    agg: F64 = np.bincount(cell, weights=usd, minlength=n_bins * k)  # type: ignore[assignment]
     bi, ti = np.nonzero(agg.reshape(n_bins, k))
     return _Alive(s.price[ia], value_end, created), _Profile(bi, ti, agg[bi * k + ti])
 
@@ -903,7 +905,7 @@ def _summarise(f: _Flow, grid: _Grid, lay: _Layout, k: int, out: F64) -> _SideRe
     and swept clusters."""
     bins = grid.bins_of(f.side.price)
     alive, profile = _alive_at_end(f, bins, lay.n_bins, k)
-    clusters = _swept_clusters(f, bins, grid.edges) if np.any(f.swept_value[f.hit] > 0) else None
+    clusters = _swept_clusters(f, bins, grid.edges) if np.any(f.hit_value > 0) else None
     return _SideResult(
         grid=_grid(f, bins, lay, out),
         alive=alive,

@@ -222,33 +222,37 @@ def validate_candles(candles: pd.DataFrame, *, min_candles: int = MIN_CANDLES) -
             "or a shorter interval."
         )
     cols = list(REQUIRED_CANDLE_COLUMNS) + [c for c in OPTIONAL_CANDLE_COLUMNS if c in candles.columns]
-    out = pd.DataFrame({"open_time": _to_utc(candles["open_time"].reset_index(drop=True), "open_time")})
-    for col in cols[1:]:
-        raw = candles[col].reset_index(drop=True)
-        if raw.dtype == np.float64:
-            out[col] = raw.to_numpy(copy=True)
-            continue
-        num = pd.to_numeric(raw, errors="coerce")
-        bad = (num.isna() & raw.notna()).to_numpy()
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataValidationError(
-                f"candles: '{col}' is not a number at {_row_label(out, i)}: {raw.iloc[i]!r}."
-            )
-        out[col] = num.astype(np.float64)
-    for col in cols[1:]:
-        arr = out[col].to_numpy()
-        nan = np.isnan(arr)
+    times = pd.DataFrame({"open_time": _to_utc(candles["open_time"].reset_index(drop=True), "open_time")})
+    arrays = {col: _float_column(candles[col].reset_index(drop=True), col, times) for col in cols[1:]}
+    for col, arr in arrays.items():
         if col in OPTIONAL_CANDLE_COLUMNS:
             continue  # NaN in optional columns means "unknown" and falls back per candle
+        nan = np.isnan(arr)
         if nan.any():
             i = int(np.argmax(nan))
             raise DataValidationError(
-                f"candles: '{col}' is missing (NaN) at {_row_label(out, i)}. Fill or drop that candle."
+                f"candles: '{col}' is missing (NaN) at {_row_label(times, i)}. Fill or drop that candle."
             )
+    out = pd.DataFrame(
+        {"open_time": times["open_time"], **arrays}
+    )  # built at once: inserting the columns one by one costs more than the checks
     check_candle_values(out, lambda i: f"at {_row_label(out, i)}", "candles:")
     _check_sorted_unique(out["open_time"], "open_time", "candles")
     return out
+
+
+def _float_column(raw: pd.Series, col: str, times: pd.DataFrame) -> np.ndarray:
+    """A candle column as a new float64 array, with a fix-it message naming the first cell that is not a number."""
+    if raw.dtype == np.float64:
+        return raw.to_numpy(copy=True)
+    num = pd.to_numeric(raw, errors="coerce")
+    bad = (num.isna() & raw.notna()).to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataValidationError(
+            f"candles: '{col}' is not a number at {_row_label(times, i)}: {raw.iloc[i]!r}."
+        )
+    return num.astype(np.float64).to_numpy()
 
 
 def validate_open_interest(open_interest: pd.DataFrame) -> pd.DataFrame:
