@@ -150,8 +150,10 @@ def _side_bins(
     b = np.floor(x, out=x).astype(np.int64)
     # a position already through the last close (possible only for the last candle's own positions,
     # which no later candle has tested) is not a level price can still travel to
-    beyond = price >= last_price if name == "long" else price <= last_price
-    ok = np.flatnonzero((usd > 0) & (b >= 0) & (b < n_bins) & ~beyond)
+    keep = price < last_price if name == "long" else price > last_price
+    keep &= usd > 0
+    keep &= b.view(np.uint64) < n_bins  # 0 <= b < n_bins: a negative bin is a huge unsigned one
+    ok = np.flatnonzero(keep)
     b, usd = b[ok], usd[ok]
     prof = np.bincount(b, weights=usd, minlength=n_bins).astype(np.float64, copy=False)
     return _SideBins(b, price[ok], usd, created[ok], prof)
@@ -238,14 +240,33 @@ def build_levels(
             dict(zip(ZONE_COLUMNS, r, strict=True)) for r in zip(*rows.zones.values(), strict=True)
         ]
         return _empty(LEVEL_COLUMNS), pd.DataFrame(zone_records, columns=list(ZONE_COLUMNS))
-    cols = rows.levels
-    cols["first_seen"] = open_time.array.take(np.asarray(cols["first_seen"], dtype=np.int64))
-    levels = pd.DataFrame(cols).sort_values("price", ascending=False, ignore_index=True)
-    levels["cascade"] = _cascade_flags(levels, config.cascade_gap_pct, last_price)
-    zones = pd.DataFrame(rows.zones, columns=list(ZONE_COLUMNS)).sort_values(
-        "zone_low", ascending=False, ignore_index=True
-    )
-    return levels[list(LEVEL_COLUMNS)], zones
+    return _levels_frame(rows.levels, open_time, config.cascade_gap_pct, last_price), _zones_frame(rows.zones)
+
+
+def _descending_order(values: F64) -> I64:
+    """The row order ``DataFrame.sort_values(column, ascending=False)`` gives (pandas' quicksort on the reversed
+    column, reversed back), so that ties keep the order pandas would give them."""
+    return np.arange(len(values))[::-1][values[::-1].argsort(kind="quicksort")][::-1]
+
+
+def _levels_frame(
+    cols: dict[str, list[object]], open_time: pd.Series, gap_pct: float, last_price: float
+) -> pd.DataFrame:
+    """The levels table, highest price first, built once from its columns."""
+    price = np.asarray(cols["price"], dtype=np.float64)
+    order = _descending_order(price)
+    out: dict[str, object] = {k: np.asarray(v)[order] for k, v in cols.items()}
+    out["approaches"] = np.asarray(cols["approaches"], dtype=np.int64)[order]
+    out["first_seen"] = open_time.array.take(np.asarray(cols["first_seen"], dtype=np.int64)[order])
+    side = np.asarray(cols["side"], dtype=object)[order]
+    out["cascade"] = _cascade_mask(price[order], side, np.asarray(out["notional_usd"]), gap_pct, last_price)
+    return pd.DataFrame(out, columns=list(LEVEL_COLUMNS))
+
+
+def _zones_frame(cols: dict[str, list[object]]) -> pd.DataFrame:
+    """The zones table, highest zone first."""
+    order = _descending_order(np.asarray(cols["zone_low"], dtype=np.float64))
+    return pd.DataFrame({k: np.asarray(v)[order] for k, v in cols.items()}, columns=list(ZONE_COLUMNS))
 
 
 def _cascade_flags(levels: pd.DataFrame, gap_pct: float, last_price: float) -> npt.NDArray[np.bool_]:
@@ -256,10 +277,20 @@ def _cascade_flags(levels: pd.DataFrame, gap_pct: float, last_price: float) -> n
     :data:`CASCADE_REACH_PCT` % of the last price and it holds at least :data:`CASCADE_MIN_SHARE` of the side's
     largest level's USD; every level of a flagged chain is marked.
     """
-    flags = np.zeros(len(levels), dtype=bool)
-    price_all = levels["price"].to_numpy(dtype=np.float64)
-    usd_all = levels["notional_usd"].to_numpy(dtype=np.float64)
-    side_all = levels["side"].to_numpy(dtype=object)
+    return _cascade_mask(
+        levels["price"].to_numpy(dtype=np.float64),
+        levels["side"].to_numpy(dtype=object),
+        levels["notional_usd"].to_numpy(dtype=np.float64),
+        gap_pct,
+        last_price,
+    )
+
+
+def _cascade_mask(
+    price_all: F64, side_all: npt.NDArray[np.object_], usd_all: F64, gap_pct: float, last_price: float
+) -> npt.NDArray[np.bool_]:
+    """:func:`_cascade_flags` on the levels' columns (sorted by price, descending)."""
+    flags = np.zeros(len(price_all), dtype=bool)
     for side in ("long", "short"):
         idx = np.flatnonzero(side_all == side)
         if len(idx) < CASCADE_MIN_LEVELS:
