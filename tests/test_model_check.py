@@ -14,7 +14,16 @@ from pandas.testing import assert_frame_equal
 
 from liq._check.model_check import METRIC_LABELS, model_check, recording_windows
 from liq._check.recordings import load_liquidations
-from liq._check.stats import _rank_rows, partial_rows, partial_spearman, rankdata, spearman, spearman_rows
+from liq._check.stats import (
+    RankedRows,
+    _rank_rows,
+    partial_rows,
+    partial_spearman,
+    rankdata,
+    resampled_ranks,
+    spearman,
+    spearman_rows,
+)
 from liq._config import ModelConfig
 from liq._errors import DataValidationError
 
@@ -94,6 +103,26 @@ def test_rowwise_statistics_match_pandas(rows: list[tuple[int, int, int]]) -> No
         closed = (c[0, 1] - c[0, 2] * c[1, 2]) / math.sqrt((1 - c[0, 2] ** 2) * (1 - c[1, 2] ** 2))
         got_p = partial_rows(a[:1], a[1:2], a[2:3])[0]
         assert math.isnan(got_p) or got_p == pytest.approx(closed, abs=1e-9)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.integers(0, 5), min_size=1, max_size=30).map(lambda v: np.array(v, dtype=float)),
+    st.integers(1, 6),
+    st.integers(0, 2**32 - 1),
+)
+def test_resampled_ranks_are_the_ranks_of_the_resamples(values: np.ndarray, rows: int, seed: int) -> None:
+    idx = np.random.default_rng(seed).integers(0, len(values), size=(rows, len(values)))
+    assert np.array_equal(resampled_ranks(values, idx), _rank_rows(values[idx]))
+    x, y, z = values, values[::-1].copy(), (values * 7) % 5
+    fast, slow = RankedRows.resampled(x, y, z, idx), RankedRows.of(x[idx], y[idx], z[idx])
+    for got, want in (
+        (fast.spearman_model(), spearman_rows(x[idx], y[idx])),
+        (fast.spearman_baseline(), spearman_rows(z[idx], y[idx])),
+        (slow.partial(), partial_rows(x[idx], y[idx], z[idx])),
+        (fast.partial(), partial_rows(x[idx], y[idx], z[idx])),
+    ):
+        np.testing.assert_array_equal(got, want)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import pandas as pd
 from .._config import ModelConfig
 from .._errors import DataValidationError
 from .._sources._common import WARMUP
-from .stats import bootstrap_ci, partial_rows, partial_spearman, rankdata, spearman, spearman_rows
+from .stats import RankedRows, bootstrap_ci, partial_spearman, rankdata, spearman
 
 if TYPE_CHECKING:
     from .._engine import Estimate
@@ -761,17 +761,16 @@ def _side_metrics(
     reason = _nan_reason(side, x, y, z)
     if reason:
         notes.append(reason)
-    stacked = np.vstack([x, y, z])
-    samples = [stacked] + ([stacked[:, boot_idx].transpose(1, 0, 2)] if boot_idx.size else [])
+    samples = [RankedRows.of(x[None, :], y[None, :], z[None, :])]
+    if boot_idx.size:
+        samples.append(RankedRows.resampled(x, y, z, boot_idx))
     values: dict[str, list[F64]] = {m: [] for m in _CORR_METRICS}
-    for s in samples:
-        s3 = s.reshape(-1, 3, s.shape[-1])
-        xs, ys, zs = s3[:, 0], s3[:, 1], s3[:, 2]
-        rm, rb = spearman_rows(xs, ys), spearman_rows(zs, ys)
+    for ranked in samples:
+        rm, rb = ranked.spearman_model(), ranked.spearman_baseline()
         values["spearman_model"].append(rm)
         values["spearman_baseline"].append(rb)
         values["difference"].append(rm - rb)
-        values["partial_spearman"].append(partial_rows(xs, ys, zs))
+        values["partial_spearman"].append(ranked.partial())
 
     out: list[dict[str, object]] = []
 
