@@ -49,7 +49,7 @@ from ._config import (
 )
 from ._errors import DataValidationError
 from ._formula import check_positive_prices, unchecked_liquidation_price
-from ._levels import Summary, build_levels, build_summary
+from ._levels import Summary, build_levels, build_summary, descending_order
 from ._sources.validate import validate_candles, validate_open_interest
 
 __all__ = ["Estimate", "Heatmap", "TierAdjustment", "estimate", "first_touch"]
@@ -316,7 +316,8 @@ def _tier_note(tiers: _Tiers, cfg: ModelConfig, symbol: str | None, as_of: str) 
 # --------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Side:
-    """Positions of one side: the prior (created at candle 0) first, then one per (candle, tier)."""
+    """Positions of one side, ordered by creation candle: the prior (created at candle 0) first, then one per
+    (candle, tier)."""
 
     created: I64  # creation candle
     tier: I64
@@ -326,19 +327,23 @@ class _Side:
     n_prior: int  # the first n_prior positions are the prior
 
 
-def _liq_prices(entry: F64, tiers: _Tiers, side: str, cfg: ModelConfig) -> F64:
-    """Liquidation price per (entry, tier), shape (len(entry), K) (a transposed view of a (K, len(entry)) array).
+def _liq_prices(entry: F64, tiers: _Tiers, side: str, cfg: ModelConfig, out: F64 | None = None) -> F64:
+    """Liquidation price per (entry, tier), shape (len(entry), K), into ``out`` when given.
 
     The formula of :func:`liq.liquidation_price` without its input checks, which hold here already: entries
     are positive and finite (validated candles), tiers above 1x (config bounds, clipped to a maximum above 1x)
     and the rate in ``[0, 1)`` (bracket table). The result is checked as the public function checks it. It is
-    computed tier by tier (contiguous rows of candles), which numpy does much faster than rows of K tiers.
+    computed a tier at a time: contiguous entries in, one (strided) column out, which numpy does much faster
+    than rows of only K values, with no temporary larger than the entries.
     """
+    if out is None:
+        out = np.empty((len(entry), len(tiers.leverage)))
     qty = cfg.assumed_position_usd / entry
     sign = 1.0 if side == "long" else -1.0
-    cum_per_q = np.float64(tiers.maint_amount_usd) / qty[None, :]
-    price = unchecked_liquidation_price(entry[None, :], tiers.leverage[:, None], sign, tiers.mmr, cum_per_q)
-    return check_positive_prices(price).T
+    cum_per_q = np.float64(tiers.maint_amount_usd) / qty
+    for j, lev in enumerate(tiers.leverage):
+        out[:, j] = check_positive_prices(unchecked_liquidation_price(entry, lev, sign, tiers.mmr, cum_per_q))
+    return out
 
 
 def prior_grid(sigma: float) -> tuple[F64, F64]:
@@ -392,19 +397,18 @@ def _positions(
     t, k = len(c), len(tiers.leverage)
     p_price, p_usd, p_tier = _prior_positions(c, tiers, side, cfg, prior, sigma)
     n_p = len(p_price)
-    # filled in place, candle by candle (index n_p + t·K + k): no temporary of the positions' size
+    # filled in place, a tier at a time (index n_p + t·K + k): no temporary of the positions' size
     created = np.empty(n_p + t * k, dtype=np.int64)
-    created[:n_p] = 0
-    created[n_p:].reshape(t, k)[:] = np.arange(t)[:, None]
     tier = np.empty(n_p + t * k, dtype=np.int64)
-    tier[:n_p] = p_tier
-    tier[n_p:].reshape(t, k)[:] = np.arange(k)
-    price = np.empty(n_p + t * k)
-    price[:n_p] = p_price
-    price[n_p:].reshape(t, k)[:] = _liq_prices(inp.entry, tiers, side, cfg)
     n0 = np.empty(n_p + t * k)
-    n0[:n_p] = p_usd
-    np.multiply(new_usd[:, None], tiers.weight[None, :], out=n0[n_p:].reshape(t, k))
+    price = np.empty(n_p + t * k)
+    created[:n_p], tier[:n_p], n0[:n_p], price[:n_p] = 0, p_tier, p_usd, p_price
+    candles = np.arange(t)
+    for j in range(k):
+        created[n_p + j :: k] = candles
+        tier[n_p + j :: k] = j
+        np.multiply(new_usd, tiers.weight[j], out=n0[n_p + j :: k])
+    _liq_prices(inp.entry, tiers, side, cfg, out=price[n_p:].reshape(t, k))
     if side == "long":
         swept = first_touch(c["low"].to_numpy(), created + 1, price)
     else:
@@ -549,7 +553,9 @@ def _decayed_cumsums(xs: tuple[F64, ...], logd: float) -> list[F64]:
         down, up, carried = np.exp(-steps * logd), np.exp(steps * logd), np.exp((steps + 1.0) * logd)
         for x, out in zip(xs, outs, strict=True):
             carry = float(out[a - 1]) if a else 0.0
-            out[a:b] = np.cumsum(x[a:b] * down) * up + carry * carried
+            local = np.cumsum(x[a:b] * down)
+            local *= up
+            out[a:b] = local + carry * carried if carry else local
     return outs
 
 
@@ -725,19 +731,19 @@ def _accumulate(diff: F64, rows: int, n_bins: int, scale: F64) -> F64:
     return block
 
 
-def _grid(f: _Flow, bins: I64, lay: _Layout, out: F64) -> F64:
+def _grid(f: _Flow, bins: I64, lay: _Layout, out: F64, all_inside: bool = False) -> F64:
     """Alive USD per (column, bin) into ``out`` (C × P): a difference array plus a cumulative sum over columns,
     block-referenced. ``bins`` is each position's price bin on the grid (out-of-range bins are left out)."""
     l_end = f.big_l[lay.col_end]
     starts = _block_starts(l_end)
     if len(starts) == 2:
-        return _one_block_grid(f, bins, lay, l_end, out)
+        return _one_block_grid(f, bins, lay, l_end, out, all_inside)
     for j0, j1 in zip(starts[:-1], starts[1:], strict=True):
         out[j0:j1] = _block_grid(f, bins, lay, l_end, j0, j1)
     return out
 
 
-def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64) -> F64:
+def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64, all_inside: bool) -> F64:
     """The grid when one reference multiplier serves every column: a position enters at its creation column
     and (if swept) leaves at its sweep column, weighted by ``exp(−L_c)`` gathered from its creation candle."""
     s, n_bins = f.side, lay.n_bins
@@ -745,7 +751,7 @@ def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64) -> 
     if f.big_l.any():
         weight = np.exp(np.minimum(-f.big_l, 700.0))[s.created]
         weight *= s.notional
-    if bins.size and (bins.min() < 0 or bins.max() >= n_bins):
+    if not all_inside:
         inside = (bins >= 0) & (bins < n_bins)
         weight = np.where(inside, weight, 0.0)
         bins = np.where(inside, bins, 0)
@@ -809,7 +815,6 @@ def _swept_clusters(f: _Flow, bins: I64, edges: F64) -> dict[str, npt.NDArray[np
     idx = np.flatnonzero(tot > 0)
     run_start = np.r_[True, np.diff(idx) > 1]
     first = np.flatnonzero(run_start)
-    created = s.created[h]
     big = np.iinfo(np.int64).max
 
     def per_cluster(arr: I64, fn: np.ufunc) -> I64:
@@ -823,8 +828,9 @@ def _swept_clusters(f: _Flow, bins: I64, edges: F64) -> dict[str, npt.NDArray[np
         "bin_low": edges[idx[first]],
         "bin_high": edges[idx[np.r_[first[1:] - 1, len(idx) - 1]] + 1],
         "notional_usd": usd_c,
-        "created_first": per_cluster(created, np.minimum),
-        "created_last": per_cluster(created, np.maximum),
+        # positions are ordered by creation candle: the first and last created are the lowest and highest index
+        "created_first": s.created[per_cluster(h, np.minimum)],
+        "created_last": s.created[per_cluster(h, np.maximum)],
         "swept_first": per_cluster(swept, np.minimum),
         "swept_last": per_cluster(swept, np.maximum),
     }
@@ -878,7 +884,9 @@ class _Grid:
         return np.floor(x, out=x).astype(np.int64)
 
 
-def _alive_at_end(f: _Flow, bins: I64, n_bins: int, k: int) -> tuple[_Alive, _Profile]:
+def _alive_at_end(
+    f: _Flow, bins: I64, n_bins: int, k: int, all_inside: bool = False
+) -> tuple[_Alive, _Profile]:
     """The side's positions alive at the last candle, and their USD per (grid bin, tier)."""
     s, t = f.side, len(f.big_l)
     alive = s.swept_at >= t
@@ -889,7 +897,7 @@ def _alive_at_end(f: _Flow, bins: I64, n_bins: int, k: int) -> tuple[_Alive, _Pr
     if f.big_l.any():
         value_end *= np.exp(f.big_l[t - 1] - f.big_l)[created]
     b, tier, usd = bins[ia], s.tier[ia], value_end
-    if b.size and (b.min() < 0 or b.max() >= n_bins):
+    if not all_inside:
         ok = (b >= 0) & (b < n_bins)
         b, tier, usd = b[ok], tier[ok], usd[ok]
     cell = b * k
@@ -904,10 +912,11 @@ def _summarise(f: _Flow, grid: _Grid, lay: _Layout, k: int, out: F64) -> _SideRe
     """Everything the estimate needs from one side's positions: grid (into ``out``), alive positions, profile
     and swept clusters."""
     bins = grid.bins_of(f.side.price)
-    alive, profile = _alive_at_end(f, bins, lay.n_bins, k)
+    all_inside = not bins.size or (bins.min() >= 0 and bins.max() < lay.n_bins)
+    alive, profile = _alive_at_end(f, bins, lay.n_bins, k, all_inside)
     clusters = _swept_clusters(f, bins, grid.edges) if np.any(f.hit_value > 0) else None
     return _SideResult(
-        grid=_grid(f, bins, lay, out),
+        grid=_grid(f, bins, lay, out, all_inside),
         alive=alive,
         profile=profile,
         clusters=clusters,
@@ -933,13 +942,15 @@ def _swept_tables(
             {"side": "object"}
         )
         return empty, spc
-    times = pd.DatetimeIndex(open_time)
-    cols: dict[str, object] = {"side": np.repeat(list(parts), [len(p["price"]) for p in parts.values()])}
-    for k in SWEPT_COLUMNS[1:]:
-        v = np.concatenate([p[k] for p in parts.values()])
-        cols[k] = times[v] if k in _SWEPT_TIME_COLUMNS else v
-    swept = pd.DataFrame(cols)
-    return swept.sort_values("swept_last", ascending=False, ignore_index=True), spc
+    cols = {k: np.concatenate([p[k] for p in parts.values()]) for k in SWEPT_COLUMNS[1:]}
+    cols["side"] = np.repeat(list(parts), [len(p["price"]) for p in parts.values()])
+    # latest sweep first, ties in the order DataFrame.sort_values gives them
+    order = descending_order(open_time.to_numpy(dtype="datetime64[ns]")[cols["swept_last"]])
+    times = open_time.array
+    swept = {
+        k: times.take(cols[k][order]) if k in _SWEPT_TIME_COLUMNS else cols[k][order] for k in SWEPT_COLUMNS
+    }
+    return pd.DataFrame(swept), spc
 
 
 def _profile(profiles: tuple[_Profile, _Profile], configured: F64, edges: F64) -> pd.DataFrame:

@@ -64,8 +64,10 @@ def _to_utc(values: pd.Series, column: str) -> pd.Series:
         raise DataValidationError(
             f"'{column}' is empty at row {int(np.argmax(nat))}; every row needs a time."
         )
-    outside = ((ts < EARLIEST_TIME) | (ts > LATEST_TIME)).to_numpy()
-    if outside.any():  # checked before the conversion to nanoseconds, which ends in 2262
+    # checked before the conversion to nanoseconds, which ends in 2262; the row is only looked for when the
+    # range is out of bounds
+    if ts.min() < EARLIEST_TIME or ts.max() > LATEST_TIME:
+        outside = ((ts < EARLIEST_TIME) | (ts > LATEST_TIME)).to_numpy()
         i = int(np.argmax(outside))
         raise DataValidationError(
             f"'{column}' at row {i} is {ts.iloc[i]}, outside {EARLIEST_TIME:%Y-%m-%d} to {LATEST_TIME:%Y-%m-%d}. "
@@ -137,6 +139,8 @@ def check_candle_values(frame: pd.DataFrame, where: Callable[[int], str], prefix
     """
     o, h, lo, c, v = (frame[k].to_numpy() for k in ("open", "high", "low", "close", "volume"))
     for name, arr in (("open", o), ("high", h), ("low", lo), ("close", c)):
+        if arr.size and arr.min() > 0 and arr.max() <= MAX_PRICE:
+            continue  # all positive and at most MAX_PRICE (a NaN fails both comparisons): nothing to name
         bad = arr <= 0
         if bad.any():
             i = int(np.argmax(bad))
