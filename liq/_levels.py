@@ -150,13 +150,21 @@ def _side_bins(
     b = np.floor(x, out=x).astype(np.int64)
     # a position already through the last close (possible only for the last candle's own positions,
     # which no later candle has tested) is not a level price can still travel to
-    keep = price < last_price if name == "long" else price > last_price
-    keep &= usd > 0
-    keep &= b.view(np.uint64) < n_bins  # 0 <= b < n_bins: a negative bin is a huge unsigned one
-    ok = np.flatnonzero(keep)
-    b, usd = b[ok], usd[ok]
+    if not (b.size and _all_kept(name, price, usd, b, last_price, n_bins)):
+        keep = price < last_price if name == "long" else price > last_price
+        keep &= usd > 0
+        keep &= b.view(np.uint64) < n_bins  # 0 <= b < n_bins: a negative bin is a huge unsigned one
+        ok = np.flatnonzero(keep)
+        b, price, usd, created = b[ok], price[ok], usd[ok], created[ok]
     prof = np.bincount(b, weights=usd, minlength=n_bins).astype(np.float64, copy=False)
-    return _SideBins(b, price[ok], usd, created[ok], prof)
+    return _SideBins(b, price, usd, created, prof)
+
+
+def _all_kept(name: str, price: F64, usd: F64, b: I64, last_price: float, n_bins: int) -> bool:
+    """Whether every position (at least one) is on its side of the last price, with USD, inside the bins (a
+    NaN fails every comparison)."""
+    on_side = price.max() < last_price if name == "long" else price.min() > last_price
+    return bool(on_side and usd.min() > 0 and b.min() >= 0 and b.max() < n_bins)
 
 
 @dataclass
@@ -243,9 +251,16 @@ def build_levels(
     return _levels_frame(rows.levels, open_time, config.cascade_gap_pct, last_price), _zones_frame(rows.zones)
 
 
-def _descending_order(values: F64) -> I64:
+def descending_order(values: npt.NDArray[np.generic]) -> I64:
     """The row order ``DataFrame.sort_values(column, ascending=False)`` gives (pandas' quicksort on the reversed
-    column, reversed back), so that ties keep the order pandas would give them."""
+    column, reversed back), so that ties keep the order pandas would give them. ``values`` as pandas sorts them
+    (float64, or datetime64 for times: numpy sorts those with another algorithm than their int64 view).
+
+    Examples
+    --------
+    >>> descending_order(np.array([1.0, 3.0, 2.0])).tolist()
+    [1, 2, 0]
+    """
     return np.arange(len(values))[::-1][values[::-1].argsort(kind="quicksort")][::-1]
 
 
@@ -254,7 +269,7 @@ def _levels_frame(
 ) -> pd.DataFrame:
     """The levels table, highest price first, built once from its columns."""
     price = np.asarray(cols["price"], dtype=np.float64)
-    order = _descending_order(price)
+    order = descending_order(price)
     out: dict[str, object] = {k: np.asarray(v)[order] for k, v in cols.items()}
     out["approaches"] = np.asarray(cols["approaches"], dtype=np.int64)[order]
     out["first_seen"] = open_time.array.take(np.asarray(cols["first_seen"], dtype=np.int64)[order])
@@ -265,7 +280,7 @@ def _levels_frame(
 
 def _zones_frame(cols: dict[str, list[object]]) -> pd.DataFrame:
     """The zones table, highest zone first."""
-    order = _descending_order(np.asarray(cols["zone_low"], dtype=np.float64))
+    order = descending_order(np.asarray(cols["zone_low"], dtype=np.float64))
     return pd.DataFrame({k: np.asarray(v)[order] for k, v in cols.items()}, columns=list(ZONE_COLUMNS))
 
 
