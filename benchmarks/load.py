@@ -222,7 +222,7 @@ class Driver:
         assert viewer.last is not None
         charts = viewer.last.components(CHART_COMPONENT)
         try:
-            candles = json.loads(charts[0].proto.json)["payload"]["candles"]
+            candles = json.loads(json.loads(charts[0].proto.json)["payload_json"])["candles"]
             i = rng.randrange(len(candles["time"]))
             click = {"time": candles["time"][i], "price": rng.uniform(candles["low"][i], candles["high"][i])}
         except (IndexError, KeyError, TypeError, ValueError):

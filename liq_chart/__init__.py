@@ -22,7 +22,7 @@ import streamlit as st
 
 from liq._chart_payload import build_chart_payload
 
-__all__ = ["FRONTEND_DIR", "LIGHTWEIGHT_CHARTS_VERSION", "liq_chart"]
+__all__ = ["FRONTEND_DIR", "LIGHTWEIGHT_CHARTS_VERSION", "liq_chart", "payload_to_json"]
 
 FRONTEND_DIR = Path(__file__).resolve().parent / "frontend"
 LIGHTWEIGHT_CHARTS_VERSION = (FRONTEND_DIR / "VERSION").read_text(encoding="utf-8").strip()
@@ -50,6 +50,8 @@ def liq_chart(
     est: Any = None,
     *,
     payload: dict[str, Any] | None = None,
+    payload_json: str | None = None,
+    extra: dict[str, Any] | None = None,
     height: int = 600,
     key: str | None = None,
     on_click: Callable[[], None] | None = None,
@@ -62,9 +64,16 @@ def liq_chart(
     est
         A :class:`liq.Estimate`. The payload is built from it with :func:`liq.build_chart_payload`
         and ``payload_options`` (``threshold``, ``max_columns``, ``max_rows``, ``max_candles``,
-        ``color_max_usd``, ``max_levels``, ...). Pass ``payload=`` instead to reuse a cached payload.
+        ``color_max_usd``, ``max_levels``, ...). Pass ``payload=`` or ``payload_json=`` instead to reuse a
+        cached payload.
     payload
         A payload from :func:`liq.build_chart_payload` (e.g. cached with ``st.cache_data``).
+    payload_json
+        The same payload already written as JSON (:func:`payload_to_json`): a cached string costs nothing to
+        send again, where a payload dict is written out on every rerun.
+    extra
+        A few keys laid over the payload in the browser (e.g. ``source_label``), so a cached payload can be
+        reused as it is.
     height
         Height of the whole element in CSS pixels (price pane, volume pane, time axis and footer).
     key
@@ -78,18 +87,19 @@ def liq_chart(
         ``{"time": <UTC seconds of the clicked bar>, "price": <price under the cursor>}`` for the last click
         on the price pane, or ``None`` before the first click. It persists across reruns.
     """
-    if payload is None:
-        if est is None:
-            raise TypeError("liq_chart() needs an Estimate or payload=")
-        payload = build_chart_payload(est, **payload_options)
-    elif payload_options:
+    if sum(x is not None for x in (est, payload, payload_json)) != 1:
+        raise TypeError("liq_chart() needs one of an Estimate, payload= or payload_json=")
+    if payload_options and est is None:
         raise TypeError("pass payload options to build_chart_payload() when you give payload=")
-    digest = hashlib.blake2b(
-        json.dumps(payload, separators=(",", ":"), sort_keys=True).encode(), digest_size=8
-    ).hexdigest()
+    if payload_json is None:
+        payload_json = payload_to_json(
+            payload if payload is not None else build_chart_payload(est, **payload_options)
+        )
+    extra_json = json.dumps(extra or {}, separators=(",", ":"), sort_keys=True, allow_nan=False)
+    digest = hashlib.blake2b(payload_json.encode() + b"\0" + extra_json.encode(), digest_size=8).hexdigest()
     result = _component(
         key=key,
-        data={"payload": payload, "height": int(height), "digest": digest},
+        data={"payload_json": payload_json, "extra": extra or {}, "height": int(height), "digest": digest},
         height=int(height),
         on_click_change=on_click or _noop,
     )
@@ -97,3 +107,8 @@ def liq_chart(
     if isinstance(click, dict) and "time" in click and "price" in click:
         return {"time": int(click["time"]), "price": float(click["price"])}
     return None
+
+
+def payload_to_json(payload: dict[str, Any]) -> str:
+    """A chart payload as the compact JSON the component reads (no NaN or infinity: the payload has none)."""
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False)

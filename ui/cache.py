@@ -43,6 +43,7 @@ __all__ = [
     "BUILTIN_RECORDINGS",
     "Fetched",
     "chart_payload",
+    "chart_payload_json",
     "content_id",
     "end_bucket",
     "estimate",
@@ -180,6 +181,15 @@ def chart_payload(
     est = estimate(config, data)
     with _HEAVY:
         return liq.build_chart_payload(est, threshold=float(threshold), max_levels=int(max_levels))
+
+
+@st.cache_data(ttl=timedelta(minutes=30), max_entries=12, show_spinner=False, hash_funcs=_HASH_DATA)
+def chart_payload_json(config: liq.ModelConfig, data: MarketData, threshold: float, max_levels: int) -> str:
+    """:func:`chart_payload` written as JSON once, so a rerun sends the cached text instead of writing out
+    ~200 KB of nested lists again."""
+    from liq_chart import payload_to_json
+
+    return payload_to_json(chart_payload(config, data, threshold, max_levels))
 
 
 # --- the still charts: built once per view and shared by every viewer of it ---------------------------------

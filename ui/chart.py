@@ -37,15 +37,16 @@ def show(
         logger.exception("The chart component could not be imported")
         st.warning("The interactive chart is not available here; the tables below still work.")
         return None
+    threshold, max_levels = float(view.settings.colour_threshold), LEVEL_LINES if levels else 0
+    # the exported PNG's title line names the source (laid over the cached payload, which is never changed)
+    extra = {"source_label": view.data.source.upper()}
     try:
-        payload = cache.chart_payload(
-            view.config, view.data, float(view.settings.colour_threshold), LEVEL_LINES if levels else 0
-        )
+        if recorded is None:
+            text = cache.chart_payload_json(view.config, view.data, threshold, max_levels)
+            return liq_chart(payload_json=text, extra=extra, height=height, key=key)
+        payload = cache.chart_payload(view.config, view.data, threshold, max_levels)
     except liq.LiqError as err:
         st.warning(f"The chart could not be drawn: {messages.plain(err)}", icon=":material/warning:")
         return None
-    if recorded is not None:
-        payload = with_recorded(payload, recorded.recorded, recorded.comparison)
-    # the exported PNG's title line names the source (a copy: the cached payload is never changed)
-    payload = {**payload, "source_label": view.data.source.upper()}
-    return liq_chart(payload=payload, height=height, key=key)
+    payload = with_recorded(payload, recorded.recorded, recorded.comparison)
+    return liq_chart(payload=payload, extra=extra, height=height, key=key)

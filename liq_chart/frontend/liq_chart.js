@@ -930,13 +930,21 @@ export default function liqChart(component) {
     view = new ChartView(parentElement);
     charts.set(parentElement, view);
   }
-  const payload = data ? data.payload : null;
   const height = data && data.height ? data.height : 560;
   const digest = data ? data.digest : null;
-  view.update(payload, digest, height, setStateValue, parentElement).catch((err) => {
+  try {
+    // The payload comes as JSON text (cached on the server): read it only when it changed.
+    const same = digest && digest === view.digest;
+    const payload =
+      data && data.payload_json && !same ? { ...JSON.parse(data.payload_json), ...(data.extra || {}) } : null;
+    view.update(payload, digest, height, setStateValue, parentElement).catch((err) => {
+      view.showProblem(err);
+      window.console.error("liq_chart:", err);
+    });
+  } catch (err) {
     view.showProblem(err);
     window.console.error("liq_chart:", err);
-  });
+  }
   return () => {
     view.destroy();
     charts.delete(parentElement);
