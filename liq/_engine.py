@@ -153,8 +153,9 @@ def _sparse_min_table(values: F64) -> list[F64]:
     while (1 << j) <= len(values):
         prev = table[-1]
         half = 1 << (j - 1)
-        row = prev.copy()
+        row = np.empty_like(prev)  # each element written once (a copy of prev would write most twice)
         np.minimum(prev[:-half], prev[half:], out=row[:-half])
+        row[-half:] = prev[-half:]
         table.append(row)
         j += 1
     return table
@@ -666,7 +667,8 @@ def _anchor_side(s: _Side, weights: F64, cfg: ModelConfig, target: F64, oi: F64)
 def _column_layout(t: int, n_cols: int | None) -> tuple[I64, I64, int]:
     cols = t if n_cols is None else max(1, min(int(n_cols), t))
     bounds = np.floor(np.linspace(0, t, cols + 1)).astype(np.int64)
-    col_of = np.searchsorted(bounds, np.arange(t), side="right").astype(np.int64) - 1
+    # bounds rise by at least 1 (cols <= t), so no column is empty and each candle's column is a repeat
+    col_of = np.repeat(np.arange(cols, dtype=np.int64), np.diff(bounds))
     col_end = bounds[1:] - 1
     return col_of, col_end, cols
 
@@ -731,19 +733,22 @@ def _accumulate(diff: F64, rows: int, n_bins: int, scale: F64) -> F64:
     return block
 
 
-def _grid(f: _Flow, bins: I64, lay: _Layout, out: F64, all_inside: bool = False) -> F64:
+def _grid(f: _Flow, bins: I64, lay: _Layout, out: F64, outside: I64 | None = None) -> F64:
     """Alive USD per (column, bin) into ``out`` (C × P): a difference array plus a cumulative sum over columns,
-    block-referenced. ``bins`` is each position's price bin on the grid (out-of-range bins are left out)."""
+    block-referenced. ``bins`` is each position's price bin on the grid; positions off the grid (their indices
+    in ``outside`` when known) are left out."""
     l_end = f.big_l[lay.col_end]
     starts = _block_starts(l_end)
     if len(starts) == 2:
-        return _one_block_grid(f, bins, lay, l_end, out, all_inside)
+        if outside is None:
+            outside = np.flatnonzero(bins.view(np.uint64) >= lay.n_bins)
+        return _one_block_grid(f, bins, lay, l_end, out, outside)
     for j0, j1 in zip(starts[:-1], starts[1:], strict=True):
         out[j0:j1] = _block_grid(f, bins, lay, l_end, j0, j1)
     return out
 
 
-def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64, all_inside: bool) -> F64:
+def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64, outside: I64) -> F64:
     """The grid when one reference multiplier serves every column: a position enters at its creation column
     and (if swept) leaves at its sweep column, weighted by ``exp(−L_c)`` gathered from its creation candle."""
     s, n_bins = f.side, lay.n_bins
@@ -751,10 +756,11 @@ def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64, all
     if f.big_l.any():
         weight = np.exp(np.minimum(-f.big_l, 700.0))[s.created]
         weight *= s.notional
-    if not all_inside:
-        inside = (bins >= 0) & (bins < n_bins)
-        weight = np.where(inside, weight, 0.0)
-        bins = np.where(inside, bins, 0)
+    if outside.size:  # no weight, and any valid bin
+        weight = weight.copy() if weight is s.notional else weight
+        weight[outside] = 0.0
+        bins = bins.copy()
+        bins[outside] = 0
     col_key = lay.col_of * n_bins
     cell = col_key[s.created]
     cell += bins
@@ -885,7 +891,7 @@ class _Grid:
 
 
 def _alive_at_end(
-    f: _Flow, bins: I64, n_bins: int, k: int, all_inside: bool = False
+    f: _Flow, bins: I64, n_bins: int, k: int, any_outside: bool = True
 ) -> tuple[_Alive, _Profile]:
     """The side's positions alive at the last candle, and their USD per (grid bin, tier)."""
     s, t = f.side, len(f.big_l)
@@ -897,9 +903,11 @@ def _alive_at_end(
     if f.big_l.any():
         value_end *= np.exp(f.big_l[t - 1] - f.big_l)[created]
     b, tier, usd = bins[ia], s.tier[ia], value_end
-    if not all_inside:
-        ok = (b >= 0) & (b < n_bins)
-        b, tier, usd = b[ok], tier[ok], usd[ok]
+    off = np.flatnonzero(b.view(np.uint64) >= n_bins) if any_outside else ()
+    if len(off):  # off the grid: no weight, and any valid bin (a sum plus 0.0 is the same sum)
+        b[off] = 0
+        usd = usd.copy()
+        usd[off] = 0.0
     cell = b * k
     cell += tier
     # (with no positions at all, bincount's result and so the profile's USD column are int64, as before)
@@ -912,11 +920,11 @@ def _summarise(f: _Flow, grid: _Grid, lay: _Layout, k: int, out: F64) -> _SideRe
     """Everything the estimate needs from one side's positions: grid (into ``out``), alive positions, profile
     and swept clusters."""
     bins = grid.bins_of(f.side.price)
-    all_inside = not bins.size or (bins.min() >= 0 and bins.max() < lay.n_bins)
-    alive, profile = _alive_at_end(f, bins, lay.n_bins, k, all_inside)
+    outside = np.flatnonzero(bins.view(np.uint64) >= lay.n_bins)  # a negative bin is a huge unsigned one
+    alive, profile = _alive_at_end(f, bins, lay.n_bins, k, outside.size > 0)
     clusters = _swept_clusters(f, bins, grid.edges) if np.any(f.hit_value > 0) else None
     return _SideResult(
-        grid=_grid(f, bins, lay, out, all_inside),
+        grid=_grid(f, bins, lay, out, outside),
         alive=alive,
         profile=profile,
         clusters=clusters,
@@ -1099,7 +1107,7 @@ def _assemble(
         _summarise(make_flow("short"), grid, lay, k, grids[1]),
     )
     alive = (sides[0].alive, sides[1].alive)
-    times = c["open_time"].to_numpy(dtype="datetime64[ns]")[np.searchsorted(col_of, np.arange(n_cols))]
+    times = c["open_time"].to_numpy(dtype="datetime64[ns]")[np.r_[0, col_end[:-1] + 1]]
     heat = Heatmap(times=times, price_edges=grid.edges, long_usd=sides[0].grid, short_usd=sides[1].grid)
     open_time = c["open_time"]
     swept_df, spc = _swept_tables(sides, open_time)

@@ -237,9 +237,8 @@ def validate_candles(candles: pd.DataFrame, *, min_candles: int = MIN_CANDLES) -
             raise DataValidationError(
                 f"candles: '{col}' is missing (NaN) at {_row_label(times, i)}. Fill or drop that candle."
             )
-    out = pd.DataFrame(
-        {"open_time": times["open_time"], **arrays}
-    )  # built at once: inserting the columns one by one costs more than the checks
+    # built at once (inserting the columns one by one costs more than the checks), from arrays it owns
+    out = pd.DataFrame({"open_time": times["open_time"], **arrays}, copy=False)
     check_candle_values(out, lambda i: f"at {_row_label(out, i)}", "candles:")
     _check_sorted_unique(out["open_time"], "open_time", "candles")
     return out

@@ -1,0 +1,75 @@
+"""The engine's fast paths give what the plain numpy (or pandas) operation they replace gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import liq
+from liq._engine import _cumsum_rows, _decayed_cumsums, first_touch
+from liq._errors import DataValidationError
+from liq._formula import check_positive_prices, unchecked_liquidation_price
+from liq._levels import descending_order
+
+
+def test_first_touch_start_before_zero_searches_from_zero() -> None:
+    v = np.array([5.0, 4.0, 6.0, 3.0])
+    assert first_touch(v, np.array([-3, -1, 0]), np.array([4.0, 5.0, 3.0])).tolist() == [1, 0, 3]
+
+
+def test_first_touch_start_past_the_end_finds_nothing() -> None:
+    v = np.array([1.0, 2.0])
+    assert first_touch(v, np.array([2, 7]), np.array([9.0, 9.0])).tolist() == [2, 2]
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.integers(1, 70), cols=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
+def test_cumsum_rows_equals_numpy_cumsum(rows: int, cols: int, seed: int) -> None:
+    a = np.random.default_rng(seed).normal(size=(rows, cols))
+    want = np.cumsum(a, axis=0)
+    _cumsum_rows(a)
+    np.testing.assert_allclose(a, want, rtol=1e-12, atol=1e-12)
+
+
+def test_decayed_cumsums_equal_one_series_at_a_time_across_blocks() -> None:
+    rng = np.random.default_rng(3)
+    xs = (rng.random(1000), rng.random(1000))
+    logd = -0.9  # blocks of 333 candles
+    got = _decayed_cumsums(xs, logd)
+    for x, y in zip(xs, got, strict=True):
+        want = [sum(x[k] * np.exp((t - k) * logd) for k in range(t + 1)) for t in (0, 1, 332, 333, 334, 999)]
+        np.testing.assert_allclose(y[[0, 1, 332, 333, 334, 999]], want, rtol=1e-12)
+
+
+@settings(max_examples=80, deadline=None)
+@given(values=st.lists(st.integers(0, 6), min_size=1, max_size=120))
+def test_descending_order_is_sort_values_order_with_ties(values: list[int]) -> None:
+    v = np.asarray(values, dtype=np.float64)
+    frame = pd.DataFrame({"v": v, "i": np.arange(len(v))})
+    want = frame.sort_values("v", ascending=False, ignore_index=True)["i"].to_numpy()
+    assert descending_order(v).tolist() == want.tolist()
+    t = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.asarray(values), unit="min")
+    times = frame.assign(v=t.tz_localize("UTC"))
+    want_t = times.sort_values("v", ascending=False, ignore_index=True)["i"].to_numpy()
+    assert descending_order(t.to_numpy(dtype="datetime64[ns]")).tolist() == want_t.tolist()
+
+
+def test_unchecked_formula_is_the_public_one_bit_for_bit() -> None:
+    rng = np.random.default_rng(5)
+    entry = rng.uniform(10.0, 1e5, 50)
+    for side, sign in (("long", 1.0), ("short", -1.0)):
+        for lev in (2.0, 10.0, 125.0):
+            qty = 10_000.0 / entry
+            public = liq.liquidation_price(entry, lev, side, 0.004, 25.0, qty)
+            core = unchecked_liquidation_price(entry, lev, sign, 0.004, 25.0 / qty)
+            assert np.array_equal(public, core)
+
+
+def test_positive_price_check_keeps_the_public_message() -> None:
+    with pytest.raises(DataValidationError, match="maintenance amount is too large"):
+        check_positive_prices(np.array([1.0, 0.0]))
+    with pytest.raises(DataValidationError, match="maintenance amount is too large"):
+        liq.liquidation_price(100.0, 2.0, "long", 0.004, 60.0, 1.0)
