@@ -208,6 +208,10 @@ class _Inputs:
     quote_volume: F64
     taker_share: F64
     step_hours: float
+    opens: F64  # the candles' prices (views of the validated frame's columns, taken once)
+    highs: F64
+    lows: F64
+    closes: F64
 
 
 @dataclass(frozen=True)
@@ -266,6 +270,10 @@ def _inputs(c: pd.DataFrame, cfg: ModelConfig) -> _Inputs:
         quote_volume=_quote_volume(c, entry),
         taker_share=_taker_share(c, cfg.use_taker_split),
         step_hours=_candle_seconds(c["open_time"]) / 3600.0,
+        opens=c["open"].to_numpy(),
+        highs=c["high"].to_numpy(),
+        lows=c["low"].to_numpy(),
+        closes=c["close"].to_numpy(),
     )
 
 
@@ -321,7 +329,7 @@ class _Side:
     (candle, tier)."""
 
     created: I64  # creation candle
-    tier: I64
+    tier: npt.NDArray[np.int8]  # tier index (at most MAX_TIERS: a byte holds it, in an eighth of the memory)
     notional: F64  # USD at creation
     price: F64  # exact liquidation price
     swept_at: I64  # sweep candle, or T when alive at the end
@@ -364,16 +372,16 @@ def prior_grid(sigma: float) -> tuple[F64, F64]:
 
 
 def _prior_positions(
-    c: pd.DataFrame, tiers: _Tiers, side: str, cfg: ModelConfig, usd: float, sigma: float
+    inp: _Inputs, tiers: _Tiers, side: str, cfg: ModelConfig, usd: float, sigma: float
 ) -> tuple[F64, F64, I64]:
     """Prior positions (price, notional, tier) spread around the first price; see :func:`prior_grid`."""
     if usd <= 0:
         return np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64)
     z, zw = prior_grid(sigma)
-    entries = float(c["open"].iloc[0]) * np.exp(z * sigma)
+    entries = float(inp.opens[0]) * np.exp(z * sigma)
     prices = _liq_prices(entries, tiers, side, cfg)
     share = zw[:, None] * tiers.weight[None, :]
-    low0, high0 = float(c["low"].iloc[0]), float(c["high"].iloc[0])
+    low0, high0 = float(inp.lows[0]), float(inp.highs[0])
     # a prior position whose price the first candle reaches was liquidated before the range began
     keep = (prices < low0) if side == "long" else (prices > high0)
     keep &= share > 0
@@ -396,11 +404,11 @@ def _positions(
 ) -> _Side:
     """All positions of one side. ``new_usd`` per candle may be zeros (the OI model fills it in later)."""
     t, k = len(c), len(tiers.leverage)
-    p_price, p_usd, p_tier = _prior_positions(c, tiers, side, cfg, prior, sigma)
+    p_price, p_usd, p_tier = _prior_positions(inp, tiers, side, cfg, prior, sigma)
     n_p = len(p_price)
     # filled in place, a tier at a time (index n_p + t·K + k): no temporary of the positions' size
     created = np.empty(n_p + t * k, dtype=np.int64)
-    tier = np.empty(n_p + t * k, dtype=np.int64)
+    tier = np.empty(n_p + t * k, dtype=np.int8)
     n0 = np.empty(n_p + t * k)
     price = np.empty(n_p + t * k)
     created[:n_p], tier[:n_p], n0[:n_p], price[:n_p] = 0, p_tier, p_usd, p_price
@@ -411,9 +419,9 @@ def _positions(
         np.multiply(new_usd, tiers.weight[j], out=n0[n_p + j :: k])
     _liq_prices(inp.entry, tiers, side, cfg, out=price[n_p:].reshape(t, k))
     if side == "long":
-        swept = first_touch(c["low"].to_numpy(), created + 1, price)
+        swept = first_touch(inp.lows, created + 1, price)
     else:
-        swept = first_touch(-c["high"].to_numpy(), created + 1, -price)
+        swept = first_touch(-inp.highs, created + 1, -price)
     return _Side(created, tier, n0, price, swept, n_p)
 
 
@@ -445,8 +453,8 @@ class _Flow:
     hit_value: F64  # their values at their sweeps
 
 
-def _prior_sigma(c: pd.DataFrame, lifetime_candles: float) -> float:
-    r = np.diff(np.log(c["close"].to_numpy(dtype=np.float64)))
+def _prior_sigma(closes: F64, lifetime_candles: float) -> float:
+    r = np.diff(np.log(closes))
     vol = float(np.std(r)) if len(r) > 1 else 0.0
     if not math.isfinite(lifetime_candles):
         return _MAX_PRIOR_SIGMA
@@ -493,7 +501,12 @@ def _volume_flows(
     prior_total = per_side_rate * lifetime if math.isfinite(lifetime) else 0.0
     big_l = np.arange(t, dtype=np.float64) * logd
     rates = _VolumeRates(
-        log_close, log_decay, prior_total, _prior_sigma(c, lifetime), big_l, prior_total * np.exp(big_l)
+        log_close,
+        log_decay,
+        prior_total,
+        _prior_sigma(inp.closes, lifetime),
+        big_l,
+        prior_total * np.exp(big_l),
     )
     notes = []
     if prior_total > 0:
@@ -599,7 +612,7 @@ def _oi_flows(
 ) -> tuple[FlowMaker, list[str]]:
     """OI model: each side's levered positions follow ``levered_share × OI``, starting from the first value."""
     lifetime = cfg.half_life_hours() / inp.step_hours / math.log(2.0)
-    sigma = _prior_sigma(c, lifetime)
+    sigma = _prior_sigma(inp.closes, lifetime)
 
     def make(side: str) -> _Flow:
         s = _positions(c, inp, tiers, cfg, side, np.zeros(len(c)), cfg.levered_share * float(oi[0]), sigma)
@@ -941,8 +954,13 @@ def _swept_tables(
     sides: tuple[_SideResult, _SideResult], open_time: pd.Series
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``Estimate.swept`` (clusters of both sides, latest sweep first) and ``Estimate.swept_per_candle``."""
+    # the frames here are built from arrays made for them (no copy needed)
     spc = pd.DataFrame(
-        {"open_time": open_time, **{f"{n}_usd": r.swept_usd for n, r in zip(SIDES, sides, strict=True)}}
+        {
+            "open_time": open_time.array,
+            **{f"{n}_usd": r.swept_usd for n, r in zip(SIDES, sides, strict=True)},
+        },
+        copy=False,
     )
     parts = {n: r.clusters for n, r in zip(SIDES, sides, strict=True) if r.clusters is not None}
     if not parts:
@@ -958,7 +976,7 @@ def _swept_tables(
     swept = {
         k: times.take(cols[k][order]) if k in _SWEPT_TIME_COLUMNS else cols[k][order] for k in SWEPT_COLUMNS
     }
-    return pd.DataFrame(swept), spc
+    return pd.DataFrame(swept, copy=False), spc
 
 
 def _profile(profiles: tuple[_Profile, _Profile], configured: F64, edges: F64) -> pd.DataFrame:
@@ -971,7 +989,8 @@ def _profile(profiles: tuple[_Profile, _Profile], configured: F64, edges: F64) -
             "side": np.repeat(SIDES, [len(p.bin) for p in profiles]),
             "leverage": configured[np.concatenate([p.tier for p in profiles])],
             "notional_usd": np.concatenate([p.usd for p in profiles]),
-        }
+        },
+        copy=False,
     )
 
 
@@ -979,11 +998,11 @@ def _alive_per_candle(
     sides: tuple[_SideResult, _SideResult], open_time: pd.Series, levered_share: float
 ) -> pd.DataFrame:
     """Levered alive USD per side and candle (all prices, in or out of the grid), and the modelled OI."""
-    cols: dict[str, object] = {"open_time": open_time}
+    cols: dict[str, object] = {"open_time": open_time.array}  # (the candles' RangeIndex is the default)
     for name, r in zip(SIDES, sides, strict=True):
         cols[f"{name}_levered_usd"] = r.levered_usd
         cols[f"{name}_total_usd"] = r.levered_usd + (1.0 - levered_share) * r.anchor_usd
-    return pd.DataFrame(cols)
+    return pd.DataFrame(cols, copy=False)  # arrays made for it
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -1094,8 +1113,9 @@ def _assemble(
     Each side's flow is made and summarised in turn, so only one side's positions are in memory at a time.
     """
     t = len(c)
-    lo = float(c["low"].min()) * (1.0 - cfg.price_pad_pct / 100.0)
-    hi = float(c["high"].max()) * (1.0 + cfg.price_pad_pct / 100.0)
+    low, high, close = (c[k].to_numpy() for k in ("low", "high", "close"))
+    lo = float(low.min()) * (1.0 - cfg.price_pad_pct / 100.0)
+    hi = float(high.max()) * (1.0 + cfg.price_pad_pct / 100.0)
     grid = _Grid(np.linspace(lo, hi, cfg.price_bins + 1), lo, hi)
     col_of, col_end, n_cols = _column_layout(t, cfg.time_columns)
     lay = _Layout(col_of, col_end, n_cols, cfg.price_bins)
@@ -1107,16 +1127,16 @@ def _assemble(
         _summarise(make_flow("short"), grid, lay, k, grids[1]),
     )
     alive = (sides[0].alive, sides[1].alive)
-    times = c["open_time"].to_numpy(dtype="datetime64[ns]")[np.r_[0, col_end[:-1] + 1]]
-    heat = Heatmap(times=times, price_edges=grid.edges, long_usd=sides[0].grid, short_usd=sides[1].grid)
     open_time = c["open_time"]
+    times = open_time.to_numpy(dtype="datetime64[ns]")[np.r_[0, col_end[:-1] + 1]]
+    heat = Heatmap(times=times, price_edges=grid.edges, long_usd=sides[0].grid, short_usd=sides[1].grid)
     swept_df, spc = _swept_tables(sides, open_time)
-    last_price = float(c["close"].iloc[-1])
+    last_price = float(close[-1])
     levels, zones = build_levels(
-        edges=_level_edges(lo, hi, float(c["close"].iloc[-1])),
+        edges=_level_edges(lo, hi, last_price),
         sides={name: (a.price, a.usd, a.created) for name, a in zip(SIDES, alive, strict=True)},
-        low=c["low"].to_numpy(),
-        high=c["high"].to_numpy(),
+        low=low,
+        high=high,
         open_time=open_time,
         last_price=last_price,
         config=cfg,

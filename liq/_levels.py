@@ -275,13 +275,13 @@ def _levels_frame(
     out["first_seen"] = open_time.array.take(np.asarray(cols["first_seen"], dtype=np.int64)[order])
     side = np.asarray(cols["side"], dtype=object)[order]
     out["cascade"] = _cascade_mask(price[order], side, np.asarray(out["notional_usd"]), gap_pct, last_price)
-    return pd.DataFrame(out, columns=list(LEVEL_COLUMNS))
+    return pd.DataFrame(out, copy=False)  # columns made for it, in LEVEL_COLUMNS order
 
 
 def _zones_frame(cols: dict[str, list[object]]) -> pd.DataFrame:
     """The zones table, highest zone first."""
     order = descending_order(np.asarray(cols["zone_low"], dtype=np.float64))
-    return pd.DataFrame({k: np.asarray(v)[order] for k, v in cols.items()}, columns=list(ZONE_COLUMNS))
+    return pd.DataFrame({k: np.asarray(v)[order] for k, v in cols.items()}, copy=False)  # ZONE_COLUMNS order
 
 
 def _cascade_flags(levels: pd.DataFrame, gap_pct: float, last_price: float) -> npt.NDArray[np.bool_]:
