@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Literal
 
@@ -334,6 +334,7 @@ class _Side:
     price: F64  # exact liquidation price
     swept_at: I64  # sweep candle, or T when alive at the end
     n_prior: int  # the first n_prior positions are the prior
+    all_positive: bool = False  # known to have notional > 0 everywhere (compacted)
 
 
 def _liq_prices(entry: F64, tiers: _Tiers, side: str, cfg: ModelConfig, out: F64 | None = None) -> F64:
@@ -418,10 +419,13 @@ def _positions(
         tier[n_p + j :: k] = j
         np.multiply(new_usd, tiers.weight[j], out=n0[n_p + j :: k])
     _liq_prices(inp.entry, tiers, side, cfg, out=price[n_p:].reshape(t, k))
+    # swept by the first candle after the creating one: the first touch in the candles from the second on,
+    # searched from each position's own candle (no array of start candles), one candle later
     if side == "long":
-        swept = first_touch(inp.lows, created + 1, price)
+        swept = first_touch(inp.lows[1:], created, price)
     else:
-        swept = first_touch(-inp.highs, created + 1, -price)
+        swept = first_touch(-inp.highs[1:], created, -price)
+    swept += 1
     return _Side(created, tier, n0, price, swept, n_p)
 
 
@@ -429,9 +433,11 @@ def _compact(s: _Side) -> _Side:
     """Drop positions with no notional (keeps later passes small)."""
     keep = s.notional > 0
     if keep.all():
-        return s
+        return replace(s, all_positive=True)
     n_prior = int(keep[: s.n_prior].sum())
-    return _Side(s.created[keep], s.tier[keep], s.notional[keep], s.price[keep], s.swept_at[keep], n_prior)
+    return _Side(
+        s.created[keep], s.tier[keep], s.notional[keep], s.price[keep], s.swept_at[keep], n_prior, True
+    )
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -909,7 +915,8 @@ def _alive_at_end(
     """The side's positions alive at the last candle, and their USD per (grid bin, tier)."""
     s, t = f.side, len(f.big_l)
     alive = s.swept_at >= t
-    alive &= s.notional > 0
+    if not s.all_positive:
+        alive &= s.notional > 0
     ia = np.flatnonzero(alive)
     created = s.created[ia]
     value_end = s.notional[ia]

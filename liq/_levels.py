@@ -355,14 +355,14 @@ def build_summary(
 
     prices = levels["price"].to_numpy(dtype=np.float64)
     sides = levels["side"].to_numpy()
+    usds, dists = (levels[k].to_numpy(dtype=np.float64) for k in ("notional_usd", "distance_pct"))
 
     def nearest(side: str) -> Level | None:
         ok = (sides == side) & ((prices <= last_price) if side == "long" else (prices >= last_price))
         if not ok.any():
             return None
         i = int(np.flatnonzero(ok)[np.argmin(np.abs(prices[ok] - last_price))])
-        usd, dist = levels["notional_usd"].iloc[i], levels["distance_pct"].iloc[i]
-        return Level(float(prices[i]), side, float(usd), float(dist))
+        return Level(float(prices[i]), side, float(usds[i]), float(dists[i]))
 
     long_within = _usd_within(long_prices, long_usd, last_price, -1.0)
     short_within = _usd_within(short_prices, short_usd, last_price, 1.0)
