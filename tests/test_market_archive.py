@@ -188,6 +188,40 @@ def test_second_load_comes_from_the_disk_cache(rsps: responses.RequestsMock, tmp
     pd.testing.assert_frame_equal(first.candles, second.candles)
 
 
+def test_ranges_sharing_days_parse_each_day_once(
+    rsps: responses.RequestsMock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from liq._sources import archive
+
+    read: list[str] = []
+    real_read = archive._read_zip_csv
+    monkeypatch.setattr(
+        archive, "_read_zip_csv", lambda payload, name: read.append(name) or real_read(payload, name)
+    )
+    monkeypatch.setattr(archive, "_PARSED", archive._ParsedFiles(archive.PARSED_KEEP_BYTES))
+    serve_archive(rsps, "BTCUSDT", DAYS)
+    two = _btc_5m(tmp_path, dt(2024, 12, 2), dt(2024, 12, 4))
+    assert len(read) == 4  # two days: candles and metrics
+    three = _btc_5m(tmp_path, dt(2024, 12, 2), dt(2024, 12, 5))
+    assert len(read) == 6 and all("2024-12-04" in name for name in read[4:])
+    pd.testing.assert_frame_equal(three.candles.iloc[: len(two.candles)], two.candles)
+
+
+def test_a_file_is_read_again_when_its_bytes_change(tmp_path: Path) -> None:
+    """Parsed files are kept by name and content: new bytes under an old name are read (and checked) anew."""
+    from liq._sources import archive
+
+    kept = archive._ParsedFiles(max_bytes=10**6)
+    frame = pd.DataFrame({"a": [1.0]})
+    kept.put(("x.zip", "p", b"1"), frame)
+    assert kept.get(("x.zip", "p", b"1")) is frame
+    assert kept.get(("x.zip", "p", b"2")) is None
+    tiny = archive._ParsedFiles(max_bytes=int(frame.memory_usage(index=True).sum()) + 1)
+    tiny.put(("a", "p", b""), frame)
+    tiny.put(("b", "p", b""), frame.copy())
+    assert tiny.get(("a", "p", b"")) is None and tiny.get(("b", "p", b"")) is not None  # oldest dropped
+
+
 def test_cache_is_bounded(tmp_path: Path) -> None:
     cache = ArchiveCache(tmp_path, max_bytes=250)
     for i in range(5):

@@ -15,10 +15,13 @@ Downloaded zips are kept in a bounded disk cache: ``$LIQ_CACHE_DIR`` or ``~/.cac
 from __future__ import annotations
 
 import calendar
+import hashlib
 import io
 import os
 import threading
 import zipfile
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -149,7 +152,22 @@ class ArchiveCache:
             os.replace(tmp, path)
         except OSError:
             return
-        self.evict(keep=path)
+        if self._grow(len(payload)) > self.max_bytes:
+            self.evict(keep=path)
+
+    def _grow(self, added: int) -> int:
+        """This process's running total of the folder's bytes after adding ``added`` (one scan to start it).
+
+        Checking the whole folder on every download cost more than the download once the folder held
+        thousands of days; the scan now runs only when the total passes the cap (and then sets it exactly).
+        Files written by other processes are counted at that scan.
+        """
+        root = self.folder / "archive"
+        with _TOTALS_LOCK:
+            known = _TOTALS.get(root)
+            total = (known if known is not None else sum(size for _, size, _ in _files(root))) + added
+            _TOTALS[root] = total
+            return total
 
     def drop(self, name: str) -> None:
         """Remove one file (e.g. a corrupt zip)."""
@@ -161,10 +179,7 @@ class ArchiveCache:
     def evict(self, keep: Path | None = None) -> None:
         """Delete the oldest files until the folder is within ``max_bytes``."""
         root = self.folder / "archive"
-        try:
-            files = [(p.stat().st_mtime, p.stat().st_size, p) for p in root.iterdir() if p.is_file()]
-        except OSError:
-            return
+        files = _files(root)
         total = sum(size for _, size, _ in files)
         for _, size, path in sorted(files, key=lambda f: (f[0], f[2].name)):
             if total <= self.max_bytes:
@@ -176,6 +191,30 @@ class ArchiveCache:
                 total -= size
             except OSError:
                 pass
+        with _TOTALS_LOCK:
+            _TOTALS[root] = total
+
+
+#: Bytes in each cache folder as this process last knew them (see :meth:`ArchiveCache._grow`).
+_TOTALS: dict[Path, int] = {}
+_TOTALS_LOCK = threading.Lock()
+
+
+def _files(root: Path) -> list[tuple[float, int, Path]]:
+    """(modified time, size, path) of every file in ``root`` (one ``stat`` each); [] when it cannot be read."""
+    out = []
+    try:
+        with os.scandir(root) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_file():
+                        st = entry.stat()
+                        out.append((st.st_mtime, st.st_size, Path(entry.path)))
+                except OSError:
+                    continue
+    except OSError:
+        return []
+    return out
 
 
 class _Downloader:
@@ -206,26 +245,67 @@ class _Downloader:
             raise SourceError(f"The Binance archive answered HTTP {status} for {name}; try again later.")
         return payload
 
-    def table(self, url: str) -> pd.DataFrame | None:
-        """The CSV inside the daily zip at ``url`` (None when the day is not published).
+    def parsed(self, url: str, parse: Callable[[pd.DataFrame, str], pd.DataFrame]) -> pd.DataFrame | None:
+        """``parse`` of the CSV inside the zip at ``url`` (None when the file is not published).
 
-        A file from the network is cached only after it was read successfully; a cached file that fails
-        is removed from the cache.
+        A file from the network is cached on disk only after it was read successfully; a cached file that
+        fails is removed from the disk cache. Parsed files are also kept in memory, by name and content
+        (:data:`PARSED_KEEP_BYTES`), so ranges that share days unpack and parse each day once.
         """
         name = url.rsplit("/", 1)[-1]
         cached = self.cache.get(name)
         payload = cached if cached is not None else self._download(url, name)
         if payload is None:
             return None
-        try:
-            table = _read_zip_csv(payload, name)
-        except SourceError:
-            if cached is not None:
-                self.cache.drop(name)
-            raise
+        key = (name, parse.__name__, hashlib.blake2b(payload, digest_size=16).digest())
+        frame = _PARSED.get(key)  # these very bytes were read successfully before
+        if frame is None:
+            try:
+                frame = parse(_read_zip_csv(payload, name), name)
+            except SourceError:
+                if cached is not None:
+                    self.cache.drop(name)
+                raise
+            _PARSED.put(key, frame)
         if cached is None:
             self.cache.put(name, payload)
-        return table
+        return frame
+
+
+#: Bytes of parsed archive files kept in memory across loads (a day of 5m candles is ~25 KB).
+PARSED_KEEP_BYTES = 48 * 1024 * 1024
+
+
+class _ParsedFiles:
+    """Parsed files, least recently used dropped first once they hold more than ``max_bytes``."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[str, str, bytes], tuple[pd.DataFrame, int]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, bytes]) -> pd.DataFrame | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is None:
+                return None
+            self._items.move_to_end(key)
+            return hit[0]
+
+    def put(self, key: tuple[str, str, bytes], frame: pd.DataFrame) -> None:
+        size = int(frame.memory_usage(index=True).sum())
+        with self._lock:
+            if key in self._items or size > self.max_bytes:
+                return
+            self._items[key] = (frame, size)
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._bytes -= dropped
+
+
+_PARSED = _ParsedFiles(PARSED_KEEP_BYTES)
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
@@ -430,14 +510,14 @@ def _fetch_klines(
         if progress is not None:
             kind = "day" if not any(p.monthly for p in pieces) else "file"
             progress(f"Downloading archive {kind} {done}/{done + len(queue)} ({piece.label})…")
-        table = dl.table(piece.url)
-        if table is None:
+        frame = dl.parsed(piece.url, _parse_klines)
+        if frame is None:
             if piece.monthly:
                 queue[0:0] = _daily_pieces(sym, iv, list(piece.days))
             else:
                 out.missing.extend(piece.days)
             continue
-        out.parts.append(_parse_klines(table, piece.url.rsplit("/", 1)[-1]))
+        out.parts.append(frame)
         out.found.extend(piece.days)
         out.monthly_files += piece.monthly
         out.daily_files += not piece.monthly
@@ -457,18 +537,14 @@ def _fetch_open_interest(dl: _Downloader, sym: str, days: list[date]) -> _OpenIn
     for day in days:
         murl = metrics_url(sym, day)
         try:
-            mtable = dl.table(murl)
+            frame = dl.parsed(murl, _parse_metrics)
         except SourceError as exc:
             out.problem = str(exc)
             return out
-        if mtable is None:
+        if frame is None:
             out.missing.append(day)
             continue
-        try:
-            out.parts.append(_parse_metrics(mtable, murl.rsplit("/", 1)[-1]))
-        except SourceError as exc:
-            out.problem = str(exc)
-            return out
+        out.parts.append(frame)
     return out
 
 
