@@ -365,15 +365,22 @@ def kline_rows_frame(rows: Sequence[Sequence[Any]] | np.ndarray) -> pd.DataFrame
     >>> kline_rows_frame([row])[["open_time", "close", "taker_buy_volume"]].to_dict("records")
     [{'open_time': Timestamp('2024-12-01 00:00:00+0000', tz='UTC'), 'close': 100.5, 'taker_buy_volume': 1.5}]
     """
-    if any(len(r) < 1 + max(_KLINE_FLOATS.values()) for r in rows):
-        raise ValueError("a kline row has too few fields")
-    ms = np.array([int(r[0]) for r in rows], dtype=np.int64)
+    width = 1 + max(_KLINE_FLOATS.values())
+    if isinstance(rows, np.ndarray) and rows.ndim == 2:  # a table's cells: convert whole columns at once
+        if rows.shape[1] < width:
+            raise ValueError("a kline row has too few fields")
+        ms = rows[:, 0].astype(np.int64)
+        columns = {name: rows[:, i].astype(np.float64) for name, i in _KLINE_FLOATS.items()}
+    else:
+        if any(len(r) < width for r in rows):
+            raise ValueError("a kline row has too few fields")
+        ms = np.array([int(r[0]) for r in rows], dtype=np.int64)
+        columns = {
+            name: np.array([r[i] for r in rows], dtype=np.float64) for name, i in _KLINE_FLOATS.items()
+        }
     if len(ms) and ms.max() > 10**14:  # microseconds
         ms = ms // 1000
-    out = pd.DataFrame({"open_time": ms_to_utc(ms)})
-    for name, i in _KLINE_FLOATS.items():
-        out[name] = np.array([r[i] for r in rows], dtype=np.float64)
-    return out
+    return pd.DataFrame({"open_time": ms_to_utc(ms), **columns})
 
 
 def resample_ohlcv(candles: pd.DataFrame, step_ms: int, *, complete: int | None = None) -> pd.DataFrame:

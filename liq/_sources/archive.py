@@ -380,7 +380,9 @@ def _parse_metrics(table: pd.DataFrame, name: str) -> pd.DataFrame:
     body = table.iloc[1:]
     body.columns = header
     try:
-        times = pd.DatetimeIndex(pd.to_datetime(body["create_time"], utc=True)).as_unit("ns")
+        times = pd.DatetimeIndex(pd.to_datetime(body["create_time"], utc=True, format="ISO8601")).as_unit(
+            "ns"
+        )
         usd = pd.to_numeric(body["sum_open_interest_value"], errors="coerce").to_numpy(
             np.float64
         )  # blanks -> NaN
