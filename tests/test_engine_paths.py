@@ -34,6 +34,17 @@ def test_cumsum_rows_equals_numpy_cumsum(rows: int, cols: int, seed: int) -> Non
     np.testing.assert_allclose(a, want, rtol=1e-12, atol=1e-12)
 
 
+@settings(max_examples=40, deadline=None)
+@given(rows=st.integers(1, 90), seed=st.integers(0, 2**32 - 1))
+def test_cumsum_rows_scales_and_clips_each_row(rows: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(rows, 3))
+    factor = np.exp(rng.normal(size=rows))
+    want = np.maximum(np.cumsum(a, axis=0) * factor[:, None], 0.0)
+    _cumsum_rows(a, factor, clip=True)
+    np.testing.assert_allclose(a, want, rtol=1e-12, atol=1e-12)
+
+
 def test_decayed_cumsums_equal_one_series_at_a_time_across_blocks() -> None:
     rng = np.random.default_rng(3)
     xs = (rng.random(1000), rng.random(1000))
