@@ -4,8 +4,8 @@ their data, the numbers those fields carry, the HTML export, and built once per 
 from __future__ import annotations
 
 import json
-import pickle
 import math
+import pickle
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -17,7 +17,7 @@ import pytest
 
 import liq
 from tests.support.apptest import app_test, fresh_caches  # noqa: F401 (autouse fixture)
-from ui import altair_charts, vega_specs
+from ui import vega_specs
 from ui.vega_specs import VegaSpec
 
 
@@ -106,16 +106,6 @@ def test_the_html_export_holds_the_data_inline(est: liq.Estimate) -> None:
     datasets, _ = json.JSONDecoder().raw_decode(html[start:])
     assert len(datasets["cells"]) == len(spec.frames["cells"])
     assert datasets["close"][0]["t"].startswith(str(est.candles["open_time"].iloc[0].date()))
-
-
-def test_an_altair_chart_compiles_to_named_frames_without_changing_it() -> None:
-    frame = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}, index=[5, 7])
-    base = alt.Chart(frame).mark_point().encode(x="a:Q", y="b:N")
-    chart = alt.layer(base, base.mark_line())
-    spec = altair_charts.to_spec(chart)
-    _check(spec)
-    assert list(spec.frames) == ["data_0"]  # one frame shared by both layers is sent once
-    assert chart.data is frame  # the caller's chart keeps its data (alt.layer moved it up)
 
 
 def test_a_rerun_draws_the_cached_charts_without_building_them_again(monkeypatch: pytest.MonkeyPatch) -> None:

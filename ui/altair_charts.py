@@ -1,23 +1,13 @@
-"""Altair helpers for the Model check page's charts, and how an Altair chart is compiled once into a
-:class:`ui.vega_specs.VegaSpec` (:func:`to_spec`) that the cached layer keeps and every rerun only draws.
-
-The market pages' charts are written as plain Vega-Lite specs (``ui.vega_specs``); these helpers give the
-Altair charts the same axis and tooltip style.
-"""
+"""Altair helpers for the Model check page's charts: the same axis and tooltip style as the market pages'
+Vega-Lite specs (``ui.vega_specs``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import altair as alt
-import pandas as pd
 
-from ui.vega_specs import USD_AXIS, VegaSpec
+from ui.vega_specs import USD_AXIS
 
-__all__ = ["time_tooltips", "to_spec", "usd_axis"]
-
-#: Sub-chart lists of Altair's compound charts, walked to find every chart's own data.
-_COMPOUND = ("layer", "hconcat", "vconcat", "concat")
+__all__ = ["time_tooltips", "usd_axis"]
 
 
 def usd_axis(**kwargs: object) -> alt.Axis:
@@ -31,28 +21,3 @@ def time_tooltips(time_field: str, time_title: str, *labels: tuple[str, str]) ->
         alt.Tooltip(f"{time_field}:T", title=time_title, format="%Y-%m-%d %H:%M"),
         *(alt.Tooltip(f"{field}:N", title=title) for field, title in labels),
     ]
-
-
-def _detach(chart: Any, frames: dict[str, pd.DataFrame]) -> None:
-    """Swap every DataFrame in ``chart`` (a copy) for a named reference, collecting it in ``frames``."""
-    data = getattr(chart, "data", alt.Undefined)
-    if isinstance(data, pd.DataFrame):
-        name = next((k for k, f in frames.items() if f is data), f"data_{len(frames)}")
-        frames[name] = data
-        chart.data = alt.NamedData(name=name)
-    for attr in _COMPOUND:
-        subs = getattr(chart, attr, alt.Undefined)
-        for sub in subs if isinstance(subs, list) else ():
-            _detach(sub, frames)
-
-
-def to_spec(chart: alt.Chart | alt.LayerChart) -> VegaSpec:
-    """Compile ``chart`` to a :class:`~ui.vega_specs.VegaSpec` (the chart itself is not changed).
-
-    The data stays as DataFrames, not inlined, so no global Altair data transformer is involved (sessions
-    compile in parallel threads) and Streamlit sends the frames as Arrow.
-    """
-    frames: dict[str, pd.DataFrame] = {}
-    copy = chart.copy(deep=True)
-    _detach(copy, frames)
-    return VegaSpec(spec=copy.to_dict(), frames={k: f.reset_index(drop=True) for k, f in frames.items()})
