@@ -22,8 +22,11 @@ Model, per candle ``t`` (all vectorised over candles × leverage tiers × sides,
 8. Optional extra decay: ``2^(−age/h)`` per candle of age.
 
 Speed: the first-touch search is a sparse table of range minima (maxima for shorts) with binary lifting, so
-all positions are resolved in ``O(N log T)`` numpy work; the grid is a ``bincount`` difference array plus a
-cumulative sum.
+all positions are resolved in ``O(N log T)`` numpy work; the grid is a difference array (positions added at
+their creation column, the swept ones subtracted at their sweep column) plus a cumulative sum over columns.
+Each side's positions are made, summarised and dropped before the other side's; the swept and alive
+positions are taken once by index and reused; no pass copies or masks arrays of the positions' size when an
+index or an in-place operation does.
 """
 
 from __future__ import annotations
@@ -260,7 +263,11 @@ def _taker_share(c: pd.DataFrame, use: bool) -> F64:
 
 def _candle_seconds(times: pd.Series) -> float:
     ns = np.diff(times.to_numpy(dtype="datetime64[ns]").astype(np.int64))
-    return float(np.median(ns)) / 1e9 if len(ns) else 60.0
+    if not len(ns):
+        return 60.0
+    if ns.min() == ns.max():  # evenly spaced candles: the median is that step (no partition of T values)
+        return float(ns[0]) / 1e9
+    return float(np.median(ns)) / 1e9
 
 
 def _inputs(c: pd.DataFrame, cfg: ModelConfig) -> _Inputs:
