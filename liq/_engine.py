@@ -546,7 +546,9 @@ def _volume_side(
     )
     hit = np.flatnonzero(s.swept_at < t)
     hit_at = s.swept_at[hit]
-    hit_value = s.notional[hit] * np.exp((hit_at - s.created[hit]) * logd)
+    hit_value: F64 = (hit_at - s.created[hit]) * np.float64(logd)
+    np.exp(hit_value, out=hit_value)
+    hit_value *= s.notional[hit]
     swept_usd = np.bincount(hit_at, weights=hit_value, minlength=t)[:t].astype(np.float64)
     entered = np.bincount(s.created, weights=s.notional, minlength=t)[:t].astype(np.float64)
     new_decayed, entered_decayed, swept_decayed = _decayed_cumsums((new_side, entered, swept_usd), logd)
@@ -580,9 +582,12 @@ def _decayed_cumsums(xs: tuple[F64, ...], logd: float) -> list[F64]:
         down, up, carried = np.exp(-steps * logd), np.exp(steps * logd), np.exp((steps + 1.0) * logd)
         for x, out in zip(xs, outs, strict=True):
             carry = float(out[a - 1]) if a else 0.0
-            local = np.cumsum(x[a:b] * down)
+            local = out[a:b]  # computed in place
+            np.multiply(x[a:b], down, out=local)
+            np.cumsum(local, out=local)
             local *= up
-            out[a:b] = local + carry * carried if carry else local
+            if carry:
+                local += carry * carried
     return outs
 
 
@@ -1001,6 +1006,7 @@ def _swept_tables(
     swept = {
         k: times.take(cols[k][order]) if k in _SWEPT_TIME_COLUMNS else cols[k][order] for k in SWEPT_COLUMNS
     }
+    swept["side"] = pd.array(swept["side"], dtype="str")  # the frame's dtype for it, without inference
     return pd.DataFrame(swept, copy=False), spc
 
 
@@ -1011,7 +1017,7 @@ def _profile(profiles: tuple[_Profile, _Profile], configured: F64, edges: F64) -
         {
             "bin_low": edges[bi],
             "bin_high": edges[bi + 1],
-            "side": np.repeat(SIDES, [len(p.bin) for p in profiles]),
+            "side": pd.array(np.repeat(SIDES, [len(p.bin) for p in profiles]), dtype="str"),
             "leverage": configured[np.concatenate([p.tier for p in profiles])],
             "notional_usd": np.concatenate([p.usd for p in profiles]),
         },

@@ -133,7 +133,8 @@ def count_approaches(extreme: F64, start: int, price: float, side: str, approach
 
 @dataclass(frozen=True)
 class _SideBins:
-    """One side's alive positions on the level bins (those that can still become a level), and its profile."""
+    """One side's alive positions on the level bins, and its profile. A position that cannot become a level is
+    in the extra bin ``n_bins`` (after the profile's last), so no array of positions is copied to leave it out."""
 
     bin: I64
     price: F64
@@ -150,21 +151,14 @@ def _side_bins(
     b = np.floor(x, out=x).astype(np.int64)
     # a position already through the last close (possible only for the last candle's own positions,
     # which no later candle has tested) is not a level price can still travel to
-    if not (b.size and _all_kept(name, price, usd, b, last_price, n_bins)):
-        keep = price < last_price if name == "long" else price > last_price
-        keep &= usd > 0
-        keep &= b.view(np.uint64) < n_bins  # 0 <= b < n_bins: a negative bin is a huge unsigned one
-        ok = np.flatnonzero(keep)
-        b, price, usd, created = b[ok], price[ok], usd[ok], created[ok]
-    prof = np.bincount(b, weights=usd, minlength=n_bins).astype(np.float64, copy=False)
+    keep = price < last_price if name == "long" else price > last_price
+    keep &= usd > 0
+    keep &= b.view(np.uint64) < n_bins  # 0 <= b < n_bins: a negative bin is a huge unsigned one
+    if not keep.all():
+        b[np.flatnonzero(~keep)] = n_bins
+    # (the bins' sums are those of the kept positions alone, in the same order: bincount adds by index)
+    prof = np.bincount(b, weights=usd, minlength=n_bins + 1)[:n_bins].astype(np.float64, copy=False)
     return _SideBins(b, price, usd, created, prof)
-
-
-def _all_kept(name: str, price: F64, usd: F64, b: I64, last_price: float, n_bins: int) -> bool:
-    """Whether every position (at least one) is on its side of the last price, with USD, inside the bins (a
-    NaN fails every comparison)."""
-    on_side = price.max() < last_price if name == "long" else price.min() > last_price
-    return bool(on_side and usd.min() > 0 and b.min() >= 0 and b.max() < n_bins)
 
 
 @dataclass
@@ -187,10 +181,10 @@ def _side_levels(
     starts, ends = _runs(prof >= thr)
     if not len(starts):
         return
-    pv = np.bincount(sb.bin, weights=sb.usd * sb.price, minlength=n_bins)
-    pmin = np.full(n_bins, np.inf)
-    pmax = np.full(n_bins, -np.inf)
-    cmin = np.full(n_bins, np.iinfo(np.int64).max)
+    pv = np.bincount(sb.bin, weights=sb.usd * sb.price, minlength=n_bins + 1)
+    pmin = np.full(n_bins + 1, np.inf)
+    pmax = np.full(n_bins + 1, -np.inf)
+    cmin = np.full(n_bins + 1, np.iinfo(np.int64).max)
     np.minimum.at(pmin, sb.bin, sb.price)
     np.maximum.at(pmax, sb.bin, sb.price)
     np.minimum.at(cmin, sb.bin, sb.created)
@@ -274,6 +268,7 @@ def _levels_frame(
     out["approaches"] = np.asarray(cols["approaches"], dtype=np.int64)[order]
     out["first_seen"] = open_time.array.take(np.asarray(cols["first_seen"], dtype=np.int64)[order])
     side = np.asarray(cols["side"], dtype=object)[order]
+    out["side"] = pd.array(side, dtype="str")  # the frame's dtype for it, without inference
     out["cascade"] = _cascade_mask(price[order], side, np.asarray(out["notional_usd"]), gap_pct, last_price)
     return pd.DataFrame(out, copy=False)  # columns made for it, in LEVEL_COLUMNS order
 
@@ -281,7 +276,9 @@ def _levels_frame(
 def _zones_frame(cols: dict[str, list[object]]) -> pd.DataFrame:
     """The zones table, highest zone first."""
     order = descending_order(np.asarray(cols["zone_low"], dtype=np.float64))
-    return pd.DataFrame({k: np.asarray(v)[order] for k, v in cols.items()}, copy=False)  # ZONE_COLUMNS order
+    out: dict[str, object] = {k: np.asarray(v)[order] for k, v in cols.items()}
+    out["side"] = pd.array(np.asarray(cols["side"], dtype=object)[order], dtype="str")  # no inference
+    return pd.DataFrame(out, copy=False)  # ZONE_COLUMNS order
 
 
 def _cascade_flags(levels: pd.DataFrame, gap_pct: float, last_price: float) -> npt.NDArray[np.bool_]:
