@@ -866,6 +866,8 @@ def _swept_clusters(f: _Flow, bins: I64, edges: F64) -> dict[str, npt.NDArray[np
     big = np.iinfo(np.int64).max
 
     def per_cluster(arr: I64, fn: np.ufunc) -> I64:
+        if len(first) == 1:  # one run of bins (the usual case): the cluster's extreme is the side's
+            return np.atleast_1d(fn.reduce(arr))
         out = np.full(n_bins, big if fn is np.minimum else -1, dtype=np.int64)
         fn.at(out, b, arr)
         return fn.reduceat(out[idx], first)

@@ -84,3 +84,36 @@ def test_positive_price_check_keeps_the_public_message() -> None:
         check_positive_prices(np.array([1.0, 0.0]))
     with pytest.raises(DataValidationError, match="maintenance amount is too large"):
         liq.liquidation_price(100.0, 2.0, "long", 0.004, 60.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    "trend", [1.0, 1.03]
+)  # a random walk (one cluster per side) and a steady rise (many)
+def test_swept_clusters_span_the_sides_first_and_last_sweeps(trend: float) -> None:
+    rng = np.random.default_rng(11)
+    n = 400
+    close = 100.0 * np.cumprod(trend ** (1 / 40) * np.exp(rng.normal(0, 0.004, n)))
+    open_ = np.r_[100.0, close[:-1]]
+    df = pd.DataFrame(
+        {
+            "open_time": pd.date_range("2024-12-01", periods=n, freq="5min", tz="UTC"),
+            "open": open_,
+            "high": np.maximum(open_, close) * 1.002,
+            "low": np.minimum(open_, close) * 0.998,
+            "close": close,
+            "volume": 100.0,
+        }
+    )
+    est = liq.estimate(df, symbol="BTCUSDT", config=liq.ModelConfig(price_bins=200))
+    spc = est.swept_per_candle
+    for side in ("long", "short"):
+        rows = est.swept[est.swept["side"] == side]
+        swept_at = spc.loc[spc[f"{side}_usd"] > 0, "open_time"]
+        if swept_at.empty:
+            assert rows.empty
+            continue
+        assert rows["swept_first"].min() == swept_at.iloc[0]
+        assert rows["swept_last"].max() == swept_at.iloc[-1]
+        assert (rows["created_first"] <= rows["created_last"]).all()
+        assert (rows["created_last"] < rows["swept_last"]).all()
+        assert rows["notional_usd"].sum() == pytest.approx(spc[f"{side}_usd"].sum())
