@@ -775,7 +775,9 @@ def _accumulate(diff: F64, rows: int, n_bins: int, scale: F64) -> F64:
     return block
 
 
-def _grid(f: _Flow, bins: I64, lay: _Layout, out: F64, outside: I64 | None = None) -> F64:
+def _grid(
+    f: _Flow, bins: I64, lay: _Layout, out: F64, outside: I64 | None = None, hit_bins: I64 | None = None
+) -> F64:
     """Alive USD per (column, bin) into ``out`` (C × P): a difference array plus a cumulative sum over columns,
     block-referenced. ``bins`` is each position's price bin on the grid; positions off the grid (their indices
     in ``outside`` when known) are left out."""
@@ -784,13 +786,15 @@ def _grid(f: _Flow, bins: I64, lay: _Layout, out: F64, outside: I64 | None = Non
     if len(starts) == 2:
         if outside is None:
             outside = np.flatnonzero(bins.view(np.uint64) >= lay.n_bins)
-        return _one_block_grid(f, bins, lay, l_end, out, outside)
+        return _one_block_grid(f, bins, lay, l_end, out, outside, hit_bins)
     for j0, j1 in zip(starts[:-1], starts[1:], strict=True):
         out[j0:j1] = _block_grid(f, bins, lay, l_end, j0, j1)
     return out
 
 
-def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64, outside: I64) -> F64:
+def _one_block_grid(
+    f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64, outside: I64, hit_bins: I64 | None
+) -> F64:
     """The grid when one reference multiplier serves every column: a position enters at its creation column
     and (if swept) leaves at its sweep column, weighted by ``exp(−L_c)`` gathered from its creation candle."""
     s, n_bins = f.side, lay.n_bins
@@ -812,7 +816,7 @@ def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64, out
     # the swept positions leave at their sweep column, subtracted in the buffers already made
     leave = cell[: len(f.hit)]
     np.take(col_key, f.hit_at, out=leave)
-    leave += bins[f.hit]
+    leave += hit_bins if hit_bins is not None and not outside.size else bins[f.hit]
     np.subtract.at(diff, leave, weight[f.hit])
     return _accumulate(diff, lay.n_cols, n_bins, l_end)
 
@@ -843,7 +847,9 @@ SWEPT_COLUMNS = (
 _SWEPT_TIME_COLUMNS = SWEPT_COLUMNS[5:]
 
 
-def _swept_clusters(f: _Flow, bins: I64, edges: F64) -> dict[str, npt.NDArray[np.generic]]:
+def _swept_clusters(
+    f: _Flow, bins: I64, edges: F64, hit_bins: I64 | None = None
+) -> dict[str, npt.NDArray[np.generic]]:
     """Swept positions of one side, merged into clusters of adjacent price bins (one entry per cluster).
 
     Times are candle indices here (``_SWEPT_TIME_COLUMNS``); the caller turns them into open times.
@@ -852,9 +858,9 @@ def _swept_clusters(f: _Flow, bins: I64, edges: F64) -> dict[str, npt.NDArray[np
     s = f.side
     h, usd, swept = f.hit, f.hit_value, f.hit_at
     positive = usd > 0
+    b = hit_bins if hit_bins is not None else bins[h]
     if not positive.all():
-        h, usd, swept = h[positive], usd[positive], swept[positive]
-    b = bins[h]
+        h, usd, swept, b = h[positive], usd[positive], swept[positive], b[positive]
     if b.min() < 0 or b.max() >= n_bins:
         b = np.clip(b, 0, n_bins - 1)
     # per bin first (many bins: fast scatters), then per run of adjacent non-empty bins (one cluster each)
@@ -967,9 +973,10 @@ def _summarise(f: _Flow, grid: _Grid, lay: _Layout, k: int, out: F64) -> _SideRe
     bins = grid.bins_of(f.side.price)
     outside = np.flatnonzero(bins.view(np.uint64) >= lay.n_bins)  # a negative bin is a huge unsigned one
     alive, profile = _alive_at_end(f, bins, lay.n_bins, k, outside.size > 0)
-    clusters = _swept_clusters(f, bins, grid.edges) if np.any(f.hit_value > 0) else None
+    hit_bins = bins[f.hit]  # shared by the swept clusters and the grid
+    clusters = _swept_clusters(f, bins, grid.edges, hit_bins) if np.any(f.hit_value > 0) else None
     return _SideResult(
-        grid=_grid(f, bins, lay, out, outside),
+        grid=_grid(f, bins, lay, out, outside, hit_bins),
         alive=alive,
         profile=profile,
         clusters=clusters,
