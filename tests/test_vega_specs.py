@@ -151,3 +151,18 @@ def test_the_shared_estimate_comes_out_of_every_page_unchanged(monkeypatch: pyte
     for est, before in made:
         assert pickle.dumps(est) == before
         assert not est.heatmap.long_usd.flags.writeable
+
+
+def test_the_cached_form_carries_arrow_bytes_of_the_same_frames(est: liq.Estimate) -> None:
+    import pyarrow as pa
+
+    spec = vega_specs.liquidation_map(est)
+    cached = vega_specs.as_arrow(spec)
+    assert spec is not None and cached is not None and cached.spec == spec.spec
+    for name, frame in spec.frames.items():
+        data = cached.frames[name]
+        assert isinstance(data, bytes)
+        back = pa.ipc.open_stream(data).read_all().to_pandas()
+        assert list(back.columns) == list(frame.columns) and len(back) == len(frame)
+        np.testing.assert_allclose(back.select_dtypes("number"), frame.select_dtypes("number"))
+    assert vega_specs.as_arrow(None) is None

@@ -198,7 +198,7 @@ def liquidation_map_spec(config: liq.ModelConfig, data: MarketData, window_pct: 
     """The liquidation map of the estimate of ``data`` with ``config``, ``window_pct`` around the price."""
     est = estimate(config, data)
     with _HEAVY:
-        return vega_specs.liquidation_map(est, float(window_pct))
+        return vega_specs.as_arrow(vega_specs.liquidation_map(est, float(window_pct)))
 
 
 @st.cache_data(ttl=timedelta(minutes=30), max_entries=12, show_spinner=False, hash_funcs=_HASH_DATA)
@@ -206,13 +206,15 @@ def heatmap_spec(config: liq.ModelConfig, data: MarketData, colour_threshold: fl
     """The still heatmap of the estimate of ``data`` with ``config``; None when no cell is coloured."""
     est = estimate(config, data)
     with _HEAVY:
-        return vega_specs.heatmap(est, colour_threshold=float(colour_threshold))
+        return vega_specs.as_arrow(vega_specs.heatmap(est, colour_threshold=float(colour_threshold)))
 
 
 @st.cache_data(ttl=timedelta(hours=1), max_entries=256, show_spinner=False)
 def gauge_spec(asymmetry: float) -> VegaSpec:
     """The asymmetry gauge with its marker at ``asymmetry`` (to two decimals, as the header shows it)."""
-    return vega_specs.gauge(asymmetry)
+    spec = vega_specs.as_arrow(vega_specs.gauge(asymmetry))
+    assert spec is not None
+    return spec
 
 
 @st.cache_data(ttl=timedelta(minutes=20), max_entries=4, show_spinner=False)

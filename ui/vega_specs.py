@@ -25,6 +25,7 @@ import pandas as pd
 import streamlit as st
 from altair import SCHEMA_URL, VEGA_VERSION, VEGAEMBED_VERSION, VEGALITE_VERSION
 from altair.utils.html import spec_to_html
+from streamlit import dataframe_util
 
 import liq
 from liq._chart_payload import downsample_grid
@@ -41,6 +42,7 @@ from liq._palette import (
 __all__ = [
     "USD_AXIS",
     "VegaSpec",
+    "as_arrow",
     "draw",
     "gauge",
     "heatmap",
@@ -69,10 +71,23 @@ GAUGE_STEPS = 40
 
 @dataclass(frozen=True)
 class VegaSpec:
-    """A chart: its Vega-Lite spec with data by name (``{"data": {"name": ...}}``), and the named frames."""
+    """A chart: its Vega-Lite spec with data by name (``{"data": {"name": ...}}``), and the named frames
+    (DataFrames, or the Arrow bytes Streamlit sends, see :func:`as_arrow`)."""
 
     spec: dict[str, Any]
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    frames: dict[str, pd.DataFrame | bytes] = field(default_factory=dict)
+
+
+def as_arrow(spec: VegaSpec | None) -> VegaSpec | None:
+    """``spec`` with its frames already converted to Arrow IPC bytes, by Streamlit's own converter (the one
+    ``st.vega_lite_chart`` would run on every rerun); the cached layer keeps this form."""
+    if spec is None:
+        return None
+    frames: dict[str, pd.DataFrame | bytes] = {
+        name: f if isinstance(f, bytes) else dataframe_util.convert_anything_to_arrow_bytes(f)
+        for name, f in spec.frames.items()
+    }
+    return VegaSpec(spec.spec, frames)
 
 
 def draw(spec: VegaSpec, where: Any = None) -> None:
@@ -421,13 +436,15 @@ def heatmap(
 
 # --- HTML export -------------------------------------------------------------------------------------------
 def spec_html(spec: VegaSpec, *, width: int = 1100) -> str:
-    """A standalone HTML page of ``spec`` with its data inline; its ⋯ menu exports PNG and SVG.
+    """A standalone HTML page of ``spec`` (its frames as DataFrames) with the data inline; its ⋯ menu exports
+    PNG and SVG.
 
     Opening it loads the Vega libraries from their public CDN, in the user's browser (Altair's page template).
     """
     values = {
         name: json.loads(frame.to_json(orient="records", date_format="iso"))
         for name, frame in spec.frames.items()
+        if isinstance(frame, pd.DataFrame)
     }
     full = {**spec.spec, "width": width, "datasets": values}
     return spec_to_html(
@@ -440,12 +457,17 @@ def spec_html(spec: VegaSpec, *, width: int = 1100) -> str:
     )
 
 
-def html_download(spec: VegaSpec, name: str) -> None:
-    """Offer ``spec`` as a standalone HTML file (Streamlit's own chart toolbar offers PNG only, so SVG comes
-    from this file). The page is written only when the button is clicked (it is a few MB)."""
+def html_download(make_spec: Callable[[], VegaSpec | None], name: str) -> None:
+    """Offer the chart ``make_spec`` builds as a standalone HTML file (Streamlit's own chart toolbar offers PNG
+    only, so SVG comes from this file). It is built only when the button is clicked (the page is a few MB)."""
+
+    def page() -> bytes:
+        spec = make_spec()
+        return b"" if spec is None else spec_html(spec).encode("utf-8")
+
     st.download_button(
         "Download as interactive HTML (PNG / SVG export inside)",
-        lambda: spec_html(spec).encode("utf-8"),
+        page,
         file_name=f"{name}.html",
         mime="text/html",
         icon=":material/download:",

@@ -25,7 +25,10 @@ def body() -> None:
         st.info("No estimated liquidations above the colour threshold: lower it in Model settings.")
     else:
         vega_specs.draw(picture)
-        vega_specs.html_download(picture, f"{v.data.symbol}_{v.data.interval}_liquidation_heatmap_estimate")
+        vega_specs.html_download(
+            lambda: vega_specs.heatmap(v.est, colour_threshold=threshold),
+            f"{v.data.symbol}_{v.data.interval}_liquidation_heatmap_estimate",
+        )
     help.how_to_read()
 
 
