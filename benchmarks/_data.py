@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -59,3 +59,20 @@ def median_ms(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(times)
+
+
+def interleaved_median_ms(fns: Sequence[Callable[[], object]], repeats: int) -> list[float]:
+    """Median wall time (ms) of each of ``fns`` over ``repeats`` rounds, one call of each per round.
+
+    Taking turns puts every function under the same machine load, so a ratio of two medians is not skewed
+    by load that changed between two separate timing phases (this machine is shared).
+    """
+    for fn in fns:
+        fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, out in zip(fns, times, strict=True):
+            t0 = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t0) * 1e3)
+    return [statistics.median(t) for t in times]

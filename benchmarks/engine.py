@@ -2,7 +2,7 @@
 
 Prints the median time of ``liq.estimate`` on 43,200 one-minute candles (30 days) with 5 leverage tiers ×
 2 sides on a 1000 × 500 grid, beside the plain numpy prototype (``benchmarks/_prototype.py``) on the same
-candles, the plain-loop oracle's time on a smaller slice scaled up, and the time at 4× the candles, against the
+candles (the two take turns, so both see the same machine load), the plain-loop oracle's time on a smaller slice scaled up, and the time at 4× the candles, against the
 targets of the engine issues (at most 1.2× the prototype, about 60 ms, ≥ 100× the oracle). The candles are a seeded random walk
 calibrated on real BTCUSDT 5m data (see ``benchmarks/_data.py``).
 """
@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 import liq
-from benchmarks._data import median_ms, one_minute_walk
+from benchmarks._data import interleaved_median_ms, median_ms, one_minute_walk
 from benchmarks._prototype import prototype
 from tests.support.oracle import oracle_estimate
 
@@ -26,7 +26,7 @@ TARGET_SPEEDUP = 100.0
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--repeats", type=int, default=25)
     ap.add_argument("--oracle-candles", type=int, default=1440)
     args = ap.parse_args(argv)
 
@@ -36,7 +36,6 @@ def main(argv: list[str] | None = None) -> None:
     default_cfg = liq.ModelConfig(time_columns=1000, price_bins=500)
     candles = one_minute_walk(4 * n)
     base = candles.iloc[:n]
-    t_main = median_ms(lambda: liq.estimate(base, config=cfg, symbol="BTCUSDT"), args.repeats)
     t_default = median_ms(lambda: liq.estimate(base, config=default_cfg, symbol="BTCUSDT"), args.repeats)
     t_4x = median_ms(lambda: liq.estimate(candles, config=cfg, symbol="BTCUSDT"), max(3, args.repeats // 3))
     lev = np.asarray(cfg.leverage_tiers)
@@ -45,7 +44,11 @@ def main(argv: list[str] | None = None) -> None:
         mmr=0.004, half_life_candles=cfg.half_life_hours() * 60, levered_share=cfg.levered_share,
         inflow_share=cfg.inflow_share, n_cols=1000, n_bins=500, pad_pct=cfg.price_pad_pct,
     )  # fmt: skip
-    t_proto = median_ms(lambda: prototype(base, lev, w, **proto), args.repeats)
+    # the estimate and the prototype take turns, so both see the same machine load
+    t_main, t_proto = interleaved_median_ms(
+        [lambda: liq.estimate(base, config=cfg, symbol="BTCUSDT"), lambda: prototype(base, lev, w, **proto)],
+        args.repeats,
+    )
 
     m = args.oracle_candles
     small_cfg = cfg.with_(time_columns=max(1, round(1000 * m / n)))
