@@ -46,7 +46,9 @@ def _fields(encoding: dict[str, Any]) -> Iterator[str]:
 
 
 def _check(spec: VegaSpec) -> None:
-    alt.LayerChart.from_dict(spec.spec)  # raises on anything Vega-Lite's schema refuses
+    (alt.LayerChart if "layer" in spec.spec else alt.Chart).from_dict(
+        spec.spec
+    )  # raises if the schema refuses
     for name, view in _views(spec.spec):
         assert name in spec.frames, f"a layer reads {name!r}, which the spec does not carry"
         missing = set(_fields(view["encoding"])) - set(spec.frames[name].columns)
@@ -166,3 +168,17 @@ def test_the_cached_form_carries_arrow_bytes_of_the_same_frames(est: liq.Estimat
         assert list(back.columns) == list(frame.columns) and len(back) == len(frame)
         np.testing.assert_allclose(back.select_dtypes("number"), frame.select_dtypes("number"))
     assert vega_specs.as_arrow(None) is None
+
+
+def test_the_model_check_charts_compile_to_valid_specs_with_their_frames() -> None:
+    from liq._check.builtin import check_set_d
+    from ui import altair_charts
+
+    per = check_set_d(liq.ModelConfig(), "BTCUSDT").per_candle
+    for side in ("long", "short"):
+        scatter = altair_charts.to_spec(altair_charts.scatter(per, side))
+        _check(scatter)
+        assert len(scatter.frames["data_0"]) == int((per["side"] == side).sum())
+        series = altair_charts.to_spec(altair_charts.timeseries(per, None, side))
+        _check(series)
+        assert set(series.frames["data_0"]["series"]) == {"Model (estimate)", "Recorded"}

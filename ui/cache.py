@@ -35,7 +35,7 @@ from liq import LoadResult, MarketData, load_market_data, sample_symbols
 from liq._check.builtin import check_set_d
 from liq._check.recorded import BUILTIN_RECORDINGS
 from liq._screen import ScreenRow, pairs_to_screen, screen_pair
-from ui import vega_specs
+from ui import altair_charts, vega_specs
 from ui.vega_specs import VegaSpec
 
 __all__ = [
@@ -44,6 +44,8 @@ __all__ = [
     "Fetched",
     "chart_payload",
     "chart_payload_json",
+    "check_scatter",
+    "check_timeseries",
     "content_id",
     "end_bucket",
     "estimate",
@@ -258,6 +260,24 @@ def model_check(
     """``liq.model_check`` of ``data``'s candles against the recorded ``events`` of ``symbol``."""
     with _HEAVY:
         return liq.model_check(data.candles, events, config, symbol=symbol)
+
+
+@st.cache_data(ttl=timedelta(hours=1), max_entries=32, show_spinner=False)
+def check_scatter(per_candle: pd.DataFrame, side: str) -> VegaSpec:
+    """The Model check's scatter of one side (Altair, compiled once per check; its per-candle rows key it)."""
+    with _HEAVY:
+        spec = vega_specs.as_arrow(altair_charts.to_spec(altair_charts.scatter(per_candle, side)))
+    assert spec is not None
+    return spec
+
+
+@st.cache_data(ttl=timedelta(hours=1), max_entries=64, show_spinner=False)
+def check_timeseries(per_candle: pd.DataFrame, window: int | None, side: str) -> VegaSpec:
+    """The Model check's time series of one side for one window (None: all), compiled once."""
+    with _HEAVY:
+        spec = vega_specs.as_arrow(altair_charts.to_spec(altair_charts.timeseries(per_candle, window, side)))
+    assert spec is not None
+    return spec
 
 
 @st.cache_data(ttl=timedelta(hours=1), max_entries=12, show_spinner=False, hash_funcs=_HASH_DATA)

@@ -6,7 +6,6 @@ import logging
 import math
 from dataclasses import dataclass
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -14,10 +13,8 @@ import liq
 from liq import MarketData
 from liq._check.builtin import DEC2024_TUNING_END, SET_D_SYMBOLS
 from liq._format import format_usd
-from liq._palette import PRICE_COLOUR, SIDE_COLOURS
 from liq._sources._common import WARMUP
-from ui import cache, messages
-from ui.altair_charts import time_tooltips, usd_axis
+from ui import cache, messages, vega_specs
 
 __all__ = ["Recording", "Split", "check_for", "pick_recording", "show_check", "split_for"]
 
@@ -193,79 +190,6 @@ def metrics_table(check: liq.ModelCheck) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def scatter(per_candle: pd.DataFrame, side: str) -> alt.Chart:
-    """Model vs recorded USD per candle, one dot per 5-minute candle, in the side's colour."""
-    d = per_candle[per_candle["side"] == side].assign(
-        predicted_label=lambda f: [format_usd(x) for x in f["predicted_usd"]],
-        realised_label=lambda f: [format_usd(x) for x in f["realised_usd"]],
-        baseline_label=lambda f: [f"{x:,.0f}" for x in f["baseline_usd"]],
-    )
-    return (
-        alt.Chart(d)
-        .mark_circle(size=36, opacity=0.6, color=SIDE_COLOURS[side])
-        .encode(
-            x=alt.X(
-                "predicted_usd:Q",
-                title="Model: swept USD in the candle (estimate)",
-                scale=alt.Scale(type="sqrt"),
-                axis=usd_axis(),
-            ),
-            y=alt.Y(
-                "realised_usd:Q",
-                title="Recorded liquidations USD",
-                scale=alt.Scale(type="sqrt"),
-                axis=usd_axis(),
-            ),
-            tooltip=time_tooltips(
-                "open_time",
-                "Candle (UTC)",
-                ("predicted_label", "Model (est.)"),
-                ("realised_label", "Recorded"),
-                ("baseline_label", "Baseline (move × volume)"),
-                ("events", "Events"),
-            ),
-        )
-        .properties(height=300, title=f"{side.capitalize()} liquidations, one dot per 5-minute candle")
-    )
-
-
-def timeseries(per_candle: pd.DataFrame, window: int | None, side: str) -> alt.Chart:
-    """Model and recording over time for one side, each scaled to its own maximum."""
-    d = per_candle if window is None else per_candle[per_candle["window"] == window]
-    part = d[d["side"] == side]
-    frames = []
-    for col, name in (("predicted_usd", "Model (estimate)"), ("realised_usd", "Recorded")):
-        top = float(part[col].max()) if len(part) else 0.0
-        frames.append(
-            pd.DataFrame(
-                {
-                    "open_time": part["open_time"],
-                    "window": part["window"],
-                    "series": name,
-                    "usd": [format_usd(x) for x in part[col]],
-                    "share": part[col] / top if top > 0 else 0.0,
-                }
-            )
-        )
-    frame = pd.concat(frames, ignore_index=True)
-    return (
-        alt.Chart(frame)
-        .mark_line(point=alt.OverlayMarkDef(size=12), strokeWidth=1.5)
-        .encode(
-            x=alt.X("open_time:T", title="Time (UTC)"),
-            y=alt.Y("share:Q", title="Share of own maximum", axis=alt.Axis(format="%")),
-            color=alt.Color(
-                "series:N",
-                scale=alt.Scale(domain=["Model (estimate)", "Recorded"], range=[PRICE_COLOUR, "#9aa4b2"]),
-                legend=alt.Legend(title=None),
-            ),
-            detail="window:N",
-            tooltip=time_tooltips("open_time", "Candle (UTC)", ("series", "Series"), ("usd", "USD")),
-        )
-        .properties(height=220)
-    )
-
-
 def settings_table(config: liq.ModelConfig) -> pd.DataFrame:
     """The model settings the check ran with, in words."""
     w = ", ".join(f"{lev:g}x {share * 100:.0f} %" for lev, share in config.weights().items())
@@ -378,9 +302,9 @@ def _over_time(check: liq.ModelCheck) -> None:
     )
     pick = st.selectbox("Window", options, index=options.index(busiest), format_func=wlabel, key="mc_window")
     st.markdown("**Long liquidations**")
-    st.altair_chart(timeseries(per, pick, "long"), width="stretch")
+    vega_specs.draw(cache.check_timeseries(per, pick, "long"))
     st.markdown("**Short liquidations**")
-    st.altair_chart(timeseries(per, pick, "short"), width="stretch")
+    vega_specs.draw(cache.check_timeseries(per, pick, "short"))
     st.caption("Each series is divided by its own maximum so both fit one axis; hover for the USD values.")
 
 
@@ -391,8 +315,8 @@ def show_check(check: liq.ModelCheck, config: liq.ModelConfig, split: Split | No
     st.dataframe(metrics_table(check), hide_index=True, width="stretch")
     st.subheader("Predicted vs recorded, per candle")
     s1, s2 = st.columns(2)
-    s1.altair_chart(scatter(check.per_candle, "long"), width="stretch")
-    s2.altair_chart(scatter(check.per_candle, "short"), width="stretch")
+    vega_specs.draw(cache.check_scatter(check.per_candle, "long"), s1)
+    vega_specs.draw(cache.check_scatter(check.per_candle, "short"), s2)
     st.subheader("Over time")
     _over_time(check)
     _explainer(check, config)
