@@ -2,7 +2,7 @@
 
 Prints the median time of ``liq.estimate`` on 43,200 one-minute candles (30 days) with 5 leverage tiers ×
 2 sides on a 1000 × 500 grid, beside the plain numpy prototype (``benchmarks/_prototype.py``) on the same
-candles (the two take turns, so both see the same machine load), the plain-loop oracle's time on a smaller slice scaled up, and the time at 4× the candles, against the
+candles (each in its own phase, and taking turns), the plain-loop oracle's time on a smaller slice scaled up, and the time at 4× the candles, against the
 targets of the engine issues (at most 1.2× the prototype, about 60 ms, ≥ 100× the oracle). The candles are a seeded random walk
 calibrated on real BTCUSDT 5m data (see ``benchmarks/_data.py``).
 """
@@ -44,11 +44,14 @@ def main(argv: list[str] | None = None) -> None:
         mmr=0.004, half_life_candles=cfg.half_life_hours() * 60, levered_share=cfg.levered_share,
         inflow_share=cfg.inflow_share, n_cols=1000, n_bins=500, pad_pct=cfg.price_pad_pct,
     )  # fmt: skip
-    # the estimate and the prototype take turns, so both see the same machine load
-    t_main, t_proto = interleaved_median_ms(
-        [lambda: liq.estimate(base, config=cfg, symbol="BTCUSDT"), lambda: prototype(base, lev, w, **proto)],
-        args.repeats,
-    )
+    run_estimate = lambda: liq.estimate(base, config=cfg, symbol="BTCUSDT")  # noqa: E731
+    run_prototype = lambda: prototype(base, lev, w, **proto)  # noqa: E731
+    # Two ways to time them, both printed: each in its own phase (how the goal was first measured), and
+    # taking turns, one call of each per round (both under the same load, and neither reuses a heap left
+    # warm by its own previous call). The verdict takes the worse ratio.
+    t_main = median_ms(run_estimate, args.repeats)
+    t_proto = median_ms(run_prototype, args.repeats)
+    t_main_turns, t_proto_turns = interleaved_median_ms([run_estimate, run_prototype], args.repeats)
 
     m = args.oracle_candles
     small_cfg = cfg.with_(time_columns=max(1, round(1000 * m / n)))
@@ -64,10 +67,15 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"  median            {t_main:8.1f} ms   target <= {TARGET_MEDIAN_MS:.0f} ms   {'OK' if t_main <= TARGET_MEDIAN_MS else 'MISSED'}"
     )
-    ratio = t_main / t_proto
+    ratio, ratio_turns = t_main / t_proto, t_main_turns / t_proto_turns
+    worst = max(ratio, ratio_turns)
+    print(f"  plain numpy prototype {t_proto:.1f} ms: estimate is x{ratio:.2f} (each in its own phase)")
     print(
-        f"  plain numpy prototype {t_proto:.1f} ms: estimate is x{ratio:.2f}   target <= x{TARGET_PROTOTYPE_RATIO}   "
-        f"{'OK' if ratio <= TARGET_PROTOTYPE_RATIO else 'MISSED'}"
+        f"  taking turns: estimate {t_main_turns:.1f} ms, prototype {t_proto_turns:.1f} ms: x{ratio_turns:.2f}"
+    )
+    print(
+        f"  worse of the two x{worst:.2f}   target <= x{TARGET_PROTOTYPE_RATIO}   "
+        f"{'OK' if worst <= TARGET_PROTOTYPE_RATIO else 'MISSED'}"
     )
     print(f"  default config ({len(default_cfg.leverage_tiers)} tiers): {t_default:.1f} ms")
     print(f"  4x candles        {t_4x:8.1f} ms   growth x{growth:.2f} for 4x data (linear = x4.0)")
