@@ -11,7 +11,8 @@ import pandas as pd
 
 from liq._format import format_usd
 from liq._palette import PRICE_COLOUR, SIDE_COLOURS
-from ui.vega_specs import USD_AXIS, VegaSpec
+from ui import vega_specs
+from ui.vega_specs import VegaSpec
 
 __all__ = ["scatter", "time_tooltips", "timeseries", "to_spec", "usd_axis"]
 
@@ -21,7 +22,7 @@ _COMPOUND = ("layer", "hconcat", "vconcat", "concat")
 
 def usd_axis(**kwargs: object) -> alt.Axis:
     """An axis of USD amounts in the app's compact style."""
-    return alt.Axis(format="$~s", labelExpr=USD_AXIS, **kwargs)  # type: ignore[arg-type]
+    return alt.Axis(**vega_specs.usd_axis(**kwargs))
 
 
 def time_tooltips(time_field: str, time_title: str, *labels: tuple[str, str]) -> list[alt.Tooltip]:

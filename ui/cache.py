@@ -264,7 +264,7 @@ def model_check(
 
 @st.cache_data(ttl=timedelta(hours=1), max_entries=32, show_spinner=False)
 def check_scatter(per_candle: pd.DataFrame, side: str) -> VegaSpec:
-    """The Model check's scatter of one side (Altair, compiled once per check; its per-candle rows key it)."""
+    """The Model check's scatter of one side (Altair, compiled once per check; its per-candle rows are the key)."""
     with _HEAVY:
         spec = vega_specs.as_arrow(altair_charts.to_spec(altair_charts.scatter(per_candle, side)))
     assert spec is not None

@@ -112,23 +112,18 @@ def metrics_row(summary: liq.Summary) -> None:
     vega_specs.draw(cache.gauge_spec(round(asym, 2) if math.isfinite(asym) else math.nan), c4)
 
 
-#: The liquidation map's price windows (± % of the last price) and the one shown first.
-MAP_WINDOWS_PCT = (3, 5, 10, 20)
-MAP_DEFAULT_WINDOW_PCT = 10
-
-
 def liquidation_map(config: liq.ModelConfig, data: MarketData, *, key: str = "liqmap") -> None:
-    """The Altair liquidation map of the estimate of ``data`` with ``config`` (compiled once, cached), with a
+    """The liquidation map of the estimate of ``data`` with ``config`` (built once per view, cached), with a
     window selector."""
     st.subheader("Liquidation map (estimated)")
     window = st.segmented_control(
         "Price window around the last price",
-        options=list(MAP_WINDOWS_PCT),
-        default=MAP_DEFAULT_WINDOW_PCT,
+        options=list(vega_specs.MAP_WINDOWS_PCT),
+        default=vega_specs.MAP_DEFAULT_WINDOW_PCT,
         format_func=lambda v: f"±{v} %",
         key=f"{key}_window",
     )
-    spec = cache.liquidation_map_spec(config, data, float(window or MAP_DEFAULT_WINDOW_PCT))
+    spec = cache.liquidation_map_spec(config, data, float(window or vega_specs.MAP_DEFAULT_WINDOW_PCT))
     if spec is None:
         st.caption("No estimated liquidations inside this window.")
         return

@@ -5,7 +5,8 @@ Each builder returns a :class:`VegaSpec`: the spec with its data by name, and th
 Building one is a few dict literals and pandas columns, so the cached layer (``ui.cache``) can build it on a
 cold start in milliseconds, and a rerun only draws it (:func:`draw`). (Building the same charts through
 Altair's object model took 0.1-0.2 s each, most of it deep copies and schema validation, and that was most
-of a cold rerun.) Streamlit sends the frames as Arrow.
+of a cold rerun.) The cached layer keeps the frames as Arrow bytes (:func:`as_arrow`), so a rerun sends them
+as they are.
 
 Colours come from ``liq._palette`` and tooltip text from ``liq._format`` (each chart's frame carries the
 formatted labels), so the numbers read as they do in the tables and on the chart. Only axis ticks are
@@ -55,8 +56,6 @@ __all__ = [
 
 #: Vega label expression: SI "k" and "G" read as "K" and "B" for money, as ``liq._format.format_usd`` writes them.
 USD_AXIS = "replace(replace(datum.label, 'G', 'B'), 'k', 'K')"
-#: The Vega-Lite schema the specs are written for: Altair's, the version Streamlit's frontend renders.
-SCHEMA = SCHEMA_URL
 #: The chart menu of the still heatmap: export (PNG / SVG) only.
 EXPORT_ACTIONS = {"export": True, "source": False, "compiled": False, "editor": False}
 #: At most this many cells in the still heatmap (time × price blocks).
@@ -67,6 +66,9 @@ HEATMAP_PAD_PCT = 4.0
 CLOSE_LINE_POINTS = 1_500
 #: Steps of the asymmetry gauge's colour band.
 GAUGE_STEPS = 40
+#: The liquidation map's price windows (± % of the last price) and the one shown first.
+MAP_WINDOWS_PCT = (3, 5, 10, 20)
+MAP_DEFAULT_WINDOW_PCT = 10
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def draw(spec: VegaSpec, where: Any = None) -> None:
 
 
 def _top(layers: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    return {"$schema": SCHEMA, "layer": layers, **extra}
+    return {"$schema": SCHEMA_URL, "layer": layers, **extra}  # Altair's: the Vega-Lite Streamlit renders
 
 
 def _q(name: str, **kw: Any) -> dict[str, Any]:
@@ -153,8 +155,14 @@ def gauge(asymmetry: float) -> VegaSpec:
     }
     point = {
         "data": {"name": "marker"},
-        "mark": {"type": "point", "shape": "triangle-down", "size": 160, "filled": True, "color": "white"}
-        | {"yOffset": -9},
+        "mark": {
+            "type": "point",
+            "shape": "triangle-down",
+            "size": 160,
+            "filled": True,
+            "color": "white",
+            "yOffset": -9,
+        },
         "encoding": {"x": _q("x"), "tooltip": _tip("label", "Asymmetry (estimate)")},
     }
     return VegaSpec(_top([bar, point], height=42), {"band": band, "marker": marker})
@@ -267,7 +275,7 @@ def _map_curves(domain: list[float]) -> dict[str, Any]:
     }
 
 
-def liquidation_map(est: liq.Estimate, window_pct: float = 10.0) -> VegaSpec | None:
+def liquidation_map(est: liq.Estimate, window_pct: float = MAP_DEFAULT_WINDOW_PCT) -> VegaSpec | None:
     """Bars of estimated USD per price bin stacked by leverage tier, cumulative curves, current-price rule;
     None when nothing is estimated inside ``window_pct`` of the last price."""
     price = float(est.last_price)

@@ -1,4 +1,4 @@
-"""Liquidation Heatmap: the density view without level lines, plus a still Altair version to export."""
+"""Liquidation Heatmap: the density view without level lines, plus a still version to export."""
 
 import streamlit as st
 
