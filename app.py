@@ -2,6 +2,10 @@
 
 import streamlit as st
 
+from ui.memory import limit_malloc_arenas
+
+limit_malloc_arenas()  # once per process: see ui/memory.py
+
 st.set_page_config(
     page_title="Liq. Heatmap & Levels",
     page_icon="🔥",
