@@ -467,7 +467,7 @@ def test_one_level_reads_the_same_in_header_table_chart_csv_and_cli() -> None:
     import liq
     from liq._cli import main
     from liq._format import format_price, format_usd, price_decimals
-    from ui import cache, panels
+    from ui import cache, tables
 
     at = _app(src="sample", sym="BTCUSDT", iv="5m", range="7d")
     at.run()
@@ -492,7 +492,7 @@ def test_one_level_reads_the_same_in_header_table_chart_csv_and_cli() -> None:
     payload = liq.build_chart_payload(est, max_levels=len(est.levels))
     assert f"L {header_price} · {header_usd}" in [lv["label"] for lv in payload["levels"]]
 
-    csv = pd.read_csv(io.StringIO(panels.levels_table(est).to_csv(index=False)))
+    csv = pd.read_csv(io.StringIO(tables.levels_table(est).to_csv(index=False)))
     csv_row = csv.iloc[int((csv["Price"] - level.price).abs().argmin())]
     assert format_price(csv_row["Price"], d) == header_price
     assert format_usd(csv_row["Est. USD"]) == header_usd

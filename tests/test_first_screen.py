@@ -166,13 +166,13 @@ def test_levels_csv_names_symbol_interval_source_and_as_of() -> None:
     import pandas as pd
 
     import liq
-    from ui import panels
+    from ui import tables
 
     end = datetime(2025, 10, 22, tzinfo=timezone.utc)
     data = liq.load_market_data("ETHUSDT", "15m", end - pd.Timedelta(days=3), end, "sample").data
     est = liq.estimate(data.candles, open_interest=data.open_interest, symbol=data.symbol)
-    table = panels.levels_table(est)
-    csv = pd.read_csv(io.BytesIO(panels.levels_csv(table, est, data)))
+    table = tables.levels_table(est)
+    csv = pd.read_csv(io.BytesIO(tables.levels_csv(table, est, data)))
     assert list(csv.columns[:4]) == ["Symbol", "Interval", "Source", "As of (UTC)"]
     assert list(csv.columns[4:]) == list(table.columns)
     assert len(csv) == len(table) > 0

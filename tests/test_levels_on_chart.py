@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timezone
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import liq
 from liq._chart_payload import drawn_levels
 from liq._format import price_decimals
 from tests.support.offline import offline_like_this_machine  # noqa: F401 (an autouse fixture)
 from tests.test_app_pages import _app, _levels, _no_exception
-from ui import panels
-from ui.chart import LEVEL_LINES
+from ui import tables
+from ui.tables import LEVEL_LINES
 
 
 def _estimate() -> liq.Estimate:
@@ -24,7 +27,7 @@ def _estimate() -> liq.Estimate:
 
 def test_the_table_rows_are_the_levels_the_chart_draws() -> None:
     est = _estimate()
-    shown = panels._on_chart(panels.levels_table(est), est)
+    shown = tables.on_chart(tables.levels_table(est), est)
     payload = liq.build_chart_payload(est, max_levels=LEVEL_LINES)
     d = price_decimals(est.last_price)
     drawn = np.round(np.array([lv["price"] for lv in payload["levels"]], dtype=float), d)
@@ -46,3 +49,28 @@ def test_the_page_says_the_csv_holds_every_level() -> None:
     _no_exception(at)
     assert len(_levels(at)) <= LEVEL_LINES + 2
     assert any("The CSV holds all" in str(c.value) for c in at.caption)
+
+
+def test_a_rerun_shows_the_cached_tables_without_building_them_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[str] = []
+    real = tables.levels_tables
+
+    def spy(*args: Any, **kwargs: Any) -> tables.LevelsTables:
+        built.append("built")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tables, "levels_tables", spy)
+    at = _app(sym="BTCUSDT", range="7d", src="sample")
+    at.run()
+    _no_exception(at)
+    assert built == ["built"]
+    at.run()
+    _no_exception(at)
+    assert built == ["built"], "the second run built the tables again"
+    est = _estimate()
+    fresh = real(est)
+    shown = _levels(at)
+    assert len(shown) == len(fresh.table) > 0
+    assert fresh.n_levels == len(est.levels) >= len(fresh.table)
+    csv = pd.read_csv(io.BytesIO(fresh.csv))
+    assert len(csv) == fresh.n_levels  # the CSV holds every level, the table only those drawn

@@ -35,7 +35,7 @@ from liq import LoadResult, MarketData, load_market_data, sample_symbols
 from liq._check.builtin import check_set_d
 from liq._check.recorded import BUILTIN_RECORDINGS
 from liq._screen import ScreenRow, pairs_to_screen, screen_pair
-from ui import altair_charts, vega_specs
+from ui import altair_charts, tables, vega_specs
 from ui.vega_specs import VegaSpec
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "fetch_tail",
     "gauge_spec",
     "heatmap_spec",
+    "levels_tables",
     "liquidation_map_spec",
     "market_digest",
     "model_check",
@@ -192,6 +193,15 @@ def chart_payload_json(config: liq.ModelConfig, data: MarketData, threshold: flo
     from liq_chart import payload_to_json
 
     return payload_to_json(chart_payload(config, data, threshold, max_levels))
+
+
+@st.cache_data(ttl=timedelta(minutes=30), max_entries=12, show_spinner=False, hash_funcs=_HASH_DATA)
+def levels_tables(config: liq.ModelConfig, data: MarketData) -> tables.LevelsTables:
+    """The levels panel's and swept list's tables (and the CSV) of the estimate of ``data`` with ``config``,
+    built once per view instead of on every rerun."""
+    est = estimate(config, data)
+    with _HEAVY:
+        return tables.levels_tables(est, data)
 
 
 # --- the still charts: built once per view and shared by every viewer of it ---------------------------------

@@ -12,13 +12,11 @@ from liq._recorded_payload import with_recorded
 from ui import cache, messages
 from ui.pipeline import View
 from ui.recorded import Shown
+from ui.tables import LEVEL_LINES
 
 __all__ = ["LEVEL_LINES", "show"]
 
 logger = logging.getLogger(__name__)
-
-#: Level lines drawn on the chart (the largest levels by estimated USD).
-LEVEL_LINES = 12
 
 
 def show(

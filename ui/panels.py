@@ -1,4 +1,4 @@
-"""The page panels: header metrics, the levels table (with its CSV), the swept list.
+"""The page panels: header metrics, the levels table (with its CSV), the swept list (tables: ``ui.tables``).
 
 Everything here takes results from ``liq`` and draws them; nothing here computes a model number. Every
 price, USD amount and percentage is written by ``liq._format``, so a level reads the same in the header,
@@ -10,44 +10,24 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 import liq
 from liq import MarketData
-from liq._chart_payload import drawn_levels
 from liq._check.overlay import RecordedVsEstimated
 from liq._format import format_pct, format_price, format_usd, price_decimals, price_printf
 from liq._levels import cascade_rule
-from liq._recorded_payload import level_hit_texts, swept_recorded_texts
-from liq._sources._common import INTERVAL_MS
-from ui import cache, messages, vega_specs
-from ui.chart import LEVEL_LINES
+from ui import cache, messages, tables, vega_specs
 from ui.help import ESTIMATE_NOTE
 
 __all__ = [
-    "levels_csv",
     "levels_panel",
-    "levels_table",
     "liquidation_map",
     "metrics_row",
-    "nearest_level_index",
     "reading_row",
     "swept_list",
-]
-
-_SIDE_NAMES = {"long": "Long (below)", "short": "Short (above)"}
-_TABLE_COLUMNS = [
-    "Price",
-    "Side",
-    "Est. USD",
-    "Distance %",
-    "Zone low",
-    "Zone high",
-    "Approaches survived",
-    "Age",
-    "Cascade risk",
+    "tables_for",
 ]
 
 
@@ -145,53 +125,6 @@ def reading_row(summary: liq.Summary) -> None:
 
 
 # --- levels panel ------------------------------------------------------------------------------------------
-def _age_text(delta: pd.Timedelta) -> str:
-    hours = delta.total_seconds() / 3600.0
-    if not math.isfinite(hours) or hours < 0:
-        return "–"
-    if hours < 1:
-        return f"{hours * 60:.0f} min"
-    if hours < 48:
-        return f"{hours:.1f} h"
-    return f"{hours / 24:.1f} d"
-
-
-def levels_table(est: liq.Estimate, recorded: RecordedVsEstimated | None = None) -> pd.DataFrame:
-    """The levels as a table, nearest first; prices rounded as they are shown (this is also the CSV).
-
-    With ``recorded``, a "Recorded" column says what recorded liquidations hit within each level's zone.
-    """
-    lv = est.levels
-    if lv is None or len(lv) == 0:
-        return pd.DataFrame(columns=_TABLE_COLUMNS)
-    d = price_decimals(est.last_price)
-    age = (pd.Timestamp(est.last_time) - pd.to_datetime(lv["first_seen"], utc=True)).map(_age_text)
-    table = pd.DataFrame(
-        {
-            "Price": lv["price"].astype(float).round(d),
-            "Side": lv["side"].map(_SIDE_NAMES).fillna(lv["side"]),
-            "Est. USD": lv["notional_usd"].astype(float).round(0),
-            "Distance %": lv["distance_pct"].astype(float).round(2),
-            "Zone low": lv["zone_low"].astype(float).round(d),
-            "Zone high": lv["zone_high"].astype(float).round(d),
-            "Approaches survived": lv["approaches"].astype(int),
-            "Age": age.to_numpy(),
-            "Cascade risk": lv["cascade"].astype(bool) if "cascade" in lv else False,
-        }
-    )
-    if recorded is not None and len(recorded.levels) == len(table):
-        table["Recorded"] = level_hit_texts(recorded)
-    order = table["Distance %"].abs().sort_values(kind="stable").index
-    return table.loc[order].reset_index(drop=True)
-
-
-def nearest_level_index(table: pd.DataFrame, price: float | None) -> int | None:
-    """Row of ``table`` whose price is nearest to ``price`` (None when the table is empty)."""
-    if len(table) == 0 or price is None or not math.isfinite(float(price)):
-        return None
-    return int(np.argmin(np.abs(table["Price"].to_numpy(dtype=float) - float(price))))
-
-
 def _click_price(click: object) -> float | None:
     """The price of a chart click value ``{time, price}`` (None when there is no click)."""
     price = click.get("price") if isinstance(click, dict) else getattr(click, "price", None)
@@ -210,13 +143,6 @@ def _click_note(table: pd.DataFrame, hit: int, price: float, d: int) -> None:
         f"({format_usd(row['Est. USD'])} est., {format_pct(row['Distance %'])} from price), highlighted below."
     )
     st.info(messages.plain(text))
-
-
-def _shown_table(table: pd.DataFrame) -> pd.DataFrame:
-    shown = table.copy()
-    shown["Est. USD"] = [format_usd(x) for x in shown["Est. USD"]]
-    shown["Cascade risk"] = np.where(shown["Cascade risk"], "⚠ stacked", "")
-    return shown
 
 
 def _table_columns(price: float) -> dict[str, Any]:
@@ -249,22 +175,25 @@ def _table_columns(price: float) -> dict[str, Any]:
     }
 
 
+def tables_for(
+    config: liq.ModelConfig, data: MarketData, recorded: RecordedVsEstimated | None = None
+) -> tables.LevelsTables:
+    """The levels panel's and swept list's tables for the estimate of ``data`` with ``config``: kept per view
+    (:func:`ui.cache.levels_tables`), or built for this rerun when a recording is laid over them."""
+    if recorded is None:
+        return cache.levels_tables(config, data)
+    return tables.levels_tables(cache.estimate(config, data), data, recorded)
+
+
 def levels_panel(
-    est: liq.Estimate,
-    click: object = None,
-    *,
-    key: str = "levels",
-    recorded: RecordedVsEstimated | None = None,
-    data: MarketData | None = None,
+    est: liq.Estimate, t: tables.LevelsTables, click: object = None, *, key: str = "levels"
 ) -> pd.DataFrame:
     """Sortable levels table with cascade flags; highlights the level nearest to a chart click; CSV export.
 
-    ``data`` (the market data behind ``est``) names the interval and source in the CSV.
+    ``t`` holds the tables of ``est`` (:func:`tables_for`); the table shown is returned.
     """
-    table = levels_table(est, recorded)
+    table = t.table
     st.subheader("Liquidation levels (estimated)")
-    csv = levels_csv(table, est, data)
-    table = _on_chart(table, est)
     if len(table) == 0:
         st.info(
             "No significant level on either side: lower the significance threshold in Model settings, or pick a "
@@ -273,7 +202,7 @@ def levels_panel(
         return table
     d = price_decimals(est.last_price)
     price = _click_price(click)
-    hit = nearest_level_index(table, price)
+    hit = tables.nearest_level_index(table, price)
     if hit is not None and price is not None:
         _click_note(table, hit, price, d)
     n_cascade = int(table["Cascade risk"].sum())
@@ -283,7 +212,7 @@ def levels_panel(
             "one, the forced orders can push it straight into the next one: a cascade.",
             icon=":material/warning:",
         )
-    shown = _shown_table(table)
+    shown = t.shown
 
     def highlight(r: pd.Series) -> list[str]:
         on = hit is not None and r.name == hit
@@ -297,15 +226,14 @@ def levels_panel(
         key=f"{key}_table",
         column_config=_table_columns(est.last_price),
     )
-    n_all = len(est.levels)
-    if n_all > len(table):
+    if t.n_levels > len(table):
         st.caption(
-            f"The table lists the {len(table)} levels drawn on the chart: the {LEVEL_LINES} largest and the "
-            f"nearest on each side of the price. The CSV holds all {n_all}."
+            f"The table lists the {len(table)} levels drawn on the chart: the {tables.LEVEL_LINES} largest and "
+            f"the nearest on each side of the price. The CSV holds all {t.n_levels}."
         )
     st.download_button(
         "Download levels (CSV)",
-        csv,
+        t.csv,
         file_name=f"{est.symbol or 'levels'}_levels_estimate.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -314,74 +242,16 @@ def levels_panel(
     return table
 
 
-def _on_chart(table: pd.DataFrame, est: liq.Estimate) -> pd.DataFrame:
-    """The rows of ``table`` whose level the chart draws (every level the page names is on the chart)."""
-    drawn = drawn_levels(est.levels, float(est.last_price), LEVEL_LINES)
-    d = price_decimals(est.last_price)
-    keep = table["Price"].isin(drawn["price"].astype(float).round(d))
-    return table[keep.to_numpy()].reset_index(drop=True)
-
-
-def levels_csv(table: pd.DataFrame, est: liq.Estimate, data: MarketData | None = None) -> bytes:
-    """The levels CSV: the table with the pair, the interval, the source and the as-of time in front.
-
-    "As of (UTC)" is the close of the last candle the estimate used, so a shared file says how old it is.
-    """
-    last = pd.Timestamp(est.last_time)
-    interval = data.interval if data is not None else ""
-    as_of = last + pd.Timedelta(milliseconds=INTERVAL_MS[interval]) if interval in INTERVAL_MS else last
-    meta = {
-        "Symbol": est.symbol or (data.symbol if data is not None else ""),
-        "Interval": interval,
-        "Source": data.source if data is not None else "",
-        "As of (UTC)": f"{as_of:%Y-%m-%d %H:%M}",
-    }
-    out = table.copy()
-    for i, (name, value) in enumerate(meta.items()):
-        out.insert(i, name, value)
-    return out.to_csv(index=False).encode()
-
-
 # --- swept levels ------------------------------------------------------------------------------------------
-def _swept_table(est: liq.Estimate, limit: int, recorded: RecordedVsEstimated | None = None) -> pd.DataFrame:
-    recent = est.swept.sort_values("swept_last", ascending=False).head(limit)
-    rows = est.swept.index.get_indexer(recent.index)
-    d = price_decimals(est.last_price)
-    swept_last = pd.to_datetime(recent["swept_last"], utc=True)
-    return pd.DataFrame(
-        {
-            "Side": recent["side"]
-            .map({"long": "Longs flushed", "short": "Shorts squeezed"})
-            .fillna(recent["side"]),
-            "Price": recent["price"].astype(float).round(d),
-            "Band": [
-                f"{format_price(a, d)} – {format_price(b, d)}"
-                for a, b in zip(recent["bin_low"], recent["bin_high"], strict=True)
-            ],
-            "Est. USD": [format_usd(x) for x in recent["notional_usd"]],
-            **_recorded_column(recorded, rows),
-            "Swept at (UTC)": swept_last.dt.strftime("%Y-%m-%d %H:%M").to_numpy(),
-            "Ago": (pd.Timestamp(est.last_time) - swept_last).map(_age_text).to_numpy(),
-        }
-    )
-
-
-def _recorded_column(recorded: RecordedVsEstimated | None, rows: Any) -> dict[str, list[str]]:
-    """The "Recorded USD" column of the swept list for the given rows of ``Estimate.swept`` (none without)."""
-    if recorded is None or len(recorded.swept) == 0:
-        return {}
-    texts = swept_recorded_texts(recorded)
-    return {"Recorded USD": [texts[i] for i in rows]}
-
-
-def swept_list(est: liq.Estimate, *, limit: int = 15, recorded: RecordedVsEstimated | None = None) -> None:
-    """What the model says was cleared recently: side, price band, estimated USD, when."""
+def swept_list(est: liq.Estimate, t: tables.LevelsTables) -> None:
+    """What the model says was cleared recently: side, price band, estimated USD, when (``t``: the tables of
+    ``est``, :func:`tables_for`)."""
     st.subheader("Swept levels (estimated)")
     sw = est.swept
     if sw is None or len(sw) == 0:
         st.caption("Nothing was swept in this range.")
         return
-    table = _swept_table(est, limit, recorded)
+    table = t.swept
     total = {side: float(sw.loc[sw["side"] == side, "notional_usd"].sum()) for side in ("long", "short")}
     st.caption(
         messages.plain(

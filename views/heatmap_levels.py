@@ -16,8 +16,9 @@ def body() -> None:
     recorded.summary(shown)
     cmp = shown.comparison if shown is not None else None
     panels.reading_row(v.est.summary)
-    panels.levels_panel(v.est, click, data=v.data, key="levels", recorded=cmp)
-    panels.swept_list(v.est, recorded=cmp)
+    tables = panels.tables_for(v.config, v.data, cmp)
+    panels.levels_panel(v.est, tables, click, key="levels")
+    panels.swept_list(v.est, tables)
     panels.liquidation_map(v.config, v.data, key="levels_map")
     help.how_to_read()
 
