@@ -69,6 +69,8 @@ PRIOR_VOLUME_HOURS = 24.0
 #: Upper bound of the prior's entry-price spread (log units), so a very long lifetime cannot spread it absurdly.
 _MAX_PRIOR_SIGMA = 0.25
 SIDES = ("long", "short")
+#: Positions handled at a time by the passes that scatter them (their buffers stay small and in cache).
+_CHUNK = 1 << 15
 
 
 @dataclass(frozen=True)
@@ -775,49 +777,59 @@ def _accumulate(diff: F64, rows: int, n_bins: int, scale: F64) -> F64:
     return block
 
 
-def _grid(
-    f: _Flow, bins: I64, lay: _Layout, out: F64, outside: I64 | None = None, hit_bins: I64 | None = None
-) -> F64:
+def _grid(f: _Flow, bins: I64, lay: _Layout, out: F64, any_outside: bool = True) -> F64:
     """Alive USD per (column, bin) into ``out`` (C × P): a difference array plus a cumulative sum over columns,
-    block-referenced. ``bins`` is each position's price bin on the grid; positions off the grid (their indices
-    in ``outside`` when known) are left out."""
+    block-referenced. ``bins`` is each position's price bin on the grid; positions off the grid are left out
+    (``any_outside`` False says there are none)."""
     l_end = f.big_l[lay.col_end]
     starts = _block_starts(l_end)
     if len(starts) == 2:
-        if outside is None:
-            outside = np.flatnonzero(bins.view(np.uint64) >= lay.n_bins)
-        return _one_block_grid(f, bins, lay, l_end, out, outside, hit_bins)
+        return _one_block_grid(f, bins, lay, l_end, out, any_outside)
     for j0, j1 in zip(starts[:-1], starts[1:], strict=True):
         out[j0:j1] = _block_grid(f, bins, lay, l_end, j0, j1)
     return out
 
 
-def _one_block_grid(
-    f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64, outside: I64, hit_bins: I64 | None
-) -> F64:
+def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64, any_outside: bool) -> F64:
     """The grid when one reference multiplier serves every column: a position enters at its creation column
-    and (if swept) leaves at its sweep column, weighted by ``exp(−L_c)`` gathered from its creation candle."""
+    and (if swept) leaves at its sweep column, weighted by ``exp(−L_c)`` gathered from its creation candle.
+
+    Cells and weights are made :data:`_CHUNK` positions at a time in two small buffers, in position order, so
+    the scatters add in the order one pass over all positions would (and no array of the positions' size is
+    made). A position off the grid adds 0 to a valid cell of its column."""
     s, n_bins = f.side, lay.n_bins
-    weight = s.notional
-    if f.big_l.any():
-        weight = np.exp(np.minimum(-f.big_l, 700.0))[s.created]
-        weight *= s.notional
-    if outside.size:  # no weight, and any valid bin
-        weight = weight.copy() if weight is s.notional else weight
-        weight[outside] = 0.0
-        bins = bins.copy()
-        bins[outside] = 0
+    grow = np.exp(np.minimum(-f.big_l, 700.0)) if f.big_l.any() else None
     col_key = lay.col_of * n_bins
-    cell = col_key[s.created]
-    cell += bins
     diff = out.reshape(-1)  # a view: ``out`` is C-contiguous
     diff.fill(0.0)
-    np.add.at(diff, cell, weight)
-    # the swept positions leave at their sweep column, subtracted in the buffers already made
-    leave = cell[: len(f.hit)]
-    np.take(col_key, f.hit_at, out=leave)
-    leave += hit_bins if hit_bins is not None and not outside.size else bins[f.hit]
-    np.subtract.at(diff, leave, weight[f.hit])
+    n = len(s.created)
+    m = max(1, min(n, _CHUNK))
+    cell = np.empty(m, dtype=np.int64)
+    weight = np.empty(m)
+
+    def fill(pos: slice | I64, at: I64) -> tuple[I64, F64]:
+        """Cells and weights of the positions ``pos``, whose columns are those of the candles ``at``."""
+        c, w = cell[: len(at)], weight[: len(at)]
+        np.take(col_key, at, out=c)
+        b = bins[pos]
+        off = b.view(np.uint64) >= n_bins if any_outside else None  # a negative bin is a huge unsigned one
+        c += b if off is None else np.where(off, 0, b)
+        if grow is None:
+            np.copyto(w, s.notional[pos])
+        else:
+            np.take(grow, s.created[pos], out=w)
+            w *= s.notional[pos]
+        if off is not None:
+            w[off] = 0.0
+        return c, w
+
+    for a in range(0, n, m):
+        c, w = fill(slice(a, a + m), s.created[a : a + m])
+        np.add.at(diff, c, w)
+    for a in range(0, len(f.hit), m):
+        h = f.hit[a : a + m]
+        c, w = fill(h, f.hit_at[a : a + m])
+        np.subtract.at(diff, c, w)
     return _accumulate(diff, lay.n_cols, n_bins, l_end)
 
 
@@ -971,12 +983,11 @@ def _summarise(f: _Flow, grid: _Grid, lay: _Layout, k: int, out: F64) -> _SideRe
     """Everything the estimate needs from one side's positions: grid (into ``out``), alive positions, profile
     and swept clusters."""
     bins = grid.bins_of(f.side.price)
-    outside = np.flatnonzero(bins.view(np.uint64) >= lay.n_bins)  # a negative bin is a huge unsigned one
-    alive, profile = _alive_at_end(f, bins, lay.n_bins, k, outside.size > 0)
-    hit_bins = bins[f.hit]  # shared by the swept clusters and the grid
-    clusters = _swept_clusters(f, bins, grid.edges, hit_bins) if np.any(f.hit_value > 0) else None
+    any_outside = bool(len(bins)) and (int(bins.min()) < 0 or int(bins.max()) >= lay.n_bins)
+    alive, profile = _alive_at_end(f, bins, lay.n_bins, k, any_outside)
+    clusters = _swept_clusters(f, bins, grid.edges) if np.any(f.hit_value > 0) else None
     return _SideResult(
-        grid=_grid(f, bins, lay, out, outside, hit_bins),
+        grid=_grid(f, bins, lay, out, any_outside),
         alive=alive,
         profile=profile,
         clusters=clusters,
