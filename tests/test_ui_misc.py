@@ -104,6 +104,27 @@ def test_market_data_is_hashed_by_content() -> None:
     assert cache.market_digest(a) != cache.market_digest(type(a)(**{**a.__dict__, "source": "upload"}))
 
 
+def test_a_rerun_does_not_hash_the_candles_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fetched data's digest travels with the cached fetch, so a cache hit's copy is not hashed again."""
+    from ui import cache
+
+    hashed: list[str] = []
+    real = cache._digest
+
+    def spy(md: object) -> str:
+        hashed.append(getattr(md, "symbol", "?"))
+        return real(md)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cache, "_digest", spy)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params.update({"sym": "ETHUSDT", "range": "3d", "src": "sample"})
+    at.run()
+    assert not at.exception and hashed == ["ETHUSDT"]
+    at.run()
+    assert not at.exception
+    assert hashed == ["ETHUSDT"], "the second run hashed the candles again"
+
+
 @pytest.mark.parametrize(("ci", "outcome"), [("true", "failed"), ("", "skipped")])
 def test_missing_chromium_fails_on_ci_and_skips_elsewhere(
     monkeypatch: pytest.MonkeyPatch, ci: str, outcome: str

@@ -49,6 +49,7 @@ __all__ = [
     "content_id",
     "end_bucket",
     "estimate",
+    "fetch",
     "fetch_market",
     "fetch_tail",
     "gauge_spec",
@@ -103,7 +104,11 @@ def market_digest(md: MarketData) -> str:
     known = _DIGESTS.get(key)
     if known is not None and known[0]() is md:
         return known[1]
-    digest = _digest(md)
+    return _remember(md, _digest(md))
+
+
+def _remember(md: MarketData, digest: str) -> str:
+    key = id(md)
     _DIGESTS[key] = (weakref.ref(md, lambda _ref: _DIGESTS.pop(key, None)), digest)
     return digest
 
@@ -131,10 +136,20 @@ def end_bucket(now: datetime | None = None, *, minutes: int = 1) -> datetime:
 
 @dataclass(frozen=True)
 class Fetched:
-    """A load result and the progress messages the sources sent while it was fetched."""
+    """A load result, the progress messages the sources sent while it was fetched, and the data's
+    :func:`market_digest`."""
 
     result: LoadResult
     steps: tuple[str, ...]
+    digest: str
+
+
+def fetch(symbol: str, interval: str, start: datetime, end: datetime, source: str) -> Fetched:
+    """:func:`fetch_market`, with the digest its data was given when fetched known for the copy a cache hit
+    returns, so the functions keyed on that data do not hash every candle again on each rerun."""
+    fetched = fetch_market(symbol, interval, start, end, source)
+    _remember(fetched.result.data, fetched.digest)
+    return fetched
 
 
 @st.cache_data(ttl=timedelta(minutes=15), max_entries=24, show_spinner=False)
@@ -146,7 +161,7 @@ def fetch_market(symbol: str, interval: str, start: datetime, end: datetime, sou
     """
     steps: list[str] = []
     result = load_market_data(symbol, interval, start, end, source, progress=steps.append)
-    return Fetched(result, tuple(steps))
+    return Fetched(result, tuple(steps), market_digest(result.data))
 
 
 @st.cache_data(ttl=timedelta(seconds=50), max_entries=8, show_spinner=False)

@@ -110,7 +110,7 @@ def _candles(rec: Recording) -> tuple[MarketData, list[str]]:
     start = (first - WARMUP).floor("1h").to_pydatetime()
     end = (last + pd.Timedelta(hours=1)).ceil("1h").to_pydatetime()
     source = "sample" if rec.key in cache.BUILTIN_RECORDINGS else "auto"
-    result = cache.fetch_market(rec.symbol, "5m", start, end, source).result
+    result = cache.fetch(rec.symbol, "5m", start, end, source).result
     return result.data, [f.reason for f in result.fallbacks]
 
 

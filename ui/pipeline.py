@@ -89,7 +89,7 @@ def _load(sb: SidebarResult, status: Any) -> tuple[MarketData, tuple[Fallback, .
         return cache.parse_upload(sb.upload.klines, sb.upload.oi, upload_symbol(sb)), ()
     end = s.end_time or cache.end_bucket(minutes=1 if s.source in ("auto", "live") else 60)
     status.write(f"Fetching candles ({settings.SOURCES[s.source]})…")
-    fetched = cache.fetch_market(s.symbol, s.interval, end - s.range, end, s.source)
+    fetched = cache.fetch(s.symbol, s.interval, end - s.range, end, s.source)
     for step in fetched.steps:
         status.write(messages.plain(step))
     return fetched.result.data, tuple(fetched.result.fallbacks)

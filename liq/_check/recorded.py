@@ -77,6 +77,12 @@ def _builtin(key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return events, recording_windows(events)[["start", "end"]]
 
 
+@functools.lru_cache(maxsize=len(BUILTIN_RECORDINGS))
+def _builtin_symbols(key: str) -> frozenset[str]:
+    """The symbols a built-in recording holds events of (found once per process)."""
+    return frozenset(_builtin(key)[0]["symbol"].astype(str).unique())
+
+
 def recorded_events(
     events: pd.DataFrame, symbol: str, source: str, *, windows: pd.DataFrame | None = None
 ) -> RecordedEvents:
@@ -132,7 +138,7 @@ def builtin_recording(symbol: str, start: object, end: object) -> RecordedEvents
     t0, t1 = _utc(start), _utc(end)
     for key, rec in BUILTIN_RECORDINGS.items():
         events, windows = _builtin(key)
-        if (events["symbol"] == sym).any() and _overlaps(windows, t0, t1):
+        if _overlaps(windows, t0, t1) and sym in _builtin_symbols(key):
             return recorded_events(events, sym, rec.label, windows=windows)
     return None
 
