@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import liq
 from liq._errors import InvalidSymbolError
@@ -138,3 +140,25 @@ def test_coverage() -> None:
     assert spans[0][0] == pd.Timestamp("2024-11-20", tz="UTC") and spans[-1][1] == pd.Timestamp(
         "2026-01-29 06:35", tz="UTC"
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    interval=st.sampled_from(["5m", "15m", "1h", "4h", "1d"]),
+    start_min=st.integers(0, 20 * 24 * 60),
+    length_min=st.integers(0, 10 * 24 * 60),
+)
+def test_a_range_of_the_sample_is_the_resampled_5m_candles_of_that_range(
+    interval: str, start_min: int, length_min: int
+) -> None:
+    """A range is sliced from the whole file resampled once; it equals resampling just that range's 5m
+    candles (buckets cut by either end are incomplete and left out), even for ends off the 5m grid."""
+    from liq._sources import sample
+
+    seg = next(s for s in sample._segments() if s.symbol == "SOLUSDT")
+    a = seg.first + pd.Timedelta(minutes=start_min)
+    b = a + pd.Timedelta(minutes=length_min)
+    frame = sample._read(seg.filename)
+    times = frame["open_time"]
+    direct = sample._resample(frame[(times >= a) & (times < b)], interval)
+    pd.testing.assert_frame_equal(sample._window(seg.filename, interval, a, b), direct)

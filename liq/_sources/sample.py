@@ -115,6 +115,24 @@ def _resample(candles: pd.DataFrame, interval: str) -> pd.DataFrame:
     return resample_ohlcv(candles, step, complete=factor)
 
 
+@functools.lru_cache(maxsize=64)
+def _resampled_file(filename: str, interval: str) -> pd.DataFrame:
+    """A whole sample file in ``interval`` candles (made once per process: ranges of it are then slices)."""
+    return _resample(_read(filename), interval)
+
+
+def _window(filename: str, interval: str, a: pd.Timestamp, b: pd.Timestamp) -> pd.DataFrame:
+    """The complete ``interval`` candles of a sample file that lie inside ``[a, b)``.
+
+    The same as resampling the 5m candles of ``[a, b)`` (buckets start at multiples of the interval since
+    the epoch, and one that is cut by ``a`` or ``b`` is incomplete), without resampling on every request.
+    """
+    full = _resampled_file(filename, interval)
+    times = full["open_time"]
+    last_open = times + pd.Timedelta(milliseconds=INTERVAL_MS[interval] - _STEP_MS)
+    return full[((times >= a) & (last_open < b)).to_numpy()].reset_index(drop=True)
+
+
 def _fmt(ts: pd.Timestamp) -> str:
     return ts.strftime("%Y-%m-%d %H:%M")
 
@@ -182,10 +200,7 @@ def load_sample(symbol: str, interval: str, start: datetime, end: datetime) -> M
             f"The requested range ({_fmt(t0)} → {_fmt(t1)} UTC) is outside the built-in sample, so this shows "
             f"the latest {days:.3g} day(s) of the sample instead."
         )
-    frame = _read(seg.filename)
-    times = frame["open_time"]
-    sliced = frame[(times >= a) & (times < b)]
-    candles = _resample(sliced, iv)
+    candles = _window(seg.filename, iv, a, b)
     if candles.empty:
         raise NoDataError(
             f"The built-in sample has no complete {iv} candle for {sym} between {_fmt(a)} and {_fmt(b)} UTC. "
