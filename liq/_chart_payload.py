@@ -48,6 +48,7 @@ from ._format import (
     format_level_short,
     format_price,
     format_usd,
+    format_usd_many,
     price_decimals,
     round_price,
 )
@@ -256,7 +257,7 @@ def _round_list(values: Any, decimals: int) -> list[float]:
 
 def _code_labels(scale: float) -> list[str]:
     """The USD text of every quantisation code of one side (the browser's hover readout shows these)."""
-    return [format_usd(code * scale) for code in range(_QMAX + 1)]
+    return list(format_usd_many(np.arange(_QMAX + 1) * scale))
 
 
 # --------------------------------------------------------------------------------------------------

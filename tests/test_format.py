@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given
+from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 import liq
@@ -76,3 +78,51 @@ def test_formatters_never_raise_and_never_print_nan(x: float) -> None:
     assert 0 <= price_decimals(x) <= 6
     if math.isfinite(x):
         assert format_usd(x).lstrip("-").startswith("$")
+
+
+_EDGES = [
+    0.0,
+    -0.0,
+    0.5,
+    99.95,
+    999.5,
+    999.4999,
+    99_949.99,
+    99_950.0,
+    99_999.9,
+    999_500.0,
+    999_499.99,
+    1.05e6,
+    1.25e6,
+]
+
+
+@hyp_settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.floats(min_value=-1e16, max_value=1e16),
+            st.sampled_from(_EDGES).flatmap(
+                lambda e: st.sampled_from([e, -e, np.nextafter(e, 0), np.nextafter(e, 2e16)])
+            ),
+            st.integers(0, 10**15).map(float),
+        ),
+        max_size=60,
+    )
+)
+def test_format_usd_many_writes_what_format_usd_writes(values: list[float]) -> None:
+    from liq._format import format_usd_many
+
+    assert format_usd_many(values).tolist() == [format_usd(v) for v in values]
+
+
+def test_format_usd_many_on_many_values_and_every_half_way_tenth() -> None:
+    """Log-spread values of every size, and every half-way tenth and unit (ties, where rounding could differ)."""
+    from liq._format import format_usd_many
+
+    rng = np.random.default_rng(7)
+    spread = 10.0 ** rng.uniform(-3, 17, 50_000) * rng.choice([-1.0, 1.0], 50_000)
+    halves = np.concatenate([(np.arange(0, 20_000) + 0.5) / 10 * unit for unit in (1.0, 1e3, 1e6, 1e9, 1e12)])
+    values = np.concatenate([spread, halves, np.nextafter(halves, 0), np.nextafter(halves, np.inf)])
+    assert format_usd_many(values).tolist() == [format_usd(float(v)) for v in values]

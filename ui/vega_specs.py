@@ -30,7 +30,7 @@ from streamlit import dataframe_util
 
 import liq
 from liq._chart_payload import downsample_grid
-from liq._format import format_price, format_usd, price_decimals
+from liq._format import format_price, format_usd_many, price_decimals
 from liq._palette import (
     HEATMAP_RAMP,
     HEATMAP_TOP_QUANTILE,
@@ -190,7 +190,7 @@ def _map_frames(est: liq.Estimate, lo: float, hi: float) -> tuple[pd.DataFrame, 
         tier=_labels(p["leverage"], lambda x: f"{x:g}x"),
         from_label=_labels(p["bin_low"], lambda v: format_price(v, d)),
         to_label=_labels(p["bin_high"], lambda v: format_price(v, d)),
-        usd_label=_labels(p["notional_usd"], format_usd),
+        usd_label=format_usd_many(p["notional_usd"]),
     )
     side, usd = p["side"].to_numpy(), p["notional_usd"].to_numpy()
     curves = pd.concat(
@@ -198,7 +198,7 @@ def _map_frames(est: liq.Estimate, lo: float, hi: float) -> tuple[pd.DataFrame, 
     )
     curves = curves.reset_index(drop=True)
     curves["price_label"] = _labels(curves["mid"], lambda v: format_price(v, d))
-    curves["cum_label"] = _labels(curves["cum"], format_usd)
+    curves["cum_label"] = format_usd_many(curves["cum"])
     return p, curves
 
 
@@ -366,8 +366,8 @@ def _labelled(frame: pd.DataFrame, price: float) -> pd.DataFrame:
     return frame.assign(
         p0_label=_labels(frame["p0"], lambda v: format_price(v, d)),
         p1_label=_labels(frame["p1"], lambda v: format_price(v, d)),
-        long_label=_labels(frame["long_usd"], format_usd),
-        short_label=_labels(frame["short_usd"], format_usd),
+        long_label=format_usd_many(frame["long_usd"]),
+        short_label=format_usd_many(frame["short_usd"]),
     )
 
 
