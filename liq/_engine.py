@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import cached_property, partial
 from typing import Literal
 
 import numpy as np
@@ -452,6 +452,29 @@ def _compact(s: _Side) -> _Side:
 # --------------------------------------------------------------------------------------------------------
 # flows: how each side's positions grow, close, decay and get swept
 # --------------------------------------------------------------------------------------------------------
+class _LogExps:
+    """The exponentials of a log-multiplier per candle that the grid and the alive positions need, each
+    computed once when first used (the volume model's two sides share one multiplier, so they share these)."""
+
+    def __init__(self, big_l: F64) -> None:
+        self.big_l = big_l
+
+    @cached_property
+    def nonzero(self) -> bool:
+        """Whether the multiplier is anywhere other than 0 (else every exponential is 1)."""
+        return bool(self.big_l.any())
+
+    @cached_property
+    def to_end(self) -> F64:
+        """``exp(L_{T−1} − L_c)`` per candle ``c``: a position's value at the last candle per unit of its notional."""
+        return np.exp(self.big_l[-1] - self.big_l)
+
+    @cached_property
+    def from_start(self) -> F64:
+        """``exp(−L_c)`` per candle ``c`` (capped at ``exp(700)``): a position's weight on the grid's one reference."""
+        return np.exp(np.minimum(-self.big_l, 700.0))
+
+
 @dataclass(frozen=True)
 class _Flow:
     """One side after the model's flows ran."""
@@ -466,6 +489,7 @@ class _Flow:
     hit: I64  # indices of the positions swept before the last candle ended (swept_at < T), increasing
     hit_at: I64  # their sweep candles (``side.swept_at[hit]``)
     hit_value: F64  # their values at their sweeps
+    exps: _LogExps  # exponentials of ``big_l``
 
 
 def _prior_sigma(closes: F64, lifetime_candles: float) -> float:
@@ -492,8 +516,11 @@ class _VolumeRates:
     log_decay: float
     prior_total: float
     sigma: float
-    big_l: F64
+    big_l: F64  # ``c × logd`` per candle ``c``
+    growth: F64  # ``exp(big_l)``: what a position is worth ``a`` candles after its creation is ``growth[a]``
     prior_anchor: F64
+    blocks: tuple[_DecayBlock, ...]  # the decayed sums' exponentials, shared by both sides
+    exps: _LogExps
 
 
 #: Builds one side's flow on demand (``"long"`` or ``"short"``), so that the caller can summarise a side and
@@ -515,13 +542,17 @@ def _volume_flows(
     per_side_rate = cfg.inflow_share * float(np.mean(inp.quote_volume[:n_first]))
     prior_total = per_side_rate * lifetime if math.isfinite(lifetime) else 0.0
     big_l = np.arange(t, dtype=np.float64) * logd
+    growth = np.exp(big_l)
     rates = _VolumeRates(
         log_close,
         log_decay,
         prior_total,
         _prior_sigma(inp.closes, lifetime),
         big_l,
-        prior_total * np.exp(big_l),
+        growth,
+        prior_total * growth,
+        _decay_blocks(t, logd),
+        _LogExps(big_l),
     )
     notes = []
     if prior_total > 0:
@@ -548,12 +579,18 @@ def _volume_side(
     )
     hit = np.flatnonzero(s.swept_at < t)
     hit_at = s.swept_at[hit]
-    hit_value: F64 = (hit_at - s.created[hit]) * np.float64(logd)
-    np.exp(hit_value, out=hit_value)
+    # a swept position's value is its notional times exp(age × logd), age = its candles alive (1 to T−1): the
+    # growth per age, gathered (the same numbers, without an exponential per position)
+    age = s.created[hit]
+    np.subtract(hit_at, age, out=age)
+    hit_value: F64 = r.growth.take(age)
+    del age
     hit_value *= s.notional[hit]
     swept_usd = np.bincount(hit_at, weights=hit_value, minlength=t)[:t].astype(np.float64)
     entered = np.bincount(s.created, weights=s.notional, minlength=t)[:t].astype(np.float64)
-    new_decayed, entered_decayed, swept_decayed = _decayed_cumsums((new_side, entered, swept_usd), logd)
+    new_decayed, entered_decayed, swept_decayed = _decayed_cumsums(
+        (new_side, entered, swept_usd), logd, r.blocks
+    )
     # alive = what entered, decayed since, minus what was swept, decayed since (a swept position's value at
     # its sweep is exactly its decayed value then)
     levered = np.maximum(entered_decayed - swept_decayed, 0.0)
@@ -561,12 +598,33 @@ def _volume_side(
     lost = float(entered.sum()) - float(levered[-1]) - float(swept_usd.sum())
     closed, decayed = _split_loss(max(lost, 0.0), r.log_close, r.log_decay)
     anchor = r.prior_anchor + new_decayed
-    return _Flow(s, r.big_l, closed, decayed, anchor, swept_usd, levered, hit, hit_at, hit_value)
+    return _Flow(s, r.big_l, closed, decayed, anchor, swept_usd, levered, hit, hit_at, hit_value, r.exps)
 
 
-def _decayed_cumsums(xs: tuple[F64, ...], logd: float) -> list[F64]:
+#: One block of candles of the decayed sums: its first and end candle, ``exp(−s·logd)`` for its steps ``s``
+#: and ``exp(s·logd)`` for the steps ``0 … len`` (one more, for the carry into the block).
+_DecayBlock = tuple[int, int, F64, F64]
+
+
+def _decay_blocks(t: int, logd: float) -> tuple[_DecayBlock, ...]:
+    """The blocks of :func:`_decayed_cumsums` for ``t`` candles: short enough that the exponentials stay finite."""
+    if logd == 0.0:
+        return ()
+    block = max(1, int(_LOG_BLOCK_SPAN / -logd))
+    out = []
+    for a in range(0, t, block):
+        b = min(t, a + block)
+        steps = np.arange(b - a + 1, dtype=np.float64)
+        out.append((a, b, np.exp(-steps[:-1] * logd), np.exp(steps * logd)))
+    return tuple(out)
+
+
+def _decayed_cumsums(
+    xs: tuple[F64, ...], logd: float, blocks: tuple[_DecayBlock, ...] | None = None
+) -> list[F64]:
     """``y_t = Σ_{k<=t} x_k · exp((t−k)·logd)`` for each series in ``xs`` (all of one length), computed in
-    blocks so the exponentials stay finite; the blocks' exponentials are computed once for all series.
+    blocks so the exponentials stay finite; the blocks' exponentials (``blocks``, from :func:`_decay_blocks`
+    when not given) serve every series.
 
     Examples
     --------
@@ -577,19 +635,15 @@ def _decayed_cumsums(xs: tuple[F64, ...], logd: float) -> list[F64]:
     if logd == 0.0:
         return [np.cumsum(x) for x in xs]
     outs = [np.empty(t) for _ in xs]
-    block = max(1, int(_LOG_BLOCK_SPAN / -logd))
-    for a in range(0, t, block):
-        b = min(t, a + block)
-        steps = np.arange(b - a, dtype=np.float64)
-        down, up, carried = np.exp(-steps * logd), np.exp(steps * logd), np.exp((steps + 1.0) * logd)
+    for a, b, down, up in _decay_blocks(t, logd) if blocks is None else blocks:
         for x, out in zip(xs, outs, strict=True):
             carry = float(out[a - 1]) if a else 0.0
             local = out[a:b]  # computed in place
             np.multiply(x[a:b], down, out=local)
             np.cumsum(local, out=local)
-            local *= up
+            local *= up[:-1]
             if carry:
-                local += carry * carried
+                local += carry * up[1:]
     return outs
 
 
@@ -691,7 +745,9 @@ def _anchor_side(s: _Side, weights: F64, cfg: ModelConfig, target: F64, oi: F64)
     # after each candle's sweeps the gap to the target is opened or closed, so alive equals the target
     levered = np.asarray(target, dtype=np.float64).copy()
     oi_usd = np.asarray(oi, dtype=np.float64)
-    return _Flow(side, big_l, closed, decayed, oi_usd, swept_usd, levered, hit, hit_at, hit_value)
+    return _Flow(
+        side, big_l, closed, decayed, oi_usd, swept_usd, levered, hit, hit_at, hit_value, _LogExps(big_l)
+    )
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -798,7 +854,7 @@ def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64, any
     the scatters add in the order one pass over all positions would (and no array of the positions' size is
     made). A position off the grid adds 0 to a valid cell of its column."""
     s, n_bins = f.side, lay.n_bins
-    grow = np.exp(np.minimum(-f.big_l, 700.0)) if f.big_l.any() else None
+    grow = f.exps.from_start if f.exps.nonzero else None
     col_key = lay.col_of * n_bins
     diff = out.reshape(-1)  # a view: ``out`` is C-contiguous
     diff.fill(0.0)
@@ -963,8 +1019,8 @@ def _alive_at_end(
     ia = np.flatnonzero(alive)
     created = s.created[ia]
     value_end = s.notional[ia]
-    if f.big_l.any():
-        value_end *= np.exp(f.big_l[t - 1] - f.big_l)[created]
+    if f.exps.nonzero:
+        value_end *= f.exps.to_end[created]
     cell, usd = bins[ia], value_end  # the bins, turned into (bin, tier) cells in place
     off = np.flatnonzero(cell.view(np.uint64) >= n_bins) if any_outside else ()
     if len(off):  # off the grid: no weight, and any valid bin (a sum plus 0.0 is the same sum)
