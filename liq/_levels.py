@@ -81,7 +81,7 @@ def _split_peaks(profile: F64, a: int, b: int) -> list[tuple[int, int]]:
     seg = profile[a:b]
     if len(seg) < 3:
         return [(a, b)]
-    sm = np.convolve(np.pad(seg, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
+    sm = np.convolve(np.concatenate((seg[:1], seg, seg[-1:])), [0.25, 0.5, 0.25], mode="valid")  # edge-padded
     left = np.concatenate([[-np.inf], sm[:-1]])
     right = np.concatenate([sm[1:], [-np.inf]])
     peaks = np.flatnonzero((sm >= left) & (sm > right))
@@ -146,7 +146,8 @@ class _SideBins:
 def _side_bins(
     name: str, price: F64, usd: F64, created: I64, lo: float, hi: float, n_bins: int, last_price: float
 ) -> _SideBins:
-    x = (price - lo) / (hi - lo)
+    x = price - lo
+    x /= hi - lo
     x *= n_bins
     b = np.floor(x, out=x).astype(np.int64)
     # a position already through the last close (possible only for the last candle's own positions,
@@ -178,16 +179,22 @@ def _side_levels(
     if top <= 0:
         return
     thr = config.significance * top
-    starts, ends = _runs(prof >= thr)
+    significant = np.zeros(n_bins + 1, dtype=bool)  # (the extra bin, of positions left out, is not)
+    np.greater_equal(prof, thr, out=significant[:n_bins])
+    starts, ends = _runs(significant[:n_bins])
     if not len(starts):
         return
-    pv = np.bincount(sb.bin, weights=sb.usd * sb.price, minlength=n_bins + 1)
+    # the per-bin sums and extremes are read in significant bins only: made from their positions alone (in
+    # the same order, so each bin's sum is the same)
+    at = np.flatnonzero(significant.take(sb.bin))
+    b, price = sb.bin.take(at), sb.price.take(at)
+    pv = np.bincount(b, weights=sb.usd.take(at) * price, minlength=n_bins + 1)
     pmin = np.full(n_bins + 1, np.inf)
     pmax = np.full(n_bins + 1, -np.inf)
     cmin = np.full(n_bins + 1, np.iinfo(np.int64).max)
-    np.minimum.at(pmin, sb.bin, sb.price)
-    np.maximum.at(pmax, sb.bin, sb.price)
-    np.minimum.at(cmin, sb.bin, sb.created)
+    np.minimum.at(pmin, b, price)
+    np.maximum.at(pmax, b, price)
+    np.minimum.at(cmin, b, sb.created.take(at))
     lv, zn = rows.levels, rows.zones
     for za, zb in zip(starts, ends, strict=True):
         zone_low, zone_high = float(pmin[za:zb].min()), float(pmax[za:zb].max())
