@@ -175,6 +175,22 @@ def _bucket_candles(candles: pd.DataFrame, max_candles: int) -> tuple[pd.DataFra
 ZLIB_LEVEL = 6
 
 
+def _segment_sums(rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The sums of the runs of ``rows`` that begin at ``starts``: ``np.add.reduceat(rows, starts, axis=0)`` to
+    round-off, made one pass per position in a run (runs are a few rows long here, and ``reduceat`` along the
+    first axis of a strided grid took 4 ms of a 30 ms payload).
+
+    >>> _segment_sums(np.arange(10.0).reshape(5, 2), np.array([0, 1, 4])).tolist()
+    [[0.0, 1.0], [12.0, 15.0], [8.0, 9.0]]
+    """
+    lengths = np.diff(np.append(starts, len(rows)))
+    sums = rows[starts]
+    for j in range(1, int(lengths.max()) if len(lengths) else 0):
+        longer = np.flatnonzero(lengths > j)
+        sums[longer] += rows[starts[longer] + j]
+    return sums
+
+
 def downsample_grid(
     values: np.ndarray, col_index: np.ndarray, n_cols: int, row_factor: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -198,20 +214,29 @@ def downsample_grid(
     pad = n_rows * rf - p
     if pad:
         values = np.concatenate([values, np.zeros((n_in, pad))], axis=1)
-    rows_summed = values.reshape(n_in, n_rows, rf).sum(axis=2)
+    # one bin per row, every column kept (the usual case): the grid is read as it is, without copies
+    rows_summed = values if rf == 1 else values.reshape(n_in, n_rows, rf).sum(axis=2)
     keep = (col_index >= 0) & (col_index < n_cols)
-    idx = col_index[keep]
-    kept = rows_summed[keep]
-    out = np.zeros((n_cols, n_rows))
-    if idx.size and bool(np.all(np.diff(idx) >= 0)):
-        # Sorted (the usual case: columns in time order): one reduceat instead of a scatter-add.
-        starts = np.flatnonzero(np.r_[True, np.diff(idx) > 0])
-        out[idx[starts]] = np.add.reduceat(kept, starts, axis=0)
-    elif idx.size:
-        np.add.at(out, idx, kept)
+    every = bool(keep.all())
+    idx = col_index if every else col_index[keep]
+    kept = rows_summed if every else rows_summed[keep]
     counts = np.bincount(idx, minlength=n_cols)[:n_cols]
-    mean = np.divide(out, counts[:, None], out=np.zeros_like(out), where=counts[:, None] > 0)
-    return mean, counts
+    if idx.size and bool(np.all(np.diff(idx) >= 0)):
+        # Sorted (the usual case: columns in time order): one reduceat instead of a scatter-add, written
+        # straight into the result when every output column has an input (no zeroed grid, no copy).
+        starts = np.flatnonzero(np.r_[True, np.diff(idx) > 0])
+        sums = _segment_sums(kept, starts)
+        if len(starts) == n_cols:
+            out = sums
+        else:
+            out = np.zeros((n_cols, n_rows))
+            out[idx[starts]] = sums
+    else:
+        out = np.zeros((n_cols, n_rows))
+        if idx.size:
+            np.add.at(out, idx, kept)
+    np.divide(out, counts[:, None], out=out, where=counts[:, None] > 0)
+    return out, counts
 
 
 def quantise(values: np.ndarray) -> tuple[np.ndarray, float]:
@@ -393,9 +418,9 @@ def _hold_gaps(long_m: np.ndarray, short_m: np.ndarray, counts: np.ndarray) -> N
     if not (len(counts) and (counts == 0).any() and (counts > 0).any()):
         return
     filled = np.maximum.accumulate(np.where(counts > 0, np.arange(len(counts)), -1))
-    ok = filled >= 0
-    long_m[ok] = long_m[filled[ok]]
-    short_m[ok] = short_m[filled[ok]]
+    gap = np.flatnonzero((filled >= 0) & (counts == 0))  # the other columns hold their own snapshot
+    long_m[gap] = long_m[filled[gap]]
+    short_m[gap] = short_m[filled[gap]]
 
 
 def _colour_top(

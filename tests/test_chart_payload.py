@@ -10,6 +10,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import liq
 from liq._chart_payload import (
@@ -434,3 +436,21 @@ def test_empty_candles_are_a_clear_error() -> None:
     est = synthetic()
     with pytest.raises(liq.DataValidationError, match="no candles"):
         build_chart_payload(_with(est, candles=est.candles.iloc[:0]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(1, 200),
+    width=st.integers(1, 12),
+    seed=st.integers(0, 2**32 - 1),
+    longest=st.integers(1, 40),
+)
+def test_segment_sums_are_reduceat_to_round_off(n: int, width: int, seed: int, longest: int) -> None:
+    from liq._chart_payload import _segment_sums
+
+    rng = np.random.default_rng(seed)
+    rows = rng.exponential(1e6, size=(n, width))
+    starts = np.cumsum(np.r_[0, rng.integers(1, longest + 1, size=n)])
+    starts = starts[starts < n]
+    got, want = _segment_sums(rows, starts), np.add.reduceat(rows, starts, axis=0)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
