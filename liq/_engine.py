@@ -35,7 +35,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property, partial
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +59,7 @@ __all__ = ["Estimate", "Heatmap", "TierAdjustment", "estimate", "first_touch"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+_Scalar = TypeVar("_Scalar", bound=np.generic)
 
 #: Closures never remove more than this fraction of what is alive in one candle (keeps logs finite).
 _MAX_CLOSE_FRACTION = 1.0 - 1e-12
@@ -578,14 +579,14 @@ def _volume_side(
         )
     )
     hit = np.flatnonzero(s.swept_at < t)
-    hit_at = s.swept_at[hit]
+    hit_at = s.swept_at.take(hit)
     # a swept position's value is its notional times exp(age × logd), age = its candles alive (1 to T−1): the
     # growth per age, gathered (the same numbers, without an exponential per position)
-    age = s.created[hit]
+    age = s.created.take(hit)
     np.subtract(hit_at, age, out=age)
     hit_value: F64 = r.growth.take(age)
     del age
-    hit_value *= s.notional[hit]
+    hit_value *= s.notional.take(hit)
     swept_usd = np.bincount(hit_at, weights=hit_value, minlength=t)[:t].astype(np.float64)
     entered = np.bincount(s.created, weights=s.notional, minlength=t)[:t].astype(np.float64)
     new_decayed, entered_decayed, swept_decayed = _decayed_cumsums(
@@ -846,6 +847,11 @@ def _grid(f: _Flow, bins: I64, lay: _Layout, out: F64, any_outside: bool = True)
     return out
 
 
+def _pick(values: npt.NDArray[_Scalar], pos: slice | I64) -> npt.NDArray[_Scalar]:
+    """``values[pos]``: a view for a slice, ``take`` (faster than fancy indexing) for indices."""
+    return values[pos] if isinstance(pos, slice) else values.take(pos)
+
+
 def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64, any_outside: bool) -> F64:
     """The grid when one reference multiplier serves every column: a position enters at its creation column
     and (if swept) leaves at its sweep column, weighted by ``exp(−L_c)`` gathered from its creation candle.
@@ -866,15 +872,16 @@ def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64, any
     def fill(pos: slice | I64, at: I64) -> tuple[I64, F64]:
         """Cells and weights of the positions ``pos``, whose columns are those of the candles ``at``."""
         c, w = cell[: len(at)], weight[: len(at)]
-        np.take(col_key, at, out=c)
-        b = bins[pos]
+        # (every index is valid: "clip" only spares numpy's buffering of ``out`` that "raise" needs)
+        np.take(col_key, at, out=c, mode="clip")
+        b = _pick(bins, pos)
         off = b.view(np.uint64) >= n_bins if any_outside else None  # a negative bin is a huge unsigned one
         c += b if off is None else np.where(off, 0, b)
         if grow is None:
-            np.copyto(w, s.notional[pos])
+            np.copyto(w, _pick(s.notional, pos))
         else:
-            np.take(grow, s.created[pos], out=w)
-            w *= s.notional[pos]
+            np.take(grow, _pick(s.created, pos), out=w, mode="clip")
+            w *= _pick(s.notional, pos)
         if off is not None:
             w[off] = 0.0
         return c, w
@@ -915,9 +922,7 @@ SWEPT_COLUMNS = (
 _SWEPT_TIME_COLUMNS = SWEPT_COLUMNS[5:]
 
 
-def _swept_clusters(
-    f: _Flow, bins: I64, edges: F64, hit_bins: I64 | None = None
-) -> dict[str, npt.NDArray[np.generic]]:
+def _swept_clusters(f: _Flow, bins: I64, edges: F64) -> dict[str, npt.NDArray[np.generic]]:
     """Swept positions of one side, merged into clusters of adjacent price bins (one entry per cluster).
 
     Times are candle indices here (``_SWEPT_TIME_COLUMNS``); the caller turns them into open times.
@@ -926,14 +931,17 @@ def _swept_clusters(
     s = f.side
     h, usd, swept = f.hit, f.hit_value, f.hit_at
     positive = usd > 0
-    b = hit_bins if hit_bins is not None else bins[h]
+    b = bins.take(h)
     if not positive.all():
         h, usd, swept, b = h[positive], usd[positive], swept[positive], b[positive]
     if b.min() < 0 or b.max() >= n_bins:
         b = np.clip(b, 0, n_bins - 1)
     # per bin first (many bins: fast scatters), then per run of adjacent non-empty bins (one cluster each)
     tot = np.bincount(b, weights=usd, minlength=n_bins)
-    pv = np.bincount(b, weights=usd * s.price[h], minlength=n_bins)
+    price_usd = s.price.take(h)
+    price_usd *= usd
+    pv = np.bincount(b, weights=price_usd, minlength=n_bins)
+    del price_usd
     idx = np.flatnonzero(tot > 0)
     run_start = np.r_[True, np.diff(idx) > 1]
     first = np.flatnonzero(run_start)
@@ -941,6 +949,8 @@ def _swept_clusters(
 
     def per_cluster(arr: I64, fn: np.ufunc) -> I64:
         if len(first) == 1:  # one run of bins (the usual case): the cluster's extreme is the side's
+            if arr is h:  # increasing
+                return h[-1:] if fn is np.maximum else h[:1]
             return np.atleast_1d(fn.reduce(arr))
         out = np.full(n_bins, big if fn is np.minimum else -1, dtype=np.int64)
         fn.at(out, b, arr)
@@ -1017,22 +1027,23 @@ def _alive_at_end(
     if not s.all_positive:
         alive &= s.notional > 0
     ia = np.flatnonzero(alive)
-    created = s.created[ia]
-    value_end = s.notional[ia]
+    del alive
+    created = s.created.take(ia)
+    value_end = s.notional.take(ia)
     if f.exps.nonzero:
-        value_end *= f.exps.to_end[created]
-    cell, usd = bins[ia], value_end  # the bins, turned into (bin, tier) cells in place
+        value_end *= f.exps.to_end.take(created)
+    cell, usd = bins.take(ia), value_end  # the bins, turned into (bin, tier) cells in place
     off = np.flatnonzero(cell.view(np.uint64) >= n_bins) if any_outside else ()
     if len(off):  # off the grid: no weight, and any valid bin (a sum plus 0.0 is the same sum)
         cell[off] = 0
         usd = usd.copy()
         usd[off] = 0.0
     cell *= k
-    cell += s.tier[ia]
+    cell += s.tier.take(ia)
     # (with no positions at all, bincount's result and so the profile's USD column are int64, as before)
     agg: F64 = np.bincount(cell, weights=usd, minlength=n_bins * k)  # type: ignore[assignment]
     bi, ti = np.nonzero(agg.reshape(n_bins, k))
-    return _Alive(s.price[ia], value_end, created), _Profile(bi, ti, agg[bi * k + ti])
+    return _Alive(s.price.take(ia), value_end, created), _Profile(bi, ti, agg[bi * k + ti])
 
 
 def _summarise(f: _Flow, grid: _Grid, lay: _Layout, k: int, out: F64) -> _SideResult:
