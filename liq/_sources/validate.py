@@ -5,7 +5,8 @@ The functions here return *new* frames; the caller's frame is never modified.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import timezone
 
 import numpy as np
 import pandas as pd
@@ -37,8 +38,22 @@ def _row_label(frame: pd.DataFrame, pos: int) -> str:
     return f"row {pos}"
 
 
+def _utc_in_range(values: pd.Series) -> bool:
+    """Whether ``values`` are already UTC times (any unit) with no empty time and none out of range: checked
+    on their integer ticks in two reductions (NaT is the lowest int64), with no conversion."""
+    dtype = values.dtype
+    if not (isinstance(dtype, pd.DatetimeTZDtype) and dtype.tz is timezone.utc):
+        return False
+    ticks = values.array.asi8
+    ns_per_tick = int(np.timedelta64(1, dtype.unit) // np.timedelta64(1, "ns"))
+    first, last = EARLIEST_TIME.value // ns_per_tick, LATEST_TIME.value // ns_per_tick  # whole days: exact
+    return not len(ticks) or (int(ticks.min()) >= first and int(ticks.max()) <= last)
+
+
 def _to_utc(values: pd.Series, column: str) -> pd.Series:
     """Parse a time column to tz-aware UTC, with a fix-it message when it can't be."""
+    if _utc_in_range(values):  # the common case: at most a change of unit
+        return values.astype("datetime64[ns, UTC]")
     if pd.api.types.is_datetime64_any_dtype(values):
         ts = pd.Series(values)
     elif pd.api.types.is_numeric_dtype(values):
@@ -89,6 +104,8 @@ def check_time_order(
     ``label(i)`` names row ``i`` for the user ("row 3", "line 5"); ``prefix`` starts the message.
     """
     d = np.diff(ns)
+    if not len(d) or d.min() > 0:  # rising everywhere (one reduction): nothing to name
+        return
     if (d == 0).any():
         i = int(np.argmax(d == 0)) + 1
         raise DataValidationError(
@@ -115,13 +132,17 @@ def _check_sorted_unique(times: pd.Series, column: str, what: str) -> None:
 
 
 def _check_bounded(
-    frame: pd.DataFrame, columns: tuple[str, ...], limit: float, where: Callable[[int], str], prefix: str
+    cols: Mapping[str, np.ndarray],
+    columns: tuple[str, ...],
+    limit: float,
+    where: Callable[[int], str],
+    prefix: str,
 ) -> None:
     """Volumes (NaN allowed in optional columns) must be finite and at most ``limit``."""
     for col in columns:
-        if col not in frame.columns:
+        if col not in cols:
             continue
-        arr = frame[col].to_numpy()
+        arr = cols[col]
         bad = np.isinf(arr) | (arr > limit)
         if bad.any():
             i = int(np.argmax(bad))
@@ -137,7 +158,13 @@ def check_candle_values(frame: pd.DataFrame, where: Callable[[int], str], prefix
     ``where(i)`` names row ``i`` for the user ("at row 3 (open_time …)", "at line 5"); ``prefix`` starts
     each message ("candles:", "The candles file:").
     """
-    o, h, lo, c, v = (frame[k].to_numpy() for k in ("open", "high", "low", "close", "volume"))
+    names = REQUIRED_CANDLE_COLUMNS[1:] + OPTIONAL_CANDLE_COLUMNS
+    _check_values({k: frame[k].to_numpy() for k in names if k in frame.columns}, where, prefix)
+
+
+def _check_values(cols: Mapping[str, np.ndarray], where: Callable[[int], str], prefix: str) -> None:
+    """:func:`check_candle_values` on the frame's float columns by name (the required ones and any optional)."""
+    o, h, lo, c, v = (cols[k] for k in ("open", "high", "low", "close", "volume"))
     for name, arr in (("open", o), ("high", h), ("low", lo), ("close", c)):
         if arr.size and arr.min() > 0 and arr.max() <= MAX_PRICE:
             continue  # all positive and at most MAX_PRICE (a NaN fails both comparisons): nothing to name
@@ -152,7 +179,7 @@ def check_candle_values(frame: pd.DataFrame, where: Callable[[int], str], prefix
                 f"{prefix} '{name}' is {arr[i]:g} {where(i)}; a price must be a finite number no higher than "
                 f"{MAX_PRICE:,.0f}. Check the column order and that prices are not scaled."
             )
-    _check_bounded(frame, ("volume", *OPTIONAL_CANDLE_COLUMNS), MAX_VOLUME, where, prefix)
+    _check_bounded(cols, ("volume", *OPTIONAL_CANDLE_COLUMNS), MAX_VOLUME, where, prefix)
     checks = (
         (h < lo, "high is below low", "Check the column order (open, high, low, close)."),
         (h < np.maximum(o, c), "high is below open or close", "high must be the candle's highest price."),
@@ -164,14 +191,14 @@ def check_candle_values(frame: pd.DataFrame, where: Callable[[int], str], prefix
             i = int(np.argmax(mask))
             raise DataValidationError(f"{prefix} {problem} {where(i)}. {fix}")
     for col in OPTIONAL_CANDLE_COLUMNS:
-        if col in frame.columns:
-            arr = frame[col].to_numpy()
+        if col in cols:
+            arr = cols[col]
             bad = np.isfinite(arr) & (arr < 0)
             if bad.any():
                 i = int(np.argmax(bad))
                 raise DataValidationError(f"{prefix} '{col}' is negative {where(i)}.")
-    if "taker_buy_volume" in frame.columns:
-        tb = frame["taker_buy_volume"].to_numpy()
+    if "taker_buy_volume" in cols:
+        tb = cols["taker_buy_volume"]
         bad = np.isfinite(tb) & (tb > v * (1 + 1e-9) + 1e-12)
         if bad.any():
             i = int(np.argmax(bad))
@@ -226,25 +253,29 @@ def validate_candles(candles: pd.DataFrame, *, min_candles: int = MIN_CANDLES) -
             "or a shorter interval."
         )
     cols = list(REQUIRED_CANDLE_COLUMNS) + [c for c in OPTIONAL_CANDLE_COLUMNS if c in candles.columns]
-    times = pd.DataFrame({"open_time": _to_utc(candles["open_time"].reset_index(drop=True), "open_time")})
-    arrays = {col: _float_column(candles[col].reset_index(drop=True), col, times) for col in cols[1:]}
+    times = _to_utc(candles["open_time"].reset_index(drop=True), "open_time")
+
+    def where(i: int) -> str:  # a row named for a message (its frame made only then)
+        return _row_label(pd.DataFrame({"open_time": times}), i)
+
+    # (the float columns keep the caller's index: they are read by position only)
+    arrays = {col: _float_column(candles[col], col, where) for col in cols[1:]}
     for col, arr in arrays.items():
-        if col in OPTIONAL_CANDLE_COLUMNS:
-            continue  # NaN in optional columns means "unknown" and falls back per candle
-        nan = np.isnan(arr)
-        if nan.any():
-            i = int(np.argmax(nan))
-            raise DataValidationError(
-                f"candles: '{col}' is missing (NaN) at {_row_label(times, i)}. Fill or drop that candle."
-            )
+        # NaN in optional columns means "unknown" and falls back per candle; the minimum is NaN when any is
+        if col in OPTIONAL_CANDLE_COLUMNS or not np.isnan(arr.min(initial=np.inf)):
+            continue
+        i = int(np.argmax(np.isnan(arr)))
+        raise DataValidationError(
+            f"candles: '{col}' is missing (NaN) at {where(i)}. Fill or drop that candle."
+        )
     # built at once (inserting the columns one by one costs more than the checks), from arrays it owns
-    out = pd.DataFrame({"open_time": times["open_time"], **arrays}, copy=False)
-    check_candle_values(out, lambda i: f"at {_row_label(out, i)}", "candles:")
+    out = pd.DataFrame({"open_time": times, **arrays}, copy=False)
+    _check_values(arrays, lambda i: f"at {_row_label(out, i)}", "candles:")
     _check_sorted_unique(out["open_time"], "open_time", "candles")
     return out
 
 
-def _float_column(raw: pd.Series, col: str, times: pd.DataFrame) -> np.ndarray:
+def _float_column(raw: pd.Series, col: str, where: Callable[[int], str]) -> np.ndarray:
     """A candle column as a new float64 array, with a fix-it message naming the first cell that is not a number."""
     if raw.dtype == np.float64:
         return raw.to_numpy(copy=True)
@@ -252,9 +283,7 @@ def _float_column(raw: pd.Series, col: str, times: pd.DataFrame) -> np.ndarray:
     bad = (num.isna() & raw.notna()).to_numpy()
     if bad.any():
         i = int(np.argmax(bad))
-        raise DataValidationError(
-            f"candles: '{col}' is not a number at {_row_label(times, i)}: {raw.iloc[i]!r}."
-        )
+        raise DataValidationError(f"candles: '{col}' is not a number at {where(i)}: {raw.iloc[i]!r}.")
     return num.astype(np.float64).to_numpy()
 
 
