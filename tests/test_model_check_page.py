@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from tests.support.offline import offline_like_this_machine  # noqa: F401 (an autouse fixture)
 from tests.test_app_pages import _app, _metrics, _no_exception, _texts
 
@@ -22,3 +26,35 @@ def test_june_2025_recording_pools_all_pairs_and_checks_one() -> None:
     _no_exception(at)
     assert not _texts(at, "error")
     assert _metrics(at)["Recorded events used"] == "26"
+
+
+def test_a_rerun_of_the_check_hashes_no_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checks and their charts are cached under names (recording, part, candles' digest, settings), so a
+    rerun neither hashes the events nor the per-candle rows again, nor builds a chart again."""
+    import pandas as pd
+
+    from ui import altair_charts
+
+    hashed: list[int] = []
+    built: list[str] = []
+    real_hash, real_scatter = pd.util.hash_pandas_object, altair_charts.scatter
+
+    def spy_hash(obj: Any, *args: Any, **kwargs: Any) -> Any:
+        hashed.append(len(obj))
+        return real_hash(obj, *args, **kwargs)
+
+    def spy_scatter(*args: Any, **kwargs: Any) -> Any:
+        built.append("scatter")
+        return real_scatter(*args, **kwargs)
+
+    monkeypatch.setattr(pd.util, "hash_pandas_object", spy_hash)
+    monkeypatch.setattr(altair_charts, "scatter", spy_scatter)
+    at = _app()
+    at.switch_page("views/model_check.py").run()
+    _no_exception(at)
+    assert built == ["scatter", "scatter"] and _metrics(at)
+    hashed.clear()
+    at.run()
+    _no_exception(at)
+    assert built == ["scatter", "scatter"], "the second run built the charts again"
+    assert hashed == [], f"the second run hashed tables of {hashed} rows"

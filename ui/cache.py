@@ -280,27 +280,32 @@ def recording_upload(data: bytes) -> pd.DataFrame:
 
 @st.cache_data(ttl=timedelta(hours=1), max_entries=8, show_spinner=False, hash_funcs=_HASH_DATA)
 def model_check(
-    config: liq.ModelConfig, data: MarketData, events: pd.DataFrame, symbol: str
+    config: liq.ModelConfig, data: MarketData, events_id: str, symbol: str, _events: pd.DataFrame
 ) -> liq.ModelCheck:
-    """``liq.model_check`` of ``data``'s candles against the recorded ``events`` of ``symbol``."""
+    """``liq.model_check`` of ``data``'s candles against the recorded ``_events`` of ``symbol``.
+
+    ``events_id`` names the events (the recording, its content digest for an upload, and the part of it), so
+    a rerun does not hash every event again; ``_events`` is not part of the key.
+    """
     with _HEAVY:
-        return liq.model_check(data.candles, events, config, symbol=symbol)
+        return liq.model_check(data.candles, _events, config, symbol=symbol)
 
 
 @st.cache_data(ttl=timedelta(hours=1), max_entries=32, show_spinner=False)
-def check_scatter(per_candle: pd.DataFrame, side: str) -> VegaSpec:
-    """The Model check's scatter of one side (Altair, compiled once per check; its per-candle rows are the key)."""
+def check_scatter(check_id: str, side: str, _per_candle: pd.DataFrame) -> VegaSpec:
+    """The Model check's scatter of one side, compiled once per check (``check_id`` names the check whose
+    per-candle rows ``_per_candle`` are; they are not part of the key)."""
     with _HEAVY:
-        spec = vega_specs.as_arrow(altair_charts.to_spec(altair_charts.scatter(per_candle, side)))
+        spec = vega_specs.as_arrow(altair_charts.to_spec(altair_charts.scatter(_per_candle, side)))
     assert spec is not None
     return spec
 
 
 @st.cache_data(ttl=timedelta(hours=1), max_entries=64, show_spinner=False)
-def check_timeseries(per_candle: pd.DataFrame, window: int | None, side: str) -> VegaSpec:
-    """The Model check's time series of one side for one window (None: all), compiled once."""
+def check_timeseries(check_id: str, window: int | None, side: str, _per_candle: pd.DataFrame) -> VegaSpec:
+    """The Model check's time series of one side for one window (None: all), compiled once per check."""
     with _HEAVY:
-        spec = vega_specs.as_arrow(altair_charts.to_spec(altair_charts.timeseries(per_candle, window, side)))
+        spec = vega_specs.as_arrow(altair_charts.to_spec(altair_charts.timeseries(_per_candle, window, side)))
     assert spec is not None
     return spec
 

@@ -16,7 +16,7 @@ from liq._format import format_usd
 from liq._sources._common import WARMUP
 from ui import cache, messages, vega_specs
 
-__all__ = ["Recording", "Split", "check_for", "pick_recording", "show_check", "split_for"]
+__all__ = ["Checked", "Recording", "Split", "check_for", "pick_recording", "show_check", "split_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,15 @@ _CHOICES = {
     "jun2025": "June 2025 · 8 pairs, 1m · built-in",
     "upload": "Upload my own recording",
 }
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A model check and the name its cached charts are kept under (the recording, the part of it, the
+    candles and the settings), so a rerun does not hash its per-candle rows again."""
+
+    check: liq.ModelCheck
+    check_id: str
 
 
 @dataclass(frozen=True)
@@ -114,14 +123,19 @@ def _candles(rec: Recording) -> tuple[MarketData, list[str]]:
     return result.data, [f.reason for f in result.fallbacks]
 
 
-def check_for(rec: Recording, config: liq.ModelConfig) -> liq.ModelCheck | None:
+def _events_id(rec: Recording, part: str = "all") -> str:
+    """The name of ``rec``'s events of its symbol (an upload's key holds its content digest)."""
+    return f"{rec.key}|{rec.symbol}|{part}"
+
+
+def check_for(rec: Recording, config: liq.ModelConfig) -> Checked | None:
     """Run the check (cached) and show data-source messages; None (with a message) when it cannot run."""
     label = messages.plain(rec.label)
     with st.status(f"Checking the model against {label}…", expanded=False) as status:
         try:
             if rec.key == "jun2025":
                 status.write("Checking on the shipped 1m candles of the June 2025 hour…")
-                check = cache.set_d_check(config, rec.symbol)
+                check = Checked(cache.set_d_check(config, rec.symbol), f"set_d|{rec.symbol}|{config!r}")
                 status.update(label=f"Checked {messages.plain(rec.symbol)} against {label}", state="complete")
                 st.caption(
                     "Candles: built-in 1m klines of 2025-06-22 → 06-24 (OHLCV only). "
@@ -136,7 +150,8 @@ def check_for(rec: Recording, config: liq.ModelConfig) -> liq.ModelCheck | None:
             data, warnings = _candles(rec)
             status.write(f"{len(data.candles):,} candles; comparing per candle with a bootstrap…")
             ev = rec.events[rec.events["symbol"] == rec.symbol]
-            check = cache.model_check(config, data, ev, rec.symbol)
+            found = cache.model_check(config, data, _events_id(rec), rec.symbol, ev)
+            check = Checked(found, f"{_events_id(rec)}|{cache.market_digest(data)}|{config!r}")
         except Exception as err:  # a LiqError is shown as its message; anything else is logged too
             status.update(label="The check could not run", state="error")
             messages.show_unexpected(err, "running the model check")
@@ -240,8 +255,8 @@ def split_for(rec: Recording, config: liq.ModelConfig) -> Split | None:
         data, _ = _candles(rec)
         ev = rec.events[rec.events["symbol"] == rec.symbol]
         later = pd.to_datetime(ev["time"], utc=True) >= cut
-        holdout = cache.model_check(config, data, ev[later], rec.symbol)
-        tuning = cache.model_check(config, data, ev[~later], rec.symbol)
+        holdout = cache.model_check(config, data, _events_id(rec, "holdout"), rec.symbol, ev[later])
+        tuning = cache.model_check(config, data, _events_id(rec, "tuning"), rec.symbol, ev[~later])
     except Exception as err:  # a LiqError is shown as its message; anything else is logged too
         messages.show_unexpected(err, "splitting the check into holdout and tuning windows")
         return None
@@ -286,39 +301,46 @@ def _headline(check: liq.ModelCheck, split: Split | None = None) -> None:
         )
 
 
-def _over_time(check: liq.ModelCheck) -> None:
+def _window_labels(windows: pd.DataFrame) -> dict[int | None, str]:
+    """The window picker's options and their names: all windows first, then each recording window."""
+    labels: dict[int | None, str] = {None: "All windows"}
+    for w, start, end in zip(windows["window"].tolist(), windows["start"], windows["end"], strict=True):
+        labels[int(w)] = (
+            f"Window {int(w) + 1}: {pd.Timestamp(start):%b %d %H:%M} → {pd.Timestamp(end):%H:%M} UTC"
+        )
+    return labels
+
+
+def _over_time(checked: Checked) -> None:
     """Model and recording over time, per side, for the window picked (the busiest first)."""
-    per, windows = check.per_candle, check.windows
-    options = [None, *windows["window"].tolist()]
-
-    def wlabel(w: int | None) -> str:
-        if w is None:
-            return "All windows"
-        r = windows[windows["window"] == w].iloc[0]
-        return f"Window {w + 1}: {pd.Timestamp(r['start']):%b %d %H:%M} → {pd.Timestamp(r['end']):%H:%M} UTC"
-
+    per, windows = checked.check.per_candle, checked.check.windows
+    labels = _window_labels(windows)
+    options = list(labels)
     busiest = (
         int(windows.sort_values("n_events", ascending=False)["window"].iloc[0]) if len(windows) else None
     )
-    pick = st.selectbox("Window", options, index=options.index(busiest), format_func=wlabel, key="mc_window")
+    pick = st.selectbox(
+        "Window", options, index=options.index(busiest), format_func=labels.__getitem__, key="mc_window"
+    )
     st.markdown("**Long liquidations**")
-    vega_specs.draw(cache.check_timeseries(per, pick, "long"))
+    vega_specs.draw(cache.check_timeseries(checked.check_id, pick, "long", per))
     st.markdown("**Short liquidations**")
-    vega_specs.draw(cache.check_timeseries(per, pick, "short"))
+    vega_specs.draw(cache.check_timeseries(checked.check_id, pick, "short", per))
     st.caption("Each series is divided by its own maximum so both fit one axis; hover for the USD values.")
 
 
-def show_check(check: liq.ModelCheck, config: liq.ModelConfig, split: Split | None = None) -> None:
+def show_check(checked: Checked, config: liq.ModelConfig, split: Split | None = None) -> None:
     """Headline (the holdout, with a ``split``), metrics table, scatter per side, time series, plain words."""
+    check = checked.check
     _headline(check, split)
     st.subheader("All measures, with 95 % bootstrap intervals")
     st.dataframe(metrics_table(check), hide_index=True, width="stretch")
     st.subheader("Predicted vs recorded, per candle")
     s1, s2 = st.columns(2)
-    vega_specs.draw(cache.check_scatter(check.per_candle, "long"), s1)
-    vega_specs.draw(cache.check_scatter(check.per_candle, "short"), s2)
+    vega_specs.draw(cache.check_scatter(checked.check_id, "long", check.per_candle), s1)
+    vega_specs.draw(cache.check_scatter(checked.check_id, "short", check.per_candle), s2)
     st.subheader("Over time")
-    _over_time(check)
+    _over_time(checked)
     _explainer(check, config)
 
 
