@@ -117,3 +117,24 @@ def test_swept_clusters_span_the_sides_first_and_last_sweeps(trend: float) -> No
         assert (rows["created_first"] <= rows["created_last"]).all()
         assert (rows["created_last"] < rows["swept_last"]).all()
         assert rows["notional_usd"].sum() == pytest.approx(spc[f"{side}_usd"].sum())
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    values=st.lists(st.integers(-5, 5), min_size=0, max_size=60),
+    queries=st.lists(st.tuples(st.integers(-3, 65), st.integers(-6, 6)), min_size=0, max_size=30),
+)
+def test_first_touch_above_is_first_touch_of_the_negated_values(
+    values: list[int], queries: list[tuple[int, int]]
+) -> None:
+    v = np.asarray(values, dtype=np.float64)
+    start = np.asarray([q[0] for q in queries], dtype=np.int64)
+    thr = np.asarray([q[1] for q in queries], dtype=np.float64)
+    want = first_touch(-v, start, -thr)
+    np.testing.assert_array_equal(first_touch(v, start, thr, above=True), want)
+    # and both equal a plain scan
+    scan = [
+        next((i for i in range(max(s, 0), len(v)) if v[i] >= h), len(v))
+        for s, h in zip(start, thr, strict=True)
+    ]
+    np.testing.assert_array_equal(want, np.asarray(scan, dtype=np.int64))
