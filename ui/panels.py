@@ -252,7 +252,7 @@ def swept_list(est: liq.Estimate, t: tables.LevelsTables) -> None:
         st.caption("Nothing was swept in this range.")
         return
     table = t.swept
-    total = {side: float(sw.loc[sw["side"] == side, "notional_usd"].sum()) for side in ("long", "short")}
+    total = t.swept_usd
     st.caption(
         messages.plain(
             f"In this range the model estimates {format_usd(total['long'])} of longs and "

@@ -61,7 +61,7 @@ class LevelsTables:
     ``table`` holds the levels drawn on the chart, nearest first, with numbers (``levels_table`` then
     ``on_chart``); ``shown`` is the same rows as the page writes them (USD as text, the cascade flag as a
     mark); ``csv`` holds every level; ``swept`` the :data:`SWEPT_ROWS` most recent sweeps; ``n_levels`` counts
-    every level of the estimate.
+    every level of the estimate; ``swept_usd`` is the estimated USD swept per side over the whole range.
     """
 
     table: pd.DataFrame
@@ -69,6 +69,7 @@ class LevelsTables:
     csv: bytes
     swept: pd.DataFrame
     n_levels: int
+    swept_usd: dict[str, float]
 
 
 def levels_tables(
@@ -81,7 +82,12 @@ def levels_tables(
     n_levels = 0 if est.levels is None else len(est.levels)
     has_swept = est.swept is not None and len(est.swept) > 0
     swept = swept_table(est, SWEPT_ROWS, recorded) if has_swept else pd.DataFrame()
-    return LevelsTables(table, shown_table(table), levels_csv(full, est, data), swept, n_levels)
+    sw = est.swept
+    swept_usd = {
+        side: float(sw.loc[sw["side"] == side, "notional_usd"].sum()) if has_swept else 0.0
+        for side in ("long", "short")
+    }
+    return LevelsTables(table, shown_table(table), levels_csv(full, est, data), swept, n_levels, swept_usd)
 
 
 def _age_text(delta: pd.Timedelta) -> str:

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .builtin import set_d_liquidations
@@ -78,6 +80,16 @@ def _builtin(key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @functools.lru_cache(maxsize=len(BUILTIN_RECORDINGS))
+def _builtin_spans(key: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """A built-in recording's windows as UTC nanoseconds (start, end), for a quick overlap test."""
+    windows = _builtin(key)[1]
+    start, end = (
+        pd.DatetimeIndex(pd.to_datetime(windows[c], utc=True)).as_unit("ns") for c in ("start", "end")
+    )
+    return start.asi8, end.asi8
+
+
+@functools.lru_cache(maxsize=len(BUILTIN_RECORDINGS))
 def _builtin_symbols(key: str) -> frozenset[str]:
     """The symbols a built-in recording holds events of (found once per process)."""
     return frozenset(_builtin(key)[0]["symbol"].astype(str).unique())
@@ -119,10 +131,6 @@ def _utc(value: object) -> pd.Timestamp:
     return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
-def _overlaps(windows: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> bool:
-    return bool(((windows["start"] < end) & (windows["end"] >= start)).any())
-
-
 def builtin_recording(symbol: str, start: object, end: object) -> RecordedEvents | None:
     """The built-in recording of ``symbol`` that listened between ``start`` and ``end`` (UTC), if any.
 
@@ -137,8 +145,10 @@ def builtin_recording(symbol: str, start: object, end: object) -> RecordedEvents
     sym = str(symbol).strip().upper()
     t0, t1 = _utc(start), _utc(end)
     for key, rec in BUILTIN_RECORDINGS.items():
-        events, windows = _builtin(key)
-        if _overlaps(windows, t0, t1) and sym in _builtin_symbols(key):
+        starts_ns, ends_ns = _builtin_spans(key)
+        listening = bool(((starts_ns < t1.as_unit("ns").value) & (ends_ns >= t0.as_unit("ns").value)).any())
+        if listening and sym in _builtin_symbols(key):
+            events, windows = _builtin(key)
             return recorded_events(events, sym, rec.label, windows=windows)
     return None
 
