@@ -59,6 +59,7 @@ __all__ = ["Estimate", "Heatmap", "TierAdjustment", "estimate", "first_touch"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
 _Scalar = TypeVar("_Scalar", bound=np.generic)
 
 #: Closures never remove more than this fraction of what is alive in one candle (keeps logs finite).
@@ -842,7 +843,7 @@ def _accumulate(diff: F64, rows: int, n_bins: int, scale: F64) -> F64:
     return block
 
 
-def _grid(f: _Flow, bins: I64, lay: _Layout, out: F64, any_outside: bool = True) -> F64:
+def _grid(f: _Flow, bins: I32, lay: _Layout, out: F64, any_outside: bool = True) -> F64:
     """Alive USD per (column, bin) into ``out`` (C × P): a difference array plus a cumulative sum over columns,
     block-referenced. ``bins`` is each position's price bin on the grid; positions off the grid are left out
     (``any_outside`` False says there are none)."""
@@ -860,7 +861,7 @@ def _pick(values: npt.NDArray[_Scalar], pos: slice | I64) -> npt.NDArray[_Scalar
     return values[pos] if isinstance(pos, slice) else values.take(pos)
 
 
-def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64, any_outside: bool) -> F64:
+def _one_block_grid(f: _Flow, bins: I32, lay: _Layout, l_end: F64, out: F64, any_outside: bool) -> F64:
     """The grid when one reference multiplier serves every column: a position enters at its creation column
     and (if swept) leaves at its sweep column, weighted by ``exp(−L_c)`` gathered from its creation candle.
 
@@ -883,7 +884,7 @@ def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64, any
         # (every index is valid: "clip" only spares numpy's buffering of ``out`` that "raise" needs)
         np.take(col_key, at, out=c, mode="clip")
         b = _pick(bins, pos)
-        off = b.view(np.uint64) >= n_bins if any_outside else None  # a negative bin is a huge unsigned one
+        off = b.view(np.uint32) >= n_bins if any_outside else None  # a negative bin is a huge unsigned one
         c += b if off is None else np.where(off, 0, b)
         if grow is None:
             np.copyto(w, _pick(s.notional, pos))
@@ -904,7 +905,7 @@ def _one_block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, out: F64, any
     return _accumulate(diff, lay.n_cols, n_bins, l_end)
 
 
-def _block_grid(f: _Flow, bins: I64, lay: _Layout, l_end: F64, j0: int, j1: int) -> F64:
+def _block_grid(f: _Flow, bins: I32, lay: _Layout, l_end: F64, j0: int, j1: int) -> F64:
     """Columns ``j0:j1`` of the grid, referenced to the multiplier at the end of column ``j0 − 1``."""
     s, n_bins = f.side, lay.n_bins
     rows = j1 - j0
@@ -930,7 +931,7 @@ SWEPT_COLUMNS = (
 _SWEPT_TIME_COLUMNS = SWEPT_COLUMNS[5:]
 
 
-def _swept_clusters(f: _Flow, bins: I64, edges: F64) -> dict[str, npt.NDArray[np.generic]]:
+def _swept_clusters(f: _Flow, bins: I32, edges: F64) -> dict[str, npt.NDArray[np.generic]]:
     """Swept positions of one side, merged into clusters of adjacent price bins (one entry per cluster).
 
     Times are candle indices here (``_SWEPT_TIME_COLUMNS``); the caller turns them into open times.
@@ -1018,18 +1019,30 @@ class _Grid:
     lo: float
     hi: float
 
-    def bins_of(self, p: F64) -> I64:
+    def bins_of(self, p: F64) -> I32:
+        """Each price's bin ``floor((p − lo) / (hi − lo) × P)``, a price off the grid at −1 or P (so that bins fit
+        32 bits), made :data:`_CHUNK` prices at a time (no temporary of the prices' size)."""
         n = len(self.edges) - 1
-        x = p - self.lo
-        x /= self.hi - self.lo
-        x *= n
-        return np.floor(x, out=x).astype(np.int64)
+        out = np.empty(len(p), dtype=np.int32)
+        x = np.empty(max(1, min(len(p), _CHUNK)))
+        for a in range(0, len(p), len(x)):
+            part = p[a : a + len(x)]
+            xa = x[: len(part)]
+            np.subtract(part, self.lo, out=xa)
+            xa /= self.hi - self.lo
+            xa *= n
+            np.floor(xa, out=xa)
+            np.clip(xa, -1.0, n, out=xa)
+            out[a : a + len(part)] = xa
+        return out
 
 
 def _alive_at_end(
-    f: _Flow, bins: I64, n_bins: int, k: int, any_outside: bool = True
+    f: _Flow, bins: I32, n_bins: int, k: int, any_outside: bool = True
 ) -> tuple[_Alive, _Profile]:
-    """The side's positions alive at the last candle, and their USD per (grid bin, tier)."""
+    """The side's positions alive at the last candle, and their USD per (grid bin, tier).
+
+    The USD per cell is added :data:`_CHUNK` positions at a time, in position order (the sums of one bincount)."""
     s, t = f.side, len(f.big_l)
     alive = s.swept_at >= t
     if not s.all_positive:
@@ -1038,18 +1051,23 @@ def _alive_at_end(
     del alive
     created = s.created.take(ia)
     value_end = s.notional.take(ia)
-    if f.exps.nonzero:
-        value_end *= f.exps.to_end.take(created)
-    cell, usd = bins.take(ia), value_end  # the bins, turned into (bin, tier) cells in place
-    off = np.flatnonzero(cell.view(np.uint64) >= n_bins) if any_outside else ()
-    if len(off):  # off the grid: no weight, and any valid bin (a sum plus 0.0 is the same sum)
-        cell[off] = 0
-        usd = usd.copy()
-        usd[off] = 0.0
-    cell *= k
-    cell += s.tier.take(ia)
-    # (with no positions at all, bincount's result and so the profile's USD column are int64, as before)
-    agg: F64 = np.bincount(cell, weights=usd, minlength=n_bins * k)  # type: ignore[assignment]
+    if not len(ia):  # (bincount's result, and so the profile's USD column, are int64 then, as before)
+        agg: F64 = np.bincount(ia, weights=value_end, minlength=n_bins * k)  # type: ignore[assignment]
+    else:
+        agg = np.zeros(n_bins * k)
+    for a in range(0, len(ia), _CHUNK):
+        at, usd = ia[a : a + _CHUNK], value_end[a : a + _CHUNK]
+        if f.exps.nonzero:
+            usd *= f.exps.to_end.take(created[a : a + _CHUNK])  # in place: the values at the end
+        cell = bins.take(at)  # turned into (bin, tier) cells in place
+        off = np.flatnonzero(cell.view(np.uint32) >= n_bins) if any_outside else ()
+        if len(off):  # off the grid: no weight, and any valid bin (a sum plus 0.0 is the same sum)
+            cell[off] = 0
+            usd = usd.copy()
+            usd[off] = 0.0
+        cell *= k
+        cell += s.tier.take(at)
+        np.add.at(agg, cell, usd)
     bi, ti = np.nonzero(agg.reshape(n_bins, k))
     return _Alive(s.price.take(ia), value_end, created), _Profile(bi, ti, agg[bi * k + ti])
 
