@@ -51,7 +51,7 @@ from ._config import (
     ModelConfig,
 )
 from ._errors import DataValidationError
-from ._formula import check_positive_prices, unchecked_liquidation_price
+from ._formula import check_positive_prices, unchecked_liquidation_price_into
 from ._levels import Summary, build_levels, build_summary, descending_order
 from ._sources.validate import validate_candles, validate_open_interest
 
@@ -367,11 +367,14 @@ def _liq_prices(entry: F64, tiers: _Tiers, side: str, cfg: ModelConfig, out: F64
     """
     if out is None:
         out = np.empty((len(entry), len(tiers.leverage)))
-    qty = cfg.assumed_position_usd / entry
     sign = 1.0 if side == "long" else -1.0
-    cum_per_q = np.float64(tiers.maint_amount_usd) / qty
+    signed_cum = None
+    if tiers.maint_amount_usd != 0:  # cum / quantity, quantity = position / entry
+        signed_cum = sign * (np.float64(tiers.maint_amount_usd) / (cfg.assumed_position_usd / entry))
+    col = np.empty(len(entry))
     for j, lev in enumerate(tiers.leverage):
-        out[:, j] = check_positive_prices(unchecked_liquidation_price(entry, lev, sign, tiers.mmr, cum_per_q))
+        unchecked_liquidation_price_into(entry, float(lev), sign, tiers.mmr, signed_cum, out=col)
+        out[:, j] = check_positive_prices(col)
     return out
 
 

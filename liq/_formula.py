@@ -121,8 +121,9 @@ def unchecked_liquidation_price(
     """The formula of :func:`liquidation_price` without its input checks, for callers whose inputs are valid.
 
     ``sign`` is +1 for a long and -1 for a short and ``cum_per_q`` the maintenance amount divided by the
-    quantity. The engine prices every (candle, tier) with it from validated candles and brackets, then checks
-    the result with :func:`check_positive_prices`, as :func:`liquidation_price` does.
+    quantity. The engine prices every (candle, tier) with the same formula computed in place
+    (:func:`unchecked_liquidation_price_into`) from validated candles and brackets, then checks the result
+    with :func:`check_positive_prices`, as :func:`liquidation_price` does.
 
     Examples
     --------
@@ -131,6 +132,33 @@ def unchecked_liquidation_price(
     """
     e, lev, s, m, c = (np.asarray(x, dtype=np.float64) for x in (entry, leverage, sign, mmr, cum_per_q))
     return np.asarray((e * (1.0 - s / lev) - s * c) / (1.0 - s * m), dtype=np.float64)
+
+
+def unchecked_liquidation_price_into(
+    entry: npt.NDArray[np.float64],
+    leverage: float,
+    sign: float,
+    mmr: float,
+    signed_cum_per_q: npt.NDArray[np.float64] | None,
+    out: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """:func:`unchecked_liquidation_price` of one leverage and side for many entries, computed in ``out`` (three
+    passes, no temporaries): the same operations in the same order, so the same numbers.
+
+    ``signed_cum_per_q`` is ``sign × cum_per_q``, or None when the maintenance amount is 0 (subtracting ±0.0
+    changes no price).
+
+    Examples
+    --------
+    >>> out = np.empty(2)
+    >>> unchecked_liquidation_price_into(np.array([100_000.0, 50_000.0]), 100.0, 1.0, 0.004, None, out).round(2).tolist()
+    [99397.59, 49698.8]
+    """
+    np.multiply(entry, 1.0 - sign / leverage, out=out)
+    if signed_cum_per_q is not None:
+        out -= signed_cum_per_q
+    out /= 1.0 - sign * mmr
+    return out
 
 
 def check_positive_prices(price: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

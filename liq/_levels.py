@@ -120,15 +120,15 @@ def count_approaches(extreme: F64, start: int, price: float, side: str, approach
     a = approach_pct / 100.0
     if side == "long":
         within = (x > price) & (x <= price * (1 + a))
-        far = x > price * (1 + 2 * a)
+        far = np.flatnonzero(x > price * (1 + 2 * a))
     else:
         within = (x < price) & (x >= price * (1 - a))
-        far = x < price * (1 - 2 * a)
-    ev = within | far
-    lab = within[ev]
-    if lab.size == 0:
+        far = np.flatnonzero(x < price * (1 - 2 * a))
+    near = np.flatnonzero(within)
+    if not near.size:
         return 0
-    return int(lab[0]) + int(np.count_nonzero(lab[1:] & ~lab[:-1]))
+    # the first approach counts; a later one counts when price moved far away since the one before it
+    return 1 + int(np.count_nonzero(np.diff(np.searchsorted(far, near)) > 0))
 
 
 @dataclass(frozen=True)

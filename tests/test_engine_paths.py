@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import liq
 from liq._engine import _cumsum_rows, _decayed_cumsums, first_touch
 from liq._errors import DataValidationError
-from liq._formula import check_positive_prices, unchecked_liquidation_price
+from liq._formula import check_positive_prices, unchecked_liquidation_price, unchecked_liquidation_price_into
 from liq._levels import descending_order
 
 
@@ -138,3 +138,22 @@ def test_first_touch_above_is_first_touch_of_the_negated_values(
         for s, h in zip(start, thr, strict=True)
     ]
     np.testing.assert_array_equal(want, np.asarray(scan, dtype=np.int64))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    entries=st.lists(st.floats(0.01, 1e6), min_size=1, max_size=20),
+    leverage=st.floats(1.01, 125.0),
+    sign=st.sampled_from([1.0, -1.0]),
+    mmr=st.floats(0.0, 0.5),
+    cum=st.one_of(st.just(0.0), st.floats(0.0, 1e4)),
+    qty=st.floats(0.001, 100.0),
+)
+def test_liquidation_price_in_place_is_the_formula_bit_for_bit(
+    entries: list[float], leverage: float, sign: float, mmr: float, cum: float, qty: float
+) -> None:
+    e = np.asarray(entries)
+    want = unchecked_liquidation_price(e, leverage, sign, mmr, cum / qty)
+    signed = None if cum == 0 else sign * np.full(len(e), cum / qty)
+    got = unchecked_liquidation_price_into(e, leverage, sign, mmr, signed, np.empty(len(e)))
+    np.testing.assert_array_equal(got, want)
