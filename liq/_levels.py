@@ -119,16 +119,16 @@ def count_approaches(extreme: F64, start: int, price: float, side: str, approach
     x = extreme[start:]
     a = approach_pct / 100.0
     if side == "long":
-        within = (x > price) & (x <= price * (1 + a))
-        far = np.flatnonzero(x > price * (1 + 2 * a))
+        near = np.flatnonzero((x > price) & (x <= price * (1 + a)))
     else:
-        within = (x < price) & (x >= price * (1 - a))
-        far = np.flatnonzero(x < price * (1 - 2 * a))
-    near = np.flatnonzero(within)
-    if not near.size:
-        return 0
-    # the first approach counts; a later one counts when price moved far away since the one before it
-    return 1 + int(np.count_nonzero(np.diff(np.searchsorted(far, near)) > 0))
+        near = np.flatnonzero((x < price) & (x >= price * (1 - a)))
+    if near.size < 2:
+        return int(near.size)
+    # the first approach counts; a later one counts when price was far away since the one before it (a
+    # candle that is near is never far, so each stretch between two near candles is looked at once)
+    span = x[near[0] : near[-1]]
+    far = span > price * (1 + 2 * a) if side == "long" else span < price * (1 - 2 * a)
+    return 1 + int(np.count_nonzero(np.logical_or.reduceat(far, near[:-1] - near[0])))
 
 
 @dataclass(frozen=True)
