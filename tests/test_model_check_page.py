@@ -33,7 +33,10 @@ def test_a_rerun_of_the_check_hashes_no_table(monkeypatch: pytest.MonkeyPatch) -
     rerun neither hashes the events nor the per-candle rows again, nor builds a chart again."""
     import pandas as pd
 
+    from tests.support.apptest import clear_caches
     from ui import altair_charts
+
+    clear_caches()  # the checks are shared: another test may have made this one already
 
     hashed: list[int] = []
     built: list[str] = []
