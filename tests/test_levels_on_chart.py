@@ -13,6 +13,7 @@ import pytest
 import liq
 from liq._chart_payload import drawn_levels
 from liq._format import price_decimals
+from tests.support.apptest import clear_caches
 from tests.support.offline import offline_like_this_machine  # noqa: F401 (an autouse fixture)
 from tests.test_app_pages import _app, _levels, _no_exception
 from ui import tables
@@ -60,6 +61,7 @@ def test_a_rerun_shows_the_cached_tables_without_building_them_again(monkeypatch
         return real(*args, **kwargs)
 
     monkeypatch.setattr(tables, "levels_tables", spy)
+    clear_caches()  # the tables are shared: another test may have made them already
     at = _app(sym="BTCUSDT", range="7d", src="sample")
     at.run()
     _no_exception(at)
