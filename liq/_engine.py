@@ -943,7 +943,7 @@ def _swept_clusters(f: _Flow, bins: I32, edges: F64) -> dict[str, npt.NDArray[np
     s = f.side
     h, usd, swept = f.hit, f.hit_value, f.hit_at
     positive = usd > 0
-    b = bins.take(h)
+    b = bins.take(h).astype(np.int64)  # (numpy scatters and gathers by 64-bit indices faster)
     if not positive.all():
         h, usd, swept, b = h[positive], usd[positive], swept[positive], b[positive]
     if b.min() < 0 or b.max() >= n_bins:
@@ -1062,13 +1062,13 @@ def _alive_at_end(
         at, usd = ia[a : a + _CHUNK], value_end[a : a + _CHUNK]
         if f.exps.nonzero:
             usd *= f.exps.to_end.take(created[a : a + _CHUNK])  # in place: the values at the end
-        cell = bins.take(at)  # turned into (bin, tier) cells in place
-        off = np.flatnonzero(cell.view(np.uint32) >= n_bins) if any_outside else ()
+        b = bins.take(at)
+        off = np.flatnonzero(b.view(np.uint32) >= n_bins) if any_outside else ()
         if len(off):  # off the grid: no weight, and any valid bin (a sum plus 0.0 is the same sum)
-            cell[off] = 0
+            b[off] = 0
             usd = usd.copy()
             usd[off] = 0.0
-        cell *= k
+        cell = np.multiply(b, k, dtype=np.int64)  # (bin, tier) cells, as 64-bit indices (faster scatters)
         cell += s.tier.take(at)
         np.add.at(agg, cell, usd)
     bi, ti = np.nonzero(agg.reshape(n_bins, k))
