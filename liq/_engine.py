@@ -469,8 +469,9 @@ class _LogExps:
     """The exponentials of a log-multiplier per candle that the grid and the alive positions need, each
     computed once when first used (the volume model's two sides share one multiplier, so they share these)."""
 
-    def __init__(self, big_l: F64) -> None:
+    def __init__(self, big_l: F64, from_start: F64 | None = None) -> None:
         self.big_l = big_l
+        self._from_start = from_start  # when the caller has it already
 
     @cached_property
     def nonzero(self) -> bool:
@@ -485,6 +486,8 @@ class _LogExps:
     @cached_property
     def from_start(self) -> F64:
         """``exp(−L_c)`` per candle ``c`` (capped at ``exp(700)``): a position's weight on the grid's one reference."""
+        if self._from_start is not None:
+            return self._from_start
         return np.exp(np.minimum(-self.big_l, 700.0))
 
 
@@ -554,18 +557,24 @@ def _volume_flows(
     n_first = max(1, min(t, round(PRIOR_VOLUME_HOURS / inp.step_hours)))
     per_side_rate = cfg.inflow_share * float(np.mean(inp.quote_volume[:n_first]))
     prior_total = per_side_rate * lifetime if math.isfinite(lifetime) else 0.0
-    big_l = np.arange(t, dtype=np.float64) * logd
-    growth = np.exp(big_l)
+    l_ext = np.arange(t + 1, dtype=np.float64) * logd  # one candle more, for the decayed sums' carry
+    big_l = l_ext[:t]
+    growth_ext = np.exp(l_ext)
+    if logd != 0.0 and t <= _decay_block_len(logd):  # one block (−L stays below 300): its exponentials
+        from_start = np.exp(-big_l)  # (= exp(min(−L, 700)), the grid's weights) serve everywhere
+        blocks: tuple[_DecayBlock, ...] = ((0, t, from_start, growth_ext),)
+    else:
+        blocks, from_start = _decay_blocks(t, logd), None
     rates = _VolumeRates(
         log_close,
         log_decay,
         prior_total,
         _prior_sigma(inp.closes, lifetime),
         big_l,
-        growth,
-        prior_total * growth,
-        _decay_blocks(t, logd),
-        _LogExps(big_l),
+        growth_ext[:t],
+        prior_total * growth_ext[:t],
+        blocks,
+        _LogExps(big_l, from_start),
     )
     notes = []
     if prior_total > 0:
@@ -619,11 +628,16 @@ def _volume_side(
 _DecayBlock = tuple[int, int, F64, F64]
 
 
+def _decay_block_len(logd: float) -> int:
+    """Candles per block of the decayed sums: their exponentials span at most :data:`_LOG_BLOCK_SPAN`."""
+    return max(1, int(_LOG_BLOCK_SPAN / -logd))
+
+
 def _decay_blocks(t: int, logd: float) -> tuple[_DecayBlock, ...]:
     """The blocks of :func:`_decayed_cumsums` for ``t`` candles: short enough that the exponentials stay finite."""
     if logd == 0.0:
         return ()
-    block = max(1, int(_LOG_BLOCK_SPAN / -logd))
+    block = _decay_block_len(logd)
     out = []
     for a in range(0, t, block):
         b = min(t, a + block)
