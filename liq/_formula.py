@@ -130,20 +130,23 @@ def unchecked_liquidation_price(
     >>> round(float(unchecked_liquidation_price(100_000.0, 100.0, 1.0, 0.004, 0.0)), 2)
     99397.59
     """
-    e, lev, s, m, c = (np.asarray(x, dtype=np.float64) for x in (entry, leverage, sign, mmr, cum_per_q))
-    return np.asarray((e * (1.0 - s / lev) - s * c) / (1.0 - s * m), dtype=np.float64)
+    e, lev, s, m, c = np.broadcast_arrays(
+        *(np.asarray(x, dtype=np.float64) for x in (entry, leverage, sign, mmr, cum_per_q))
+    )
+    return unchecked_liquidation_price_into(e, lev, s, m, s * c, out=np.empty(e.shape))
 
 
 def unchecked_liquidation_price_into(
     entry: npt.NDArray[np.float64],
-    leverage: float,
-    sign: float,
-    mmr: float,
+    leverage: float | npt.NDArray[np.float64],
+    sign: float | npt.NDArray[np.float64],
+    mmr: float | npt.NDArray[np.float64],
     signed_cum_per_q: npt.NDArray[np.float64] | None,
     out: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float64]:
-    """:func:`unchecked_liquidation_price` of one leverage and side for many entries, computed in ``out`` (three
-    passes, no temporaries): the same operations in the same order, so the same numbers.
+    """The liquidation-price formula, computed in ``out`` (three passes, no temporaries of the entries' size):
+    the one place it is written, for :func:`unchecked_liquidation_price` and the engine (one leverage and side
+    for many entries at a time).
 
     ``signed_cum_per_q`` is ``sign × cum_per_q``, or None when the maintenance amount is 0 (subtracting ±0.0
     changes no price).
