@@ -112,16 +112,16 @@ def format_usd(usd: float | None) -> str:
     x = _finite(usd)
     if x is None:
         return MISSING
-    sign = "-" if x < 0 else ""
     size = abs(x)
     for unit_size, unit in _USD_UNITS:
         if size >= unit_size * _USD_UNIT_FROM:
             v = size / unit_size
-            return f"{sign}${v:,.0f}{unit}" if round(v, 1) >= 100 else f"{sign}${v:.1f}{unit}"
-    return f"{sign}${size:,.0f}"
+            return _usd_text(x, v, unit, round(v, 1) >= 100)
+    return _usd_text(x, size, "", True)
 
 
 def _usd_text(x: float, v: float, unit: str, whole: bool) -> str:
+    """The text of ``x`` (for its sign) written as ``v`` ``unit``: no decimal when ``whole``, else one."""
     sign = "-" if x < 0 else ""
     return f"{sign}${v:,.0f}{unit}" if whole else f"{sign}${v:.1f}{unit}"
 

@@ -3,10 +3,11 @@
 Streamlit runs every session's script in a thread of its own. glibc's malloc gives threads that allocate at
 the same time arenas of their own (up to 8 per core), and memory freed in an arena mostly stays with that
 arena instead of going back to the system. Under many viewers the server's resident memory then grows with
-the number of arenas, not with what the caches hold: ``python -m benchmarks.load`` (50 viewers, 60 s, this
-2-core machine) measured a peak of 625-654 MB with glibc's default and about 500 MB with two arenas, with
-no slower reruns. :func:`limit_malloc_arenas` sets that limit from inside the process (``app.py`` calls it
-first), because a hosted app cannot set ``MALLOC_ARENA_MAX`` before its server starts.
+the number of arenas, not with what the caches hold. ``python -m benchmarks.load`` (50 viewers, 60 s, this
+2-core machine) measured a peak of 625-654 MB with glibc's default, 502 MB with ``MALLOC_ARENA_MAX=2`` set
+before the server started (one run) and 523-585 MB with the limit set here (eight runs, with other changes).
+:func:`limit_malloc_arenas` sets the limit from inside the process (``app.py`` calls it first), because a
+hosted app cannot set ``MALLOC_ARENA_MAX`` before its server starts; arenas made before that call stay.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ __all__ = ["MALLOC_ARENAS", "limit_malloc_arenas"]
 
 logger = logging.getLogger(__name__)
 
-#: malloc arenas the server may use (glibc's default is 8 per core). Two were measured no slower under load
-#: (``python -m benchmarks.load``, p95 rerun 0.68 s against 1.04 s with glibc's default).
+#: malloc arenas the server may use (glibc's default is 8 per core). With two, the load benchmark's p95 rerun
+#: was 0.68 s in one run against 1.04 s with glibc's default (a noisy machine: not slower, not proven faster).
 MALLOC_ARENAS = 2
 #: glibc's ``mallopt`` parameter number for the arena limit (``M_ARENA_MAX`` in malloc.h).
 M_ARENA_MAX = -8
