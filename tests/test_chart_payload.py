@@ -454,3 +454,37 @@ def test_segment_sums_are_reduceat_to_round_off(n: int, width: int, seed: int, l
     starts = starts[starts < n]
     got, want = _segment_sums(rows, starts), np.add.reduceat(rows, starts, axis=0)
     np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 300), max_candles=st.integers(1, 400), seed=st.integers(0, 2**32 - 1))
+def test_merged_bars_are_the_groupby_bars(n: int, max_candles: int, seed: int) -> None:
+    from liq._chart_payload import _bucket_candles
+
+    rng = np.random.default_rng(seed)
+    close = 100.0 + np.cumsum(rng.normal(0, 1, n))
+    candles = pd.DataFrame(
+        {
+            "open_time": pd.date_range("2024-12-01", periods=n, freq="5min", tz="UTC"),
+            "open": close + rng.normal(0, 0.5, n), "high": close + 2.0, "low": close - 2.0,
+            "close": close, "volume": rng.lognormal(3, 1, n),
+        }
+    )  # fmt: skip
+    bars, interval = _bucket_candles(candles, max_candles)
+    seconds = (candles["open_time"] - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(seconds=1)
+    frame = candles.drop(columns="open_time").assign(time=(seconds // interval) * interval)
+    want = frame.groupby("time", sort=True).agg(
+        open=("open", "first"), high=("high", "max"), low=("low", "min"), close=("close", "last"),
+        volume=("volume", "sum"),
+    ).reset_index()  # fmt: skip
+    pd.testing.assert_frame_equal(bars, want, check_exact=False, rtol=1e-12)
+    assert len(bars) <= max(max_candles, 1) or interval % 300 == 0
+
+
+def test_utc_seconds_of_a_zoned_series_are_those_of_the_general_path() -> None:
+    from liq._chart_payload import _to_utc_seconds
+
+    times = pd.Series(pd.date_range("2024-12-01 03:00", periods=5, freq="37min", tz="Asia/Tokyo"))
+    general = pd.DatetimeIndex(pd.to_datetime(times, utc=True)).as_unit("ns").asi8 // 1_000_000_000
+    assert _to_utc_seconds(times).tolist() == general.tolist()
+    assert _to_utc_seconds(times.dt.tz_convert("UTC").dt.as_unit("s")).tolist() == general.tolist()
