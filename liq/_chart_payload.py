@@ -535,12 +535,12 @@ def drawn_levels(lv: pd.DataFrame, last_price: float, max_levels: int) -> pd.Dat
     """
     lv = lv.reset_index(drop=True)
     chosen = list(lv["notional_usd"].astype(float).sort_values(ascending=False).index[: int(max_levels)])
-    prices, sides = lv["price"].astype(float), lv["side"].astype(str)
+    prices, sides = lv["price"].to_numpy(dtype=float), lv["side"].to_numpy(dtype=object)
     for side, beyond in (("long", prices <= last_price), ("short", prices >= last_price)):
-        rows = np.flatnonzero(((sides == side) & beyond).to_numpy())
+        rows = np.flatnonzero((sides == side) & beyond)
         if rows.size:
-            chosen.append(int(rows[np.argmin(np.abs(prices.to_numpy()[rows] - last_price))]))
-    return lv.loc[list(dict.fromkeys(chosen))]
+            chosen.append(int(rows[np.argmin(np.abs(prices[rows] - last_price))]))
+    return lv.take(list(dict.fromkeys(chosen)))  # (row labels are positions after the reset)
 
 
 def _levels(est: _EstimateLike, decimals: int, max_levels: int) -> list[dict[str, Any]]:

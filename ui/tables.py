@@ -82,11 +82,10 @@ def levels_tables(
     n_levels = 0 if est.levels is None else len(est.levels)
     has_swept = est.swept is not None and len(est.swept) > 0
     swept = swept_table(est, SWEPT_ROWS, recorded) if has_swept else pd.DataFrame()
-    sw = est.swept
-    swept_usd = {
-        side: float(sw.loc[sw["side"] == side, "notional_usd"].sum()) if has_swept else 0.0
-        for side in ("long", "short")
-    }
+    swept_usd = {"long": 0.0, "short": 0.0}
+    if has_swept:
+        sides, usd = est.swept["side"].to_numpy(dtype=object), est.swept["notional_usd"].to_numpy(dtype=float)
+        swept_usd = {side: float(usd[sides == side].sum()) for side in swept_usd}
     return LevelsTables(table, shown_table(table), levels_csv(full, est, data), swept, n_levels, swept_usd)
 
 
@@ -110,24 +109,32 @@ def levels_table(est: liq.Estimate, recorded: RecordedVsEstimated | None = None)
     if lv is None or len(lv) == 0:
         return pd.DataFrame(columns=TABLE_COLUMNS)
     d = price_decimals(est.last_price)
-    age = (pd.Timestamp(est.last_time) - pd.to_datetime(lv["first_seen"], utc=True)).map(_age_text)
-    table = pd.DataFrame(
-        {
-            "Price": lv["price"].astype(float).round(d),
-            "Side": lv["side"].map(SIDE_NAMES).fillna(lv["side"]),
-            "Est. USD": lv["notional_usd"].astype(float).round(0),
-            "Distance %": lv["distance_pct"].astype(float).round(2),
-            "Zone low": lv["zone_low"].astype(float).round(d),
-            "Zone high": lv["zone_high"].astype(float).round(d),
-            "Approaches survived": lv["approaches"].astype(int),
-            "Age": age.to_numpy(),
-            "Cascade risk": lv["cascade"].astype(bool) if "cascade" in lv else False,
-        }
-    )
-    if recorded is not None and len(recorded.levels) == len(table):
-        table["Recorded"] = level_hit_texts(recorded)
-    order = table["Distance %"].abs().sort_values(kind="stable").index
-    return table.loc[order].reset_index(drop=True)
+    # numbers as numpy columns, sorted once (nearest first), then one frame: the levels are few, so pandas'
+    # per-operation cost was most of the time
+    distance = np.round(lv["distance_pct"].to_numpy(dtype=float), 2)
+    order = np.argsort(np.abs(distance), kind="stable")
+    sides = lv["side"].to_numpy(dtype=object)[order]
+    cols: dict[str, Any] = {
+        "Price": np.round(lv["price"].to_numpy(dtype=float), d)[order],
+        "Side": np.array([SIDE_NAMES.get(x, x) for x in sides], dtype=object),
+        "Est. USD": np.round(lv["notional_usd"].to_numpy(dtype=float), 0)[order],
+        "Distance %": distance[order],
+        "Zone low": np.round(lv["zone_low"].to_numpy(dtype=float), d)[order],
+        "Zone high": np.round(lv["zone_high"].to_numpy(dtype=float), d)[order],
+        "Approaches survived": lv["approaches"].to_numpy().astype(int)[order],
+        "Age": np.array(_ages(est.last_time, lv["first_seen"])[order], dtype=object),
+        "Cascade risk": lv["cascade"].to_numpy().astype(bool)[order] if "cascade" in lv else False,
+    }
+    if recorded is not None and len(recorded.levels) == len(lv):
+        cols["Recorded"] = np.asarray(level_hit_texts(recorded), dtype=object)[order]
+    return pd.DataFrame(cols)
+
+
+def _ages(last_time: pd.Timestamp, times: pd.Series) -> np.ndarray:
+    """:func:`_age_text` of ``last_time`` − each of ``times`` (UTC), an array of text."""
+    ns = pd.to_datetime(times, utc=True).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    delta_ns = pd.Timestamp(last_time).value - ns
+    return np.array([_age_text(pd.Timedelta(int(x))) for x in delta_ns], dtype=object)
 
 
 def nearest_level_index(table: pd.DataFrame, price: float | None) -> int | None:
@@ -167,34 +174,45 @@ def levels_csv(table: pd.DataFrame, est: liq.Estimate, data: MarketData | None =
         "Source": data.source if data is not None else "",
         "As of (UTC)": f"{as_of:%Y-%m-%d %H:%M}",
     }
-    out = table.copy()
-    for i, (name, value) in enumerate(meta.items()):
-        out.insert(i, name, value)
+    n = len(table)
+    cols: dict[str, Any] = {k: np.full(n, v, dtype=object) for k, v in meta.items()}
+    out = pd.DataFrame({**cols, **{str(k): v for k, v in table.items()}})
     return out.to_csv(index=False).encode()
 
 
 def swept_table(est: liq.Estimate, limit: int, recorded: RecordedVsEstimated | None = None) -> pd.DataFrame:
     """The ``limit`` most recent sweeps of ``est``: side, price, band, estimated USD, when (and what was recorded)."""
-    recent = est.swept.sort_values("swept_last", ascending=False).head(limit)
-    rows = est.swept.index.get_indexer(recent.index)
+    sw = est.swept
+    swept_ns = pd.to_datetime(sw["swept_last"], utc=True).to_numpy(dtype="datetime64[ns]").view(np.int64)
+    rows = _latest_first(sw["swept_last"])[:limit]
     d = price_decimals(est.last_price)
-    swept_last = pd.to_datetime(recent["swept_last"], utc=True)
+    names = {"long": "Longs flushed", "short": "Shorts squeezed"}
+    lows, highs = sw["bin_low"].to_numpy(dtype=float)[rows], sw["bin_high"].to_numpy(dtype=float)[rows]
+    when = pd.to_datetime(swept_ns[rows], utc=True)
+    last_ns = pd.Timestamp(est.last_time).value
     return pd.DataFrame(
         {
-            "Side": recent["side"]
-            .map({"long": "Longs flushed", "short": "Shorts squeezed"})
-            .fillna(recent["side"]),
-            "Price": recent["price"].astype(float).round(d),
+            "Side": np.array(
+                [names.get(x, x) for x in sw["side"].to_numpy(dtype=object)[rows]], dtype=object
+            ),
+            "Price": np.round(sw["price"].to_numpy(dtype=float)[rows], d),
             "Band": [
-                f"{format_price(a, d)} – {format_price(b, d)}"
-                for a, b in zip(recent["bin_low"], recent["bin_high"], strict=True)
+                f"{format_price(a, d)} – {format_price(b, d)}" for a, b in zip(lows, highs, strict=True)
             ],
-            "Est. USD": [format_usd(x) for x in recent["notional_usd"]],
+            "Est. USD": [format_usd(x) for x in sw["notional_usd"].to_numpy(dtype=float)[rows]],
             **_recorded_column(recorded, rows),
-            "Swept at (UTC)": swept_last.dt.strftime("%Y-%m-%d %H:%M").to_numpy(),
-            "Ago": (pd.Timestamp(est.last_time) - swept_last).map(_age_text).to_numpy(),
-        }
+            "Swept at (UTC)": np.asarray(when.strftime("%Y-%m-%d %H:%M"), dtype=object),
+            "Ago": np.array(
+                [_age_text(pd.Timedelta(int(last_ns - x))) for x in swept_ns[rows]], dtype=object
+            ),
+        },
+        index=sw.index[rows],  # each row keeps its row label in ``Estimate.swept``
     )
+
+
+def _latest_first(times: pd.Series) -> np.ndarray:
+    """Row positions, latest first (ties in the order ``sort_values`` gives them)."""
+    return np.asarray(times.reset_index(drop=True).sort_values(ascending=False).index)
 
 
 def _recorded_column(recorded: RecordedVsEstimated | None, rows: Any) -> dict[str, list[str]]:
