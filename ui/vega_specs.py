@@ -123,7 +123,7 @@ def _price_axis(price: float) -> dict[str, Any]:
     return {"format": f",.{price_decimals(price)}~f"}
 
 
-def _labels(values: pd.Series, fmt: Callable[[float], str]) -> np.ndarray:
+def _labels(values: pd.Series | np.ndarray, fmt: Callable[[float], str]) -> np.ndarray:
     """``fmt`` of every value, formatting each distinct value once (a heatmap's cells share their price rows,
     and half of them have no longs or no shorts)."""
     distinct, where = np.unique(np.asarray(values, dtype=np.float64), return_inverse=True)
@@ -179,38 +179,56 @@ def _map_frames(est: liq.Estimate, lo: float, hi: float) -> tuple[pd.DataFrame, 
     prof = est.profile
     if prof is None or len(prof) == 0:
         return None
-    inside = (prof["bin_high"] > lo) & (prof["bin_low"] < hi) & (prof["notional_usd"] > 0)
-    p = prof[inside.to_numpy()].reset_index(drop=True)
-    if len(p) == 0:
+    low, high, usd = (prof[k].to_numpy(dtype=float) for k in ("bin_low", "bin_high", "notional_usd"))
+    keep = np.flatnonzero((high > lo) & (low < hi) & (usd > 0))
+    if len(keep) == 0:
         return None
+    # numpy columns, one frame each (the profile has a few hundred rows: pandas' per-operation cost was most
+    # of the time)
     d = price_decimals(est.last_price)
-    mid = ((p["bin_low"] + p["bin_high"]) / 2).to_numpy()
-    p = p.assign(
-        mid=mid,
-        tier=_labels(p["leverage"], lambda x: f"{x:g}x"),
-        from_label=_labels(p["bin_low"], lambda v: format_price(v, d)),
-        to_label=_labels(p["bin_high"], lambda v: format_price(v, d)),
-        usd_label=format_usd_many(p["notional_usd"]),
+    low, high, usd = low[keep], high[keep], usd[keep]
+    leverage = prof["leverage"].to_numpy()[keep]
+    side = prof["side"].to_numpy(dtype=object)[keep]
+    mid = (low + high) / 2
+    bars = pd.DataFrame(
+        {
+            "bin_low": low,
+            "bin_high": high,
+            "side": prof["side"].array.take(keep),
+            "leverage": leverage,
+            "notional_usd": usd,
+            "mid": mid,
+            "tier": _labels(leverage, lambda x: f"{x:g}x"),
+            "from_label": _labels(low, lambda v: format_price(v, d)),
+            "to_label": _labels(high, lambda v: format_price(v, d)),
+            "usd_label": format_usd_many(usd),
+        }
     )
-    side, usd = p["side"].to_numpy(), p["notional_usd"].to_numpy()
-    curves = pd.concat(
-        [_curve(mid[side == s], usd[side == s], s, c) for s, c in zip(SIDES, CURVES, strict=True)]
+    parts = [_curve(mid[side == s], usd[side == s], s) for s in SIDES]
+    curve_mid = np.concatenate([p[0] for p in parts])
+    cum = np.concatenate([p[2] for p in parts])
+    n = [len(p[0]) for p in parts]
+    curves = pd.DataFrame(
+        {
+            "side": np.repeat(np.array(SIDES, dtype=object), n),
+            "mid": curve_mid,
+            "notional_usd": np.concatenate([p[1] for p in parts]),
+            "cum": cum,
+            "curve": np.repeat(np.array(CURVES, dtype=object), n),
+            "price_label": _labels(curve_mid, lambda v: format_price(v, d)),
+            "cum_label": format_usd_many(cum),
+        }
     )
-    curves = curves.reset_index(drop=True)
-    curves["price_label"] = _labels(curves["mid"], lambda v: format_price(v, d))
-    curves["cum_label"] = format_usd_many(curves["cum"])
-    return p, curves
+    return bars, curves
 
 
-def _curve(mid: np.ndarray, usd: np.ndarray, side: str, name: str) -> pd.DataFrame:
-    """USD per price bin of one side and its running total from the price outwards (longs: downwards)."""
+def _curve(mid: np.ndarray, usd: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Price bins of one side, their USD and its running total from the price outwards (longs: downwards)."""
     bins, where = np.unique(mid, return_inverse=True)
     per_bin = np.bincount(where.ravel(), weights=usd, minlength=len(bins))
     if side == "long":
         bins, per_bin = bins[::-1], per_bin[::-1]
-    return pd.DataFrame(
-        {"side": side, "mid": bins, "notional_usd": per_bin, "cum": np.cumsum(per_bin), "curve": name}
-    )
+    return bins, per_bin, np.cumsum(per_bin)
 
 
 def _map_bars(tiers: list[str], x: dict[str, Any]) -> dict[str, Any]:
