@@ -128,9 +128,12 @@ def _window(filename: str, interval: str, a: pd.Timestamp, b: pd.Timestamp) -> p
     the epoch, and one that is cut by ``a`` or ``b`` is incomplete), without resampling on every request.
     """
     full = _resampled_file(filename, interval)
-    times = full["open_time"]
-    last_open = times + pd.Timedelta(milliseconds=INTERVAL_MS[interval] - _STEP_MS)
-    return full[((times >= a) & (last_open < b)).to_numpy()].reset_index(drop=True)
+    open_ns = full["open_time"].to_numpy(dtype="datetime64[ns]").view(np.int64)  # sorted (resampled)
+    span_ns = (INTERVAL_MS[interval] - _STEP_MS) * 1_000_000  # from a candle's open to its last 5m open
+    # the candles with open >= a and last 5m open < b: one run of the sorted file, found by two bisections
+    first = int(np.searchsorted(open_ns, pd.Timestamp(a).value, side="left"))
+    end = int(np.searchsorted(open_ns + span_ns, pd.Timestamp(b).value, side="left"))
+    return full.iloc[first : max(first, end)].reset_index(drop=True)
 
 
 def _fmt(ts: pd.Timestamp) -> str:
