@@ -76,3 +76,58 @@ def test_a_rerun_shows_the_cached_tables_without_building_them_again(monkeypatch
     assert fresh.n_levels == len(est.levels) >= len(fresh.table)
     csv = pd.read_csv(io.BytesIO(fresh.csv))
     assert len(csv) == fresh.n_levels  # the CSV holds every level, the table only those drawn
+
+
+def _pandas_levels_table(est: liq.Estimate) -> pd.DataFrame:
+    """The levels table written with pandas Series operations (the oracle for the numpy-column version)."""
+    lv = est.levels
+    d = price_decimals(est.last_price)
+    age = (pd.Timestamp(est.last_time) - pd.to_datetime(lv["first_seen"], utc=True)).map(tables._age_text)
+    table = pd.DataFrame(
+        {
+            "Price": lv["price"].astype(float).round(d),
+            "Side": lv["side"].map(tables.SIDE_NAMES).fillna(lv["side"]),
+            "Est. USD": lv["notional_usd"].astype(float).round(0),
+            "Distance %": lv["distance_pct"].astype(float).round(2),
+            "Zone low": lv["zone_low"].astype(float).round(d),
+            "Zone high": lv["zone_high"].astype(float).round(d),
+            "Approaches survived": lv["approaches"].astype(int),
+            "Age": age.to_numpy(),
+            "Cascade risk": lv["cascade"].astype(bool),
+        }
+    )
+    order = table["Distance %"].abs().sort_values(kind="stable").index
+    return table.loc[order].reset_index(drop=True)
+
+
+def _pandas_swept_table(est: liq.Estimate, limit: int) -> pd.DataFrame:
+    recent = est.swept.sort_values("swept_last", ascending=False).head(limit)
+    d = price_decimals(est.last_price)
+    swept_last = pd.to_datetime(recent["swept_last"], utc=True)
+    names = {"long": "Longs flushed", "short": "Shorts squeezed"}
+    return pd.DataFrame(
+        {
+            "Side": recent["side"].map(names).fillna(recent["side"]),
+            "Price": recent["price"].astype(float).round(d),
+            "Band": [
+                f"{liq._format.format_price(a, d)} – {liq._format.format_price(b, d)}"
+                for a, b in zip(recent["bin_low"], recent["bin_high"], strict=True)
+            ],
+            "Est. USD": [liq._format.format_usd(x) for x in recent["notional_usd"]],
+            "Swept at (UTC)": swept_last.dt.strftime("%Y-%m-%d %H:%M").to_numpy(),
+            "Ago": (pd.Timestamp(est.last_time) - swept_last).map(tables._age_text).to_numpy(),
+        }
+    )
+
+
+@pytest.mark.parametrize(("symbol", "interval", "days"), [("BTCUSDT", "5m", 7), ("DOGEUSDT", "1h", 30)])
+def test_the_tables_equal_their_pandas_oracle(symbol: str, interval: str, days: int) -> None:
+    end = datetime(2026, 1, 29, tzinfo=timezone.utc)
+    data = liq.load_market_data(symbol, interval, end - pd.Timedelta(days=days), end, "sample").data
+    est = liq.estimate(data.candles, config=liq.ModelConfig(time_columns=300), symbol=symbol)
+    assert len(est.levels) > 3 and len(est.swept) > 1
+    pd.testing.assert_frame_equal(tables.levels_table(est), _pandas_levels_table(est))
+    pd.testing.assert_frame_equal(tables.swept_table(est, 15), _pandas_swept_table(est, 15))
+    sw = est.swept
+    want = {s: float(sw.loc[sw["side"] == s, "notional_usd"].sum()) for s in ("long", "short")}
+    assert tables.levels_tables(est, data).swept_usd == want

@@ -182,3 +182,47 @@ def test_the_model_check_charts_compile_to_valid_specs_with_their_frames() -> No
         series = altair_charts.to_spec(altair_charts.timeseries(per, None, side))
         _check(series)
         assert set(series.frames["data_0"]["series"]) == {"Model (estimate)", "Recorded"}
+
+
+def _pandas_map_frames(est: liq.Estimate, lo: float, hi: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The liquidation map's frames written with pandas operations (the oracle for the numpy-column version)."""
+    from liq._format import format_price, format_usd_many, price_decimals
+
+    prof = est.profile
+    inside = (prof["bin_high"] > lo) & (prof["bin_low"] < hi) & (prof["notional_usd"] > 0)
+    p = prof[inside.to_numpy()].reset_index(drop=True)
+    d = price_decimals(est.last_price)
+    mid = ((p["bin_low"] + p["bin_high"]) / 2).to_numpy()
+    p = p.assign(
+        mid=mid,
+        tier=[f"{x:g}x" for x in p["leverage"]],
+        from_label=[format_price(v, d) for v in p["bin_low"]],
+        to_label=[format_price(v, d) for v in p["bin_high"]],
+        usd_label=format_usd_many(p["notional_usd"]),
+    )
+    parts = []
+    for side, name in zip(vega_specs.SIDES, vega_specs.CURVES, strict=True):
+        m, usd = mid[p["side"].to_numpy() == side], p["notional_usd"].to_numpy()[p["side"].to_numpy() == side]
+        bins = np.unique(m)
+        per_bin = np.array([usd[m == b].sum() for b in bins])
+        if side == "long":
+            bins, per_bin = bins[::-1], per_bin[::-1]
+        curve = {"side": side, "mid": bins, "notional_usd": per_bin, "cum": np.cumsum(per_bin), "curve": name}
+        parts.append(pd.DataFrame(curve))
+    curves = pd.concat(parts).reset_index(drop=True)
+    curves["price_label"] = [format_price(v, d) for v in curves["mid"]]
+    curves["cum_label"] = format_usd_many(curves["cum"])
+    return p, curves
+
+
+@pytest.mark.parametrize("window", [3, 10])
+def test_the_map_frames_equal_their_pandas_oracle(window: int) -> None:
+    end = datetime(2026, 1, 29, tzinfo=timezone.utc)
+    data = liq.load_market_data("ETHUSDT", "15m", end - pd.Timedelta(days=14), end, "sample").data
+    est = liq.estimate(data.candles, config=liq.ModelConfig(time_columns=300), symbol="ETHUSDT")
+    price = est.last_price
+    spec = vega_specs.liquidation_map(est, window)
+    assert spec is not None
+    bars, curves = _pandas_map_frames(est, price * (1 - window / 100), price * (1 + window / 100))
+    pd.testing.assert_frame_equal(spec.frames["bars"], bars)
+    pd.testing.assert_frame_equal(spec.frames["curves"], curves, check_exact=False, rtol=1e-12)
