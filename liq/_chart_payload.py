@@ -53,6 +53,7 @@ from ._format import (
     round_price,
 )
 from ._palette import HEATMAP_RAMP, HEATMAP_TOP_QUANTILE, SIDE_COLOURS
+from ._sources._common import utc_ns
 
 __all__ = [
     "drawn_levels",
@@ -125,10 +126,7 @@ class _EstimateLike(Protocol):
 
 def _to_utc_seconds(values: Any) -> np.ndarray:
     """UTC epoch seconds (int64) from tz-aware/naive datetimes, Timestamps or a DatetimeIndex."""
-    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.DatetimeTZDtype):  # (the usual input)
-        return values.to_numpy(dtype="datetime64[ns]").view(np.int64) // 1_000_000_000  # UTC, any zone
-    idx = pd.DatetimeIndex(pd.to_datetime(values, utc=True))
-    return np.asarray(idx.as_unit("ns").asi8 // 1_000_000_000, dtype=np.int64)
+    return utc_ns(values) // 1_000_000_000
 
 
 def _pick_interval(base_s: int, span_s: int, max_bars: int) -> int:
@@ -208,15 +206,13 @@ def _segment_sums(rows: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def _group_sums(groups: np.ndarray) -> np.ndarray:
-    """``groups.sum(axis=2)`` for a few values per group, one strided add per position in a group (numpy's
-    reduction over a last axis of 2-4 values is several times slower). In the same order, so the same
-    numbers for fewer than 8 values per group (numpy adds those one after the other too).
+    """``groups.sum(axis=2)`` for groups of two or more values, one strided add per position in a group
+    (numpy's reduction over a last axis of 2-4 values is several times slower). In the same order, so the
+    same numbers for fewer than 8 values per group (numpy adds those one after the other too).
 
     >>> _group_sums(np.arange(12.0).reshape(2, 2, 3)).tolist()
     [[3.0, 12.0], [21.0, 30.0]]
     """
-    if groups.shape[2] == 1:
-        return groups[:, :, 0].copy()
     out = np.add(groups[:, :, 0], groups[:, :, 1])
     for j in range(2, groups.shape[2]):
         out += groups[:, :, j]

@@ -478,7 +478,6 @@ def test_merged_bars_are_the_groupby_bars(n: int, max_candles: int, seed: int) -
         volume=("volume", "sum"),
     ).reset_index()  # fmt: skip
     pd.testing.assert_frame_equal(bars, want, check_exact=False, rtol=1e-12)
-    assert len(bars) <= max(max_candles, 1) or interval % 300 == 0
 
 
 def test_utc_seconds_of_a_zoned_series_are_those_of_the_general_path() -> None:

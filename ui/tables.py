@@ -20,7 +20,7 @@ from liq._chart_payload import drawn_levels
 from liq._check.overlay import RecordedVsEstimated
 from liq._format import format_price, format_usd, price_decimals
 from liq._recorded_payload import level_hit_texts, swept_recorded_texts
-from liq._sources._common import INTERVAL_MS
+from liq._sources._common import INTERVAL_MS, utc_ns
 
 __all__ = [
     "LEVEL_LINES",
@@ -122,7 +122,7 @@ def levels_table(est: liq.Estimate, recorded: RecordedVsEstimated | None = None)
         "Zone low": np.round(lv["zone_low"].to_numpy(dtype=float), d)[order],
         "Zone high": np.round(lv["zone_high"].to_numpy(dtype=float), d)[order],
         "Approaches survived": lv["approaches"].to_numpy().astype(int)[order],
-        "Age": np.array(_ages(est.last_time, lv["first_seen"])[order], dtype=object),
+        "Age": _ages(est.last_time, utc_ns(lv["first_seen"]))[order],
         "Cascade risk": lv["cascade"].to_numpy().astype(bool)[order] if "cascade" in lv else False,
     }
     if recorded is not None and len(recorded.levels) == len(lv):
@@ -130,11 +130,10 @@ def levels_table(est: liq.Estimate, recorded: RecordedVsEstimated | None = None)
     return pd.DataFrame(cols)
 
 
-def _ages(last_time: pd.Timestamp, times: pd.Series) -> np.ndarray:
-    """:func:`_age_text` of ``last_time`` − each of ``times`` (UTC), an array of text."""
-    ns = pd.to_datetime(times, utc=True).to_numpy(dtype="datetime64[ns]").view(np.int64)
-    delta_ns = pd.Timestamp(last_time).value - ns
-    return np.array([_age_text(pd.Timedelta(int(x))) for x in delta_ns], dtype=object)
+def _ages(last_time: pd.Timestamp, times_ns: np.ndarray) -> np.ndarray:
+    """:func:`_age_text` of ``last_time`` − each of ``times_ns`` (UTC epoch nanoseconds), an array of text."""
+    last_ns = pd.Timestamp(last_time).value
+    return np.array([_age_text(pd.Timedelta(int(last_ns - x))) for x in times_ns], dtype=object)
 
 
 def nearest_level_index(table: pd.DataFrame, price: float | None) -> int | None:
@@ -183,13 +182,12 @@ def levels_csv(table: pd.DataFrame, est: liq.Estimate, data: MarketData | None =
 def swept_table(est: liq.Estimate, limit: int, recorded: RecordedVsEstimated | None = None) -> pd.DataFrame:
     """The ``limit`` most recent sweeps of ``est``: side, price, band, estimated USD, when (and what was recorded)."""
     sw = est.swept
-    swept_ns = pd.to_datetime(sw["swept_last"], utc=True).to_numpy(dtype="datetime64[ns]").view(np.int64)
     rows = _latest_first(sw["swept_last"])[:limit]
+    swept_ns = utc_ns(sw["swept_last"])[rows]
     d = price_decimals(est.last_price)
     names = {"long": "Longs flushed", "short": "Shorts squeezed"}
     lows, highs = sw["bin_low"].to_numpy(dtype=float)[rows], sw["bin_high"].to_numpy(dtype=float)[rows]
-    when = pd.to_datetime(swept_ns[rows], utc=True)
-    last_ns = pd.Timestamp(est.last_time).value
+    when = pd.to_datetime(swept_ns, utc=True)
     return pd.DataFrame(
         {
             "Side": np.array(
@@ -202,9 +200,7 @@ def swept_table(est: liq.Estimate, limit: int, recorded: RecordedVsEstimated | N
             "Est. USD": [format_usd(x) for x in sw["notional_usd"].to_numpy(dtype=float)[rows]],
             **_recorded_column(recorded, rows),
             "Swept at (UTC)": np.asarray(when.strftime("%Y-%m-%d %H:%M"), dtype=object),
-            "Ago": np.array(
-                [_age_text(pd.Timedelta(int(last_ns - x))) for x in swept_ns[rows]], dtype=object
-            ),
+            "Ago": _ages(est.last_time, swept_ns),
         },
         index=sw.index[rows],  # each row keeps its row label in ``Estimate.swept``
     )

@@ -28,6 +28,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from .._errors import DataValidationError
+from .._sources._common import utc_ns
 from .events import RecordedEvents
 
 __all__ = [
@@ -56,11 +57,6 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 _NS = 1_000_000_000
 _MAX_CELLS = 4_000_000  # events × ranges compared at once (memory of one boolean block)
-
-
-def _ns(values: Any) -> I64:
-    idx = pd.DatetimeIndex(pd.to_datetime(values, utc=True))
-    return np.asarray(idx.as_unit("ns").asi8, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -151,7 +147,7 @@ def aggregate_markers(
     bars = np.asarray(bar_times_s, dtype=np.int64)
     if len(bars) == 0 or len(events) == 0:
         return Markers(_empty_markers(), float(band_pct), 0, int(len(events)))
-    t_ns = _ns(events["time"])
+    t_ns = utc_ns(events["time"])
     bar = _bar_of(t_ns // _NS, bars, int(interval_s))
     keep = bar >= 0
     price = events["price"].to_numpy(dtype=np.float64)[keep]
@@ -223,7 +219,7 @@ def _match(ev: pd.DataFrame, q: _Ranges) -> _Matched:
     usd, count = np.zeros(m), np.zeros(m, dtype=np.int64)
     first = np.full(m, np.iinfo(np.int64).max)
     last = np.full(m, np.iinfo(np.int64).min)
-    t, p = _ns(ev["time"]), ev["price"].to_numpy(dtype=np.float64)
+    t, p = utc_ns(ev["time"]), ev["price"].to_numpy(dtype=np.float64)
     e_usd = ev["notional_usd"].to_numpy(dtype=np.float64)
     e_long = ev["side"].to_numpy(dtype=object) == "long"
     step = max(1, _MAX_CELLS // max(m, 1))
@@ -251,7 +247,7 @@ def _covered(t0: I64, t1: I64, windows: pd.DataFrame) -> npt.NDArray[np.bool_]:
     """Whether each [t0, t1) overlaps a window in which the recording listened."""
     if len(windows) == 0:
         return np.zeros(len(t0), dtype=bool)
-    w0, w1 = _ns(windows["start"]), _ns(windows["end"])
+    w0, w1 = utc_ns(windows["start"]), utc_ns(windows["end"])
     return np.asarray(((w0[None, :] < t1[:, None]) & (w1[None, :] >= t0[:, None])).any(axis=1), dtype=bool)
 
 
@@ -294,7 +290,7 @@ class RecordedVsEstimated:
 
 
 def _candle_ns(candles: pd.DataFrame) -> tuple[I64, int]:
-    t = _ns(candles["open_time"])
+    t = utc_ns(candles["open_time"])
     steps = np.diff(t)
     steps = steps[steps > 0]
     return t, int(np.median(steps)) if len(steps) else 60 * _NS
@@ -358,8 +354,8 @@ def _swept_rows(swept: pd.DataFrame, rec: RecordedEvents, candle_ns: int, pad_pc
     out = swept[["side", "price", "bin_low", "bin_high"]].reset_index(drop=True).copy()
     out["estimated_usd"] = swept["notional_usd"].to_numpy(dtype=np.float64)
     lo, hi = _padded(out["bin_low"], out["bin_high"], pad_pct)
-    t0 = _ns(swept["swept_first"])
-    t1 = _ns(swept["swept_last"]) + candle_ns
+    t0 = utc_ns(swept["swept_first"])
+    t1 = utc_ns(swept["swept_last"]) + candle_ns
     m = _match(rec.events, _Ranges(out["side"].to_numpy(dtype=object) == "long", lo, hi, t0, t1))
     covered = _covered(t0, t1, rec.windows)
     out["recorded_usd"] = np.where(covered, m.usd, np.nan)
@@ -390,7 +386,7 @@ def compare_with_recorded(
     candle_t, candle_ns = _candle_ns(est.candles)
     t0, t1 = int(candle_t[0]), int(candle_t[-1]) + candle_ns
     ev = recorded.events
-    in_window = ev[(_ns(ev["time"]) >= t0) & (_ns(ev["time"]) < t1)] if len(ev) else ev
+    in_window = ev[(utc_ns(ev["time"]) >= t0) & (utc_ns(ev["time"]) < t1)] if len(ev) else ev
     covered = bool(_covered(np.array([t0]), np.array([t1]), recorded.windows)[0])
     return RecordedVsEstimated(
         levels=_level_rows(est.levels, in_window, t0, t1, pad_pct),

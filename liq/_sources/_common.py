@@ -335,6 +335,21 @@ def check_request(
     return Request(sym, iv, t0, t1, now_ts.tz_convert("UTC"))
 
 
+def utc_ns(values: Any) -> np.ndarray:
+    """UTC epoch nanoseconds (int64) of datetimes: a tz-aware Series (any zone or unit, read without
+    parsing), or anything ``pd.to_datetime(..., utc=True)`` reads (naive times count as UTC).
+
+    Examples
+    --------
+    >>> utc_ns(pd.Series(pd.to_datetime(["2024-12-01 09:00"]).tz_localize("Asia/Tokyo"))).tolist()
+    [1733011200000000000]
+    """
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    idx = pd.DatetimeIndex(pd.to_datetime(values, utc=True))
+    return np.asarray(idx.as_unit("ns").asi8, dtype=np.int64)
+
+
 def ms_to_utc(ms: object) -> pd.DatetimeIndex:
     """Epoch milliseconds (array-like of int) to a tz-aware UTC ``datetime64[ns]`` index.
 
