@@ -6,10 +6,14 @@ can only ever be looked up with the data it was computed from, uploads included.
 frozen, hashable :class:`liq.ModelConfig`; changing one never refetches, and refetching identical data never
 re-estimates.
 
-Results are ``st.cache_data`` (each caller gets its own copy), except the estimate: it is ``st.cache_resource``,
-one object shared read-only by every session, because copying its 8 MB heatmap grid out of the cache on every
-rerun of every viewer was most of the server's memory under load (``python -m benchmarks.load``). Its arrays
-are made read-only, and a test runs every page and checks that the shared estimate comes out unchanged.
+Results are ``st.cache_data`` (each caller gets its own copy), except the estimates: they are
+``st.cache_resource``, one object shared read-only by every session, because copying an 8 MB heatmap grid out
+of the cache on every rerun of every viewer was most of the server's memory under load
+(``python -m benchmarks.load``). Their arrays are made read-only, and a test runs every page and checks that
+the shared estimate comes out unchanged. The pages read :func:`page_estimate`, the estimate without its grids,
+of which :data:`VIEWS_KEPT` stay cached (as do each view's chart text, tables and map), so a viewer's next
+rerun of a view finds it all again; only the chart payload and the still heatmap take the full
+:func:`estimate`, of which a few stay.
 
 Every cache has a ``ttl`` and ``max_entries``. Nothing here reads a widget or draws anything: a cached
 function that drew would have its drawing replayed on every cache hit. Errors from ``liq`` are not cached;
@@ -23,10 +27,11 @@ import io
 import logging
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -52,12 +57,14 @@ __all__ = [
     "fetch",
     "fetch_market",
     "fetch_tail",
+    "full_estimate",
     "gauge_spec",
     "heatmap_spec",
     "levels_tables",
     "liquidation_map_spec",
     "market_digest",
     "model_check",
+    "page_estimate",
     "parse_upload",
     "recording",
     "recording_upload",
@@ -152,7 +159,7 @@ def fetch(symbol: str, interval: str, start: datetime, end: datetime, source: st
     return fetched
 
 
-@st.cache_data(ttl=timedelta(minutes=15), max_entries=24, show_spinner=False)
+@st.cache_data(ttl=timedelta(minutes=15), max_entries=48, show_spinner=False)
 def fetch_market(symbol: str, interval: str, start: datetime, end: datetime, source: str) -> Fetched:
     """``liq.load_market_data`` with a cache. ``end`` should be bucketed (see :func:`end_bucket`).
 
@@ -173,22 +180,56 @@ def fetch_tail(symbol: str, interval: str, since: datetime, end: datetime) -> Ma
         return None
 
 
-@st.cache_resource(ttl=timedelta(minutes=30), max_entries=8, show_spinner=False, hash_funcs=_HASH_DATA)
-def estimate(config: liq.ModelConfig, data: MarketData) -> liq.Estimate:
-    """``liq.estimate`` of ``data`` with ``config`` (the app keeps :data:`APP_TIME_COLUMNS` heatmap columns).
+#: Views whose page estimate (:func:`page_estimate`, no heatmap grids) and whose drawn parts (chart JSON, tables,
+#: map) stay cached: more than the 50 viewers the server is sized for (``python -m benchmarks.load``), so a
+#: viewer's next rerun of the same view (a click, a share link, a reload, the other market page) finds them
+#: instead of recomputing them after 8 other views pushed them out.
+VIEWS_KEPT = 64
+#: Full estimates (with their heatmap grids, 2-8 MB each) kept: only the chart payload and the still heatmap
+#: read the grids, and both are cached per view themselves.
+FULL_ESTIMATES_KEPT = 8
 
-    Shared by every session, not copied: read it, never change it (its heatmap arrays are read-only).
-    """
+
+def full_estimate(config: liq.ModelConfig, data: MarketData) -> liq.Estimate:
+    """``liq.estimate`` of ``data`` with ``config`` as the app runs it (:data:`APP_TIME_COLUMNS` heatmap columns),
+    not cached: for the rare caller outside a script run (a deferred download)."""
+    return liq.estimate(
+        data.candles,
+        open_interest=data.open_interest,
+        config=config.with_(time_columns=APP_TIME_COLUMNS),
+        symbol=data.symbol,
+    )
+
+
+@st.cache_resource(
+    ttl=timedelta(minutes=30), max_entries=FULL_ESTIMATES_KEPT, show_spinner=False, hash_funcs=_HASH_DATA
+)
+def estimate(config: liq.ModelConfig, data: MarketData) -> liq.Estimate:
+    """:func:`full_estimate`, cached: shared by every session, not copied (read it, never change it; its
+    heatmap arrays are read-only). Pages read :func:`page_estimate`; this is for what draws the heatmap."""
     with _HEAVY:
-        est = liq.estimate(
-            data.candles,
-            open_interest=data.open_interest,
-            config=config.with_(time_columns=APP_TIME_COLUMNS),
-            symbol=data.symbol,
-        )
+        est = full_estimate(config, data)
     for grid in (est.heatmap.long_usd, est.heatmap.short_usd, est.heatmap.price_edges):
         grid.flags.writeable = False
     return est
+
+
+@st.cache_resource(
+    ttl=timedelta(minutes=30), max_entries=VIEWS_KEPT, show_spinner=False, hash_funcs=_HASH_DATA
+)
+def page_estimate(config: liq.ModelConfig, data: MarketData) -> liq.Estimate:
+    """The estimate a page reads (levels, zones, swept, summary, notes...): :func:`estimate` without its
+    heatmap grids, which are 96 % of its memory, so many more views stay cached (:data:`VIEWS_KEPT`).
+
+    Its ``heatmap`` keeps the column times and price edges; ``long_usd`` and ``short_usd`` have no columns
+    (shape ``(0, P)``), so drawing from it fails instead of drawing an empty map: the chart payload and the
+    still heatmap take :func:`estimate`. Everything else is the full estimate's own objects (shared, no copy).
+    """
+    est = estimate(config, data)
+    hm = est.heatmap
+    no_grid = np.empty((0, len(hm.price_edges) - 1))
+    no_grid.flags.writeable = False
+    return replace(est, heatmap=replace(hm, long_usd=no_grid, short_usd=no_grid))
 
 
 @st.cache_data(ttl=timedelta(minutes=30), max_entries=12, show_spinner=False, hash_funcs=_HASH_DATA)
@@ -201,7 +242,7 @@ def chart_payload(
         return liq.build_chart_payload(est, threshold=float(threshold), max_levels=int(max_levels))
 
 
-@st.cache_data(ttl=timedelta(minutes=30), max_entries=12, show_spinner=False, hash_funcs=_HASH_DATA)
+@st.cache_data(ttl=timedelta(minutes=30), max_entries=VIEWS_KEPT, show_spinner=False, hash_funcs=_HASH_DATA)
 def chart_payload_json(config: liq.ModelConfig, data: MarketData, threshold: float, max_levels: int) -> str:
     """:func:`chart_payload` written as JSON once, so a rerun sends the cached text instead of writing out
     ~200 KB of nested lists again."""
@@ -210,25 +251,25 @@ def chart_payload_json(config: liq.ModelConfig, data: MarketData, threshold: flo
     return payload_to_json(chart_payload(config, data, threshold, max_levels))
 
 
-@st.cache_data(ttl=timedelta(minutes=30), max_entries=12, show_spinner=False, hash_funcs=_HASH_DATA)
+@st.cache_data(ttl=timedelta(minutes=30), max_entries=VIEWS_KEPT, show_spinner=False, hash_funcs=_HASH_DATA)
 def levels_tables(config: liq.ModelConfig, data: MarketData) -> tables.LevelsTables:
     """The levels panel's and swept list's tables (and the CSV) of the estimate of ``data`` with ``config``,
     built once per view instead of on every rerun."""
-    est = estimate(config, data)
+    est = page_estimate(config, data)
     with _HEAVY:
         return tables.levels_tables(est, data)
 
 
 # --- the still charts: built once per view and shared by every viewer of it ---------------------------------
-@st.cache_data(ttl=timedelta(minutes=30), max_entries=24, show_spinner=False, hash_funcs=_HASH_DATA)
+@st.cache_data(ttl=timedelta(minutes=30), max_entries=VIEWS_KEPT, show_spinner=False, hash_funcs=_HASH_DATA)
 def liquidation_map_spec(config: liq.ModelConfig, data: MarketData, window_pct: float) -> VegaSpec | None:
     """The liquidation map of the estimate of ``data`` with ``config``, ``window_pct`` around the price."""
-    est = estimate(config, data)
+    est = page_estimate(config, data)
     with _HEAVY:
         return vega_specs.as_arrow(vega_specs.liquidation_map(est, float(window_pct)))
 
 
-@st.cache_data(ttl=timedelta(minutes=30), max_entries=12, show_spinner=False, hash_funcs=_HASH_DATA)
+@st.cache_data(ttl=timedelta(minutes=30), max_entries=24, show_spinner=False, hash_funcs=_HASH_DATA)
 def heatmap_spec(config: liq.ModelConfig, data: MarketData, colour_threshold: float) -> VegaSpec | None:
     """The still heatmap of the estimate of ``data`` with ``config``; None when no cell is coloured."""
     est = estimate(config, data)
@@ -278,7 +319,12 @@ def recording_upload(data: bytes) -> pd.DataFrame:
     return liq.load_liquidations(io.BytesIO(data))
 
 
-@st.cache_data(ttl=timedelta(hours=1), max_entries=8, show_spinner=False, hash_funcs=_HASH_DATA)
+#: Model checks kept (about 0.1 MB each): the page runs three per setting (all events, holdout, tuning), and
+#: each takes a quarter of a second, so every preset's three stay cached.
+CHECKS_KEPT = 48
+
+
+@st.cache_data(ttl=timedelta(hours=1), max_entries=CHECKS_KEPT, show_spinner=False, hash_funcs=_HASH_DATA)
 def model_check(
     config: liq.ModelConfig, data: MarketData, events_id: str, symbol: str, _events: pd.DataFrame
 ) -> liq.ModelCheck:

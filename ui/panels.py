@@ -182,7 +182,7 @@ def tables_for(
     (:func:`ui.cache.levels_tables`), or built for this rerun when a recording is laid over them."""
     if recorded is None:
         return cache.levels_tables(config, data)
-    return tables.levels_tables(cache.estimate(config, data), data, recorded)
+    return tables.levels_tables(cache.page_estimate(config, data), data, recorded)
 
 
 def levels_panel(

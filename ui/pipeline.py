@@ -151,7 +151,7 @@ def load_view(sb: SidebarResult) -> View:
         status.write(f"{n:,} candles from {_active(data)}.")
         status.update(label=f"Estimating liquidation levels on {n:,} candles…")
         try:
-            est = cache.estimate(config, data)
+            est = cache.page_estimate(config, data)
         except Exception as err:  # shown as a message (and logged when unexpected) by _fail
             _fail(err, status, slot, "estimating the levels")
         status.update(
@@ -222,7 +222,7 @@ def refresh(view: View) -> View:
         return view
     data = merge_tail(view.data, tail, s.range)
     try:
-        est = cache.estimate(view.config, data)
+        est = cache.page_estimate(view.config, data)
     except liq.LiqError as err:
         messages.show_error(err, level="warning")
         return view

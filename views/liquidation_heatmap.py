@@ -26,7 +26,7 @@ def body() -> None:
     else:
         vega_specs.draw(picture)
         vega_specs.html_download(
-            lambda: vega_specs.heatmap(v.est, colour_threshold=threshold),
+            lambda: vega_specs.heatmap(cache.full_estimate(v.config, v.data), colour_threshold=threshold),
             f"{v.data.symbol}_{v.data.interval}_liquidation_heatmap_estimate",
         )
     help.how_to_read()
