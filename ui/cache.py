@@ -187,8 +187,8 @@ def fetch_tail(symbol: str, interval: str, since: datetime, end: datetime) -> Ma
 VIEWS_KEPT = 64
 #: Full estimates (with their heatmap grids, 2-8 MB each) kept: only the chart payload and the still heatmap
 #: read the grids, and both are cached per view themselves. 20 rather than 8: a viewer who opens the other
-#: market page of the same view seconds later then finds it (the load benchmark's p95 went from 1.6-2.0 s
-#: to 1.2 s, peak RSS from 430 to 460-500 MB).
+#: market page of the same view seconds later then finds it (``python -m benchmarks.load``, back-to-back
+#: runs: p95 1.57 and 1.61 s with 8, 1.17 and 1.23 s with 20; peak RSS 428-432 → 454-497 MB).
 FULL_ESTIMATES_KEPT = 20
 
 

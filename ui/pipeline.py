@@ -31,7 +31,11 @@ ACTIVE_SOURCE = {**SOURCE_LABELS, "upload": "Your upload"}
 
 @dataclass(frozen=True)
 class View:
-    """Everything a page draws: the settings, the data, the fallbacks taken, and the estimate."""
+    """Everything a page draws: the settings, the data, the fallbacks taken, and the estimate.
+
+    ``est`` is :func:`ui.cache.page_estimate`: its heatmap has no grids (what draws the heatmap takes
+    :func:`ui.cache.estimate` of ``config`` and ``data``).
+    """
 
     settings: settings.Settings
     data: MarketData
