@@ -157,7 +157,13 @@ def format_usd_many(values: Iterable[float] | npt.ArrayLike) -> npt.NDArray[np.o
     key = ((digits * (len(names) + 1) + unit) * 2 + whole) * 2 + (x < 0)
     key[alone] = -1.0 - np.flatnonzero(alone)
     _, first, where = np.unique(key, return_index=True, return_inverse=True)
-    texts = [_usd_text(float(x[i]), float(v[i]), names[int(unit[i])], bool(whole[i])) for i in first.tolist()]
+    # (plain Python numbers for the texts: indexing numpy arrays one value at a time costs more than writing them)
+    texts = [
+        _usd_text(xi, vi, names[ui], wi)
+        for xi, vi, ui, wi in zip(
+            x[first].tolist(), v[first].tolist(), unit[first].tolist(), whole[first].tolist(), strict=True
+        )
+    ]
     out[ok] = np.array(texts, dtype=object)[where.ravel()]
     return out
 

@@ -390,13 +390,18 @@ def _labelled(frame: pd.DataFrame, price: float) -> pd.DataFrame:
 
 
 def _close_frame(est: liq.Estimate) -> pd.DataFrame:
+    """Every n-th close (at most about :data:`CLOSE_LINE_POINTS`), picked before anything is converted."""
     c = est.candles
     d = price_decimals(est.last_price)
-    close = pd.DataFrame(
-        {"t": pd.to_datetime(c["open_time"]).dt.tz_localize(None), "close": c["close"].astype(float)}
-    ).iloc[:: max(1, len(c) // CLOSE_LINE_POINTS)]
-    close["close_label"] = _labels(close["close"], lambda v: format_price(v, d))
-    return close.reset_index(drop=True)
+    every = slice(None, None, max(1, len(c) // CLOSE_LINE_POINTS))
+    close = c["close"].to_numpy(dtype=np.float64)[every]
+    return pd.DataFrame(
+        {
+            "t": pd.to_datetime(c["open_time"].iloc[every]).dt.tz_localize(None).to_numpy(),
+            "close": close,
+            "close_label": _labels(close, lambda v: format_price(v, d)),
+        }
+    )
 
 
 def heatmap_scale(top: float) -> dict[str, Any]:
