@@ -50,6 +50,44 @@ def test_a_failed_load_is_explained_outside_the_folded_status() -> None:
     assert not at.metric  # nothing half-drawn below the message
 
 
+def test_a_rerun_of_the_same_data_shows_the_status_without_its_pause() -> None:
+    """``st.status`` pauses 50 ms as it opens; a rerun of data just read draws the same folded box without it."""
+    at = _app(sym="BTCUSDT", iv="5m", range="7d", src="sample")
+    at.run()
+    _no_exception(at)
+    (first,) = at.status
+    assert first.state == "complete" and first.label.startswith("BTCUSDT 5m · ") and "candles" in first.label
+    at.run()  # the same data (a click, a table selection, a colour change)
+    _no_exception(at)
+    assert not at.status
+    (box,) = [e for e in at.expander if e.label == first.label]
+    assert box.icon == ":material/check:"
+    assert any("candles from Built-in sample" in str(m.value) for m in box.markdown)
+    assert at.metric, "the page below is drawn as before"
+    # other data: the status again, with its progress
+    at.selectbox(key="sb_symbol").set_value("ETHUSDT").run()
+    _no_exception(at)
+    assert [s.label for s in at.status if s.label.startswith("ETHUSDT 5m")]
+
+
+def test_the_quiet_status_shows_a_failure_like_the_status() -> None:
+    def page() -> None:
+        import streamlit as st
+
+        from ui.pipeline import _QuietStatus
+
+        box = _QuietStatus(st.container(), "Loading BTCUSDT 5m, last 7d…")
+        box.write("Fetching candles…")
+        box.update(label="Stopped while estimating the levels: the reason is shown above", state="error")
+
+    at = AppTest.from_function(page, default_timeout=TIMEOUT)
+    at.run()
+    _no_exception(at)
+    (box,) = at.expander
+    assert box.label.startswith("Stopped while estimating") and box.icon == ":material/error:"
+    assert [str(m.value) for m in box.markdown] == ["Fetching candles…"]
+
+
 # --- 3: every preset survives a reload and a share link ----------------------------------------------------------
 @pytest.mark.parametrize("key", [k for k in settings.PRESETS if k != "custom"])
 def test_a_preset_survives_the_rounding_of_a_link(key: str) -> None:

@@ -6,6 +6,7 @@ Pages call :func:`load_view` once, then draw; with live refresh on, :func:`run_b
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -86,12 +87,11 @@ def _stop_unless_ready(sb: SidebarResult) -> liq.ModelConfig:
     return sb.config
 
 
-def _load(sb: SidebarResult, status: Any) -> tuple[MarketData, tuple[Fallback, ...]]:
+def _load(sb: SidebarResult, status: Any, end: datetime) -> tuple[MarketData, tuple[Fallback, ...]]:
     s = sb.settings
     if s.source == "upload" and sb.upload is not None and sb.upload.klines is not None:
         status.write(f"Reading {messages.plain(sb.upload.klines_name or 'your file')}…")
         return cache.parse_upload(sb.upload.klines, sb.upload.oi, upload_symbol(sb)), ()
-    end = s.end_time or cache.end_bucket(minutes=1 if s.source in ("auto", "live") else 60)
     status.write(f"Fetching candles ({settings.SOURCES[s.source]})…")
     fetched = cache.fetch(s.symbol, s.interval, end - s.range, end, s.source)
     for step in fetched.steps:
@@ -137,16 +137,74 @@ def _active(data: MarketData) -> str:
     return ACTIVE_SOURCE.get(data.source, data.source)
 
 
+#: Icons of :class:`_QuietStatus` per state (those ``st.status`` shows; it spins while running).
+_STATE_ICONS = {
+    "running": ":material/hourglass_top:",
+    "complete": ":material/check:",
+    "error": ":material/error:",
+}
+#: Session key of the data the last completed load of this session read (see :func:`_loaded_before`).
+_LOADED_KEY = "_pipeline_loaded"
+
+
+class _QuietStatus:
+    """What :func:`load_view` uses of ``st.status`` (``write`` and ``update``), drawn as a folded expander
+    with the status's icon, for a rerun that reads the same data as the session's last one.
+
+    ``st.status`` pauses 50 ms each time it opens (so that the browser shows its first label); that pause
+    was a third of a warm rerun, on every click. Data read a moment before comes from the caches, so there
+    is no progress to show and no pause is needed. The steps written show inside, as in the status."""
+
+    def __init__(self, where: Any, label: str) -> None:
+        self._slot = where.empty()
+        self._label, self._state, self._lines = label, "running", list[str]()
+        self._draw()
+
+    def write(self, text: str) -> None:
+        self._lines.append(text)  # drawn with the next update: nothing here waits long enough to show steps
+
+    def update(self, *, label: str | None = None, state: str | None = None, expanded: bool = False) -> None:
+        self._label, self._state = label or self._label, state or self._state
+        self._draw()
+
+    def _draw(self) -> None:
+        with self._slot.expander(self._label, expanded=False, icon=_STATE_ICONS[self._state]):
+            for line in self._lines:
+                st.markdown(line)
+
+
+def _data_key(s: settings.Settings, end: datetime) -> tuple[str, ...] | None:
+    """What the data of a load depends on (None for an upload: its bytes are not worth hashing per rerun)."""
+    if s.source == "upload":
+        return None
+    return (s.symbol, s.interval, s.range_key, s.source, end.isoformat())
+
+
+def _loaded_before(key: tuple[str, ...] | None) -> bool:
+    """Whether this session's last completed load read this data (so it comes from the caches now)."""
+    return key is not None and st.session_state.get(_LOADED_KEY) == key
+
+
 def load_view(sb: SidebarResult) -> View:
-    """Fetch (cached) and estimate (cached) for the sidebar's settings, showing steps in an ``st.status``."""
+    """Fetch (cached) and estimate (cached) for the sidebar's settings, showing steps in an ``st.status``
+    (in a :class:`_QuietStatus` when the session's last load read the same data)."""
     config = _stop_unless_ready(sb)
     s = sb.settings
+    end = s.end_time or cache.end_bucket(minutes=1 if s.source in ("auto", "live") else 60)
+    key = _data_key(s, end)
     slot = st.container()  # a failure is explained here, in the open, not inside the folded status
     # the status and, once loaded, the source badge share one line above the header numbers
     row = st.container(horizontal=True, vertical_alignment="center", gap="small", key="source_row")
-    with row.status(f"Loading {s.symbol} {s.interval}, {_span(s)}…", expanded=False) as status:
+    label = f"Loading {s.symbol} {s.interval}, {_span(s)}…"
+    quiet = _loaded_before(key)
+    st.session_state.pop(_LOADED_KEY, None)  # set again once this load completes
+    with (
+        contextlib.nullcontext(_QuietStatus(row, label))
+        if quiet
+        else row.status(label, expanded=False) as status
+    ):
         try:
-            data, fallbacks = _load(sb, status)
+            data, fallbacks = _load(sb, status, end)
         except Exception as err:  # shown as a message (and logged when unexpected) by _fail
             _fail(err, status, slot, "loading the data")
         if data.interval != s.interval and data.interval in settings.INTERVAL_MINUTES:
@@ -161,6 +219,7 @@ def load_view(sb: SidebarResult) -> View:
         status.update(
             label=f"{data.symbol} {data.interval} · {n:,} candles · {_active(data)}", state="complete"
         )
+    st.session_state[_LOADED_KEY] = key
     view = View(settings=s, data=data, fallbacks=fallbacks, est=est, config=config)
     source_messages(view, where=row)
     _upload_note(sb)
