@@ -165,7 +165,8 @@ class _QuietStatus:
 
     def update(self, *, label: str | None = None, state: str | None = None, expanded: bool = False) -> None:
         self._label, self._state = label or self._label, state or self._state
-        self._draw()
+        if self._state != "running":  # (a new label while running would be replaced within milliseconds)
+            self._draw()
 
     def _draw(self) -> None:
         with self._slot.expander(self._label, expanded=False, icon=_STATE_ICONS[self._state]):
