@@ -74,9 +74,9 @@ def test_the_quiet_status_shows_a_failure_like_the_status() -> None:
     def page() -> None:
         import streamlit as st
 
-        from ui.pipeline import _QuietStatus
+        from ui.progress import QuietStatus
 
-        box = _QuietStatus(st.container(), "Loading BTCUSDT 5m, last 7d…")
+        box = QuietStatus(st.container(), "Loading BTCUSDT 5m, last 7d…")
         box.write("Fetching candles…")
         box.update(label="Stopped while estimating the levels: the reason is shown above", state="error")
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+import liq
 from tests.support.offline import offline_like_this_machine  # noqa: F401 (an autouse fixture)
 from tests.test_app_pages import _app, _metrics, _no_exception, _texts
 
@@ -61,3 +62,34 @@ def test_a_rerun_of_the_check_hashes_no_table(monkeypatch: pytest.MonkeyPatch) -
     _no_exception(at)
     assert built == ["scatter", "scatter"], "the second run built the charts again"
     assert hashed == [], f"the second run hashed tables of {hashed} rows"
+
+
+def test_a_failed_check_is_explained_in_the_open_and_a_rerun_is_quiet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A check that cannot run says why on the page, not inside the folded box; a rerun of a check that ran
+    draws the box without ``st.status`` (and its 50 ms pause)."""
+    from tests.support.apptest import clear_caches
+    from ui import cache
+
+    clear_caches()
+    at = _app()
+    at.switch_page("views/model_check.py").run()
+    _no_exception(at)
+    (ran,) = at.status
+    assert ran.state == "complete" and ran.label.startswith("Checked ")
+    at.run()
+    _no_exception(at)
+    assert not at.status and [e for e in at.expander if e.label == ran.label and e.icon == ":material/check:"]
+    assert _metrics(at), "the check is shown as before"
+
+    def no_candles(*args: Any, **kwargs: Any) -> Any:
+        raise liq.NoDataError("No candles for this test's recording.")
+
+    monkeypatch.setattr(cache, "model_check", no_candles)
+    at.radio(key="mc_recording").set_value("oct2025").run()
+    _no_exception(at)
+    (failed,) = at.status
+    assert failed.state == "error" and "reason is shown above" in failed.label
+    assert not [e for e in failed.error], "the reason is not folded away"
+    assert any("No candles for this test's recording." in str(e.value) for e in at.error)

@@ -14,7 +14,7 @@ from liq import MarketData
 from liq._check.builtin import DEC2024_TUNING_END, SET_D_SYMBOLS
 from liq._format import format_usd
 from liq._sources._common import WARMUP
-from ui import cache, messages, vega_specs
+from ui import cache, messages, progress, vega_specs
 
 __all__ = ["Checked", "Recording", "Split", "check_for", "pick_recording", "show_check", "split_for"]
 
@@ -128,38 +128,47 @@ def _events_id(rec: Recording, part: str = "all") -> str:
     return f"{rec.key}|{rec.symbol}|{part}"
 
 
+def _check_key(rec: Recording, config: liq.ModelConfig) -> str | None:
+    """What a check depends on, for :func:`ui.progress.status_box` (None with uploaded klines: their bytes
+    are not hashed per rerun)."""
+    return None if rec.klines is not None else f"{_events_id(rec)}|{config!r}"
+
+
 def check_for(rec: Recording, config: liq.ModelConfig) -> Checked | None:
-    """Run the check (cached) and show data-source messages; None (with a message) when it cannot run."""
+    """Run the check (cached) and show data-source messages; None (with a message) when it cannot run.
+
+    Steps show in a folded box; a failure is explained in the open, above it."""
     label = messages.plain(rec.label)
-    with st.status(f"Checking the model against {label}…", expanded=False) as status:
+    slot = st.container()
+    key = _check_key(rec, config)
+    warnings: list[str] = []
+    with progress.status_box(st, f"Checking the model against {label}…", name="check", key=key) as status:
         try:
             if rec.key == "jun2025":
                 status.write("Checking on the shipped 1m candles of the June 2025 hour…")
                 check = Checked(cache.set_d_check(config, rec.symbol), f"set_d|{rec.symbol}|{config!r}")
-                status.update(label=f"Checked {messages.plain(rec.symbol)} against {label}", state="complete")
-                st.caption(
-                    "Candles: built-in 1m klines of 2025-06-22 → 06-24 (OHLCV only). "
-                    + (
-                        "All pairs pooled: each candle of each pair is one observation."
-                        if rec.symbol == ALL_PAIRS
-                        else ""
-                    )
+                pooled = " All pairs pooled: each candle of each pair is one observation."
+                note = "built-in 1m klines of 2025-06-22 → 06-24 (OHLCV only)." + (
+                    pooled if rec.symbol == ALL_PAIRS else ""
                 )
-                return check
-            status.write("Loading candles for the recording's time span…")
-            data, warnings = _candles(rec)
-            status.write(f"{len(data.candles):,} candles; comparing per candle with a bootstrap…")
-            ev = rec.events[rec.events["symbol"] == rec.symbol]
-            found = cache.model_check(config, data, _events_id(rec), rec.symbol, ev)
-            check = Checked(found, f"{_events_id(rec)}|{cache.market_digest(data)}|{config!r}")
+            else:
+                status.write("Loading candles for the recording's time span…")
+                data, warnings = _candles(rec)
+                status.write(f"{len(data.candles):,} candles; comparing per candle with a bootstrap…")
+                ev = rec.events[rec.events["symbol"] == rec.symbol]
+                found = cache.model_check(config, data, _events_id(rec), rec.symbol, ev)
+                check = Checked(found, f"{_events_id(rec)}|{cache.market_digest(data)}|{config!r}")
+                note = messages.plain(data.note)
         except Exception as err:  # a LiqError is shown as its message; anything else is logged too
-            status.update(label="The check could not run", state="error")
-            messages.show_unexpected(err, "running the model check")
+            status.update(label="The check could not run: the reason is shown above", state="error")
+            with slot:
+                messages.show_unexpected(err, "running the model check")
             return None
         status.update(label=f"Checked {messages.plain(rec.symbol)} against {label}", state="complete")
+    progress.done("check", key)
     for w in warnings:
         st.warning(messages.plain(w), icon=":material/warning:")
-    st.caption(f"Candles: {messages.plain(data.note)}")
+    st.caption(f"Candles: {note}")
     return check
 
 

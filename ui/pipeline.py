@@ -6,7 +6,6 @@ Pages call :func:`load_view` once, then draw; with live refresh on, :func:`run_b
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -19,7 +18,7 @@ import liq
 from liq import Fallback, MarketData
 from liq._sources._common import SOURCE_LABELS, merge_tail
 from liq._sources.upload import symbol_from_file_name
-from ui import cache, messages, settings, sidebar, source_badge
+from ui import cache, messages, progress, settings, sidebar, source_badge
 from ui.sidebar import SidebarResult
 
 __all__ = ["View", "load_view", "model_note", "open_page", "refresh", "run_body", "source_messages"]
@@ -137,43 +136,6 @@ def _active(data: MarketData) -> str:
     return ACTIVE_SOURCE.get(data.source, data.source)
 
 
-#: Icons of :class:`_QuietStatus` per state (those ``st.status`` shows; it spins while running).
-_STATE_ICONS = {
-    "running": ":material/hourglass_top:",
-    "complete": ":material/check:",
-    "error": ":material/error:",
-}
-#: Session key of the data the last completed load of this session read (see :func:`_loaded_before`).
-_LOADED_KEY = "_pipeline_loaded"
-
-
-class _QuietStatus:
-    """What :func:`load_view` uses of ``st.status`` (``write`` and ``update``), drawn as a folded expander
-    with the status's icon, for a rerun that reads the same data as the session's last one.
-
-    ``st.status`` pauses 50 ms each time it opens (so that the browser shows its first label); that pause
-    was a third of a warm rerun, on every click. Data read a moment before comes from the caches, so there
-    is no progress to show and no pause is needed. The steps written show inside, as in the status."""
-
-    def __init__(self, where: Any, label: str) -> None:
-        self._slot = where.empty()
-        self._label, self._state, self._lines = label, "running", list[str]()
-        self._draw()
-
-    def write(self, text: str) -> None:
-        self._lines.append(text)  # drawn with the next update: nothing here waits long enough to show steps
-
-    def update(self, *, label: str | None = None, state: str | None = None, expanded: bool = False) -> None:
-        self._label, self._state = label or self._label, state or self._state
-        if self._state != "running":  # (a new label while running would be replaced within milliseconds)
-            self._draw()
-
-    def _draw(self) -> None:
-        with self._slot.expander(self._label, expanded=False, icon=_STATE_ICONS[self._state]):
-            for line in self._lines:
-                st.markdown(line)
-
-
 def _data_key(s: settings.Settings, end: datetime) -> tuple[str, ...] | None:
     """What the data of a load depends on (None for an upload: its bytes are not worth hashing per rerun)."""
     if s.source == "upload":
@@ -181,14 +143,9 @@ def _data_key(s: settings.Settings, end: datetime) -> tuple[str, ...] | None:
     return (s.symbol, s.interval, s.range_key, s.source, end.isoformat())
 
 
-def _loaded_before(key: tuple[str, ...] | None) -> bool:
-    """Whether this session's last completed load read this data (so it comes from the caches now)."""
-    return key is not None and st.session_state.get(_LOADED_KEY) == key
-
-
 def load_view(sb: SidebarResult) -> View:
-    """Fetch (cached) and estimate (cached) for the sidebar's settings, showing steps in an ``st.status``
-    (in a :class:`_QuietStatus` when the session's last load read the same data)."""
+    """Fetch (cached) and estimate (cached) for the sidebar's settings, showing steps in a folded box
+    (:func:`ui.progress.status_box`: quiet when the session's last load read the same data)."""
     config = _stop_unless_ready(sb)
     s = sb.settings
     end = s.end_time or cache.end_bucket(minutes=1 if s.source in ("auto", "live") else 60)
@@ -197,13 +154,7 @@ def load_view(sb: SidebarResult) -> View:
     # the status and, once loaded, the source badge share one line above the header numbers
     row = st.container(horizontal=True, vertical_alignment="center", gap="small", key="source_row")
     label = f"Loading {s.symbol} {s.interval}, {_span(s)}…"
-    quiet = _loaded_before(key)
-    st.session_state.pop(_LOADED_KEY, None)  # set again once this load completes
-    with (
-        contextlib.nullcontext(_QuietStatus(row, label))
-        if quiet
-        else row.status(label, expanded=False) as status
-    ):
+    with progress.status_box(row, label, name="load", key=key) as status:
         try:
             data, fallbacks = _load(sb, status, end)
         except Exception as err:  # shown as a message (and logged when unexpected) by _fail
@@ -220,7 +171,7 @@ def load_view(sb: SidebarResult) -> View:
         status.update(
             label=f"{data.symbol} {data.interval} · {n:,} candles · {_active(data)}", state="complete"
         )
-    st.session_state[_LOADED_KEY] = key
+    progress.done("load", key)
     view = View(settings=s, data=data, fallbacks=fallbacks, est=est, config=config)
     source_messages(view, where=row)
     _upload_note(sb)
