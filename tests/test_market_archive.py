@@ -216,7 +216,7 @@ def test_a_file_is_read_again_when_its_bytes_change(tmp_path: Path) -> None:
     kept.put(("x.zip", "p", b"1"), frame)
     assert kept.get(("x.zip", "p", b"1")) is frame
     assert kept.get(("x.zip", "p", b"2")) is None
-    tiny = archive._ParsedFiles(max_bytes=int(frame.memory_usage(index=True).sum()) + 1)
+    tiny = archive._ParsedFiles(max_bytes=archive.frame_nbytes(frame) + 1)
     tiny.put(("a", "p", b""), frame)
     tiny.put(("b", "p", b""), frame.copy())
     assert tiny.get(("a", "p", b"")) is None and tiny.get(("b", "p", b"")) is not None  # oldest dropped
@@ -415,3 +415,61 @@ def test_a_good_file_is_cached_after_it_was_read(rsps: responses.RequestsMock, t
     serve_archive(rsps, "BTCUSDT", DAYS[:1])
     _load_one_day(tmp_path)
     assert _cached(tmp_path) == ["BTCUSDT-5m-2024-12-02.zip", "BTCUSDT-metrics-2024-12-02.zip"]
+
+
+# --- what a day's file may hold, read by the C parser with numbers as numbers -------------------------------------
+_ROW = "1733011200000,100,101,99,100.5,3,1733011499999,300,1,1.5,150,0"
+_METRICS_ROW = "2024-12-01 00:05:00,BTCUSDT,1,{usd},1.5,1.6,1.7,0.9"
+
+
+def _parse(kind: str, text: str) -> pd.DataFrame:
+    from liq._sources import archive
+
+    parse = archive._parse_metrics if kind == "metrics" else archive._parse_klines
+    return parse(archive._read_zip_csv(_zip("X.csv", text), "X.zip"), "X.zip")
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "message"),
+    [
+        ("klines", f"{_ROW}\n{_ROW.replace('101', 'abc')}\n", "holds values that are not numbers"),
+        ("klines", "1733011200000,1,2,3,4\n", "has 5 columns instead of 12"),
+        ("klines", f"{_ROW}\n{_ROW},5,6,7\n", "is not a readable CSV"),
+        (
+            "metrics",
+            "create_time,symbol\n2024-12-01 00:05:00,BTCUSDT\n",
+            "lacks create_time / sum_open_interest_value",
+        ),
+        (
+            "metrics",
+            f"{METRICS_HEADER}\n{_METRICS_ROW.format(usd=1).replace('2024-12-01 00:05:00', 'noon')}\n",
+            "cannot be read",
+        ),
+    ],
+)
+def test_a_damaged_day_file_is_refused_with_its_reason(kind: str, text: str, message: str) -> None:
+    with pytest.raises(SourceError, match=message):
+        _parse(kind, text)
+
+
+def test_day_files_read_with_or_without_header_and_with_blanks() -> None:
+    with_header, without = _parse("klines", f"{KLINE_HEADER}\n{_ROW}\n"), _parse("klines", f"{_ROW}\n")
+    pd.testing.assert_frame_equal(with_header, without)
+    assert (
+        without["open_time"].iloc[0] == pd.Timestamp("2024-12-01", tz="UTC")
+        and without["high"].iloc[0] == 101.0
+    )
+    micro = _parse("klines", _ROW.replace("1733011200000", "1733011200000000", 1) + "\n")
+    assert micro["open_time"].iloc[0] == pd.Timestamp(
+        "2024-12-01", tz="UTC"
+    )  # newer files count microseconds
+    assert len(_parse("klines", f"{KLINE_HEADER}\n")) == 0  # a day without candles
+    blank = _parse("klines", _ROW.replace(",101,", ",,") + "\n")
+    assert blank["high"].isna().all()  # a blank cell is unknown, for the candle checks to name
+    usd = _parse(
+        "metrics", "\n".join([METRICS_HEADER, _METRICS_ROW.format(usd=""), _METRICS_ROW.format(usd="abc")])
+    )
+    assert usd["open_interest_usd"].isna().all() and len(usd) == 2  # blanks and text are gaps in the OI
+    from liq._sources import archive
+
+    assert archive.frame_nbytes(without) == 8 * without.shape[1]  # 8-byte times and floats, one row

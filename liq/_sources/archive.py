@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -245,7 +246,7 @@ class _Downloader:
             raise SourceError(f"The Binance archive answered HTTP {status} for {name}; try again later.")
         return payload
 
-    def parsed(self, url: str, parse: Callable[[pd.DataFrame, str], pd.DataFrame]) -> pd.DataFrame | None:
+    def parsed(self, url: str, parse: Callable[[bytes, str], pd.DataFrame]) -> pd.DataFrame | None:
         """``parse`` of the CSV inside the zip at ``url`` (None when the file is not published).
 
         A file from the network is cached on disk only after it was read successfully; a cached file that
@@ -294,7 +295,7 @@ class _ParsedFiles:
             return hit[0]
 
     def put(self, key: tuple[str, str, bytes], frame: pd.DataFrame) -> None:
-        size = int(frame.memory_usage(index=True).sum())
+        size = frame_nbytes(frame)
         with self._lock:
             if key in self._items or size > self.max_bytes:
                 return
@@ -308,6 +309,11 @@ class _ParsedFiles:
 _PARSED = _ParsedFiles(PARSED_KEEP_BYTES)
 
 
+def frame_nbytes(frame: pd.DataFrame) -> int:
+    """The bytes of ``frame``'s columns (a parsed file's numbers and times; ``memory_usage`` costs 0.5 ms more)."""
+    return sum(int(frame.iloc[:, i].array.nbytes) for i in range(frame.shape[1]))
+
+
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
     """A zip member's bytes, refusing a declared or actual size above MAX_ARCHIVE_CSV_BYTES."""
     raw = read_zip_member(zf, info, MAX_ARCHIVE_CSV_BYTES)
@@ -319,8 +325,8 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes
     return raw
 
 
-def _read_zip_csv(payload: bytes, name: str) -> pd.DataFrame:
-    """The CSV named like the zip (``X.zip`` holds ``X.csv``) as a table of text cells.
+def _read_zip_csv(payload: bytes, name: str) -> bytes:
+    """The bytes of the CSV named like the zip (``X.zip`` holds ``X.csv``).
 
     Raises SourceError when the zip is damaged, holds another file (another symbol, interval or day),
     unpacks to too much, or holds an empty CSV.
@@ -348,18 +354,27 @@ def _read_zip_csv(payload: bytes, name: str) -> pd.DataFrame:
             f"The archive file {name} holds an empty {expected}; the archive may still be publishing that day. "
             "Try again later, or choose a range that ends a day earlier."
         )
+    return raw
+
+
+def _csv_table(raw: bytes, name: str, **options: Any) -> pd.DataFrame:
+    """``raw`` read by pandas' C parser with numbers as numbers: 2-3× faster than reading text cells and
+    converting them, to the same floats (pandas 3 converts as Python's ``float`` does). A column with a cell
+    that is not a number stays text, which the parsers below refuse with their own message."""
     try:
-        return pd.read_csv(io.BytesIO(raw), header=None, dtype=str)
-    except (pd.errors.ParserError, UnicodeDecodeError):
+        return pd.read_csv(io.BytesIO(raw), **options)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
         raise SourceError(f"The archive file {name} is not a readable CSV; it may be damaged.") from None
 
 
-def _parse_klines(table: pd.DataFrame, name: str) -> pd.DataFrame:
+def _parse_klines(raw: bytes, name: str) -> pd.DataFrame:
     """Archive kline CSV (with or without the header line) to engine columns."""
-    if table.empty:
-        return pd.DataFrame()
-    if not str(table.iat[0, 0]).strip().lstrip("-").isdigit():
-        table = table.iloc[1:]  # header line
+    first = raw.lstrip()[:1]
+    header = not (first.isdigit() or first == b"-")  # Binance's newer files start with a header line
+    # the header line alone: a day without candles
+    if header and not raw.lstrip().partition(b"\n")[2].strip():
+        return kline_rows_frame(np.empty((0, 12), dtype=object))
+    table = _csv_table(raw, name, header=None, skiprows=1 if header else 0)
     if table.shape[1] < 11:
         raise SourceError(
             f"The archive file {name} has {table.shape[1]} columns instead of 12; it is not a kline file."
@@ -372,13 +387,12 @@ def _parse_klines(table: pd.DataFrame, name: str) -> pd.DataFrame:
         ) from None
 
 
-def _parse_metrics(table: pd.DataFrame, name: str) -> pd.DataFrame:
+def _parse_metrics(raw: bytes, name: str) -> pd.DataFrame:
     """Archive metrics CSV to ``time, open_interest_usd``."""
-    header = [str(v).strip() for v in table.iloc[0]]
-    if "create_time" not in header or "sum_open_interest_value" not in header:
+    body = _csv_table(raw, name, header=0)
+    body.columns = [str(v).strip() for v in body.columns]
+    if "create_time" not in body.columns or "sum_open_interest_value" not in body.columns:
         raise SourceError(f"The archive file {name} lacks create_time / sum_open_interest_value columns.")
-    body = table.iloc[1:]
-    body.columns = header
     try:
         times = pd.DatetimeIndex(pd.to_datetime(body["create_time"], utc=True, format="ISO8601")).as_unit(
             "ns"
