@@ -93,3 +93,6 @@ def test_a_failed_check_is_explained_in_the_open_and_a_rerun_is_quiet(
     assert failed.state == "error" and "reason is shown above" in failed.label
     assert not [e for e in failed.error], "the reason is not folded away"
     assert any("No candles for this test's recording." in str(e.value) for e in at.error)
+    at.run()  # a check that failed is not recorded as done: its rerun opens the status again
+    _no_exception(at)
+    assert [s.state for s in at.status] == ["error"]

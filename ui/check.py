@@ -165,7 +165,6 @@ def check_for(rec: Recording, config: liq.ModelConfig) -> Checked | None:
                 messages.show_unexpected(err, "running the model check")
             return None
         status.update(label=f"Checked {messages.plain(rec.symbol)} against {label}", state="complete")
-    progress.done("check", key)
     for w in warnings:
         st.warning(messages.plain(w), icon=":material/warning:")
     st.caption(f"Candles: {note}")

@@ -171,7 +171,6 @@ def load_view(sb: SidebarResult) -> View:
         status.update(
             label=f"{data.symbol} {data.interval} · {n:,} candles · {_active(data)}", state="complete"
         )
-    progress.done("load", key)
     view = View(settings=s, data=data, fallbacks=fallbacks, est=est, config=config)
     source_messages(view, where=row)
     _upload_note(sb)

@@ -18,7 +18,7 @@ from typing import Any
 
 import streamlit as st
 
-__all__ = ["QuietStatus", "done", "status_box"]
+__all__ = ["QuietStatus", "status_box"]
 
 #: The icons of :class:`QuietStatus` per state: those of ``st.status`` (which spins while running).
 STATE_ICONS = {
@@ -26,7 +26,7 @@ STATE_ICONS = {
     "complete": ":material/check:",
     "error": ":material/error:",
 }
-#: Session key of what each box's last completed work read, by the box's name (see :func:`done`).
+#: Session key of what each box's last completed work read, by the box's name (see :func:`status_box`).
 _DONE = "_progress_done"
 
 
@@ -38,43 +38,54 @@ class QuietStatus:
 
     def __init__(self, where: Any, label: str) -> None:
         self._slot = where.empty()
-        self._label, self._state, self._lines = label, "running", list[str]()
+        self._label, self.state, self._lines = label, "running", list[str]()
         self._draw()
 
     def write(self, text: str) -> None:
         self._lines.append(text)  # drawn with the final state: nothing here takes long enough to show steps
 
     def update(self, *, label: str | None = None, state: str | None = None, expanded: bool = False) -> None:
-        self._label, self._state = label or self._label, state or self._state
-        if self._state != "running":  # (a new label while running would be replaced within milliseconds)
+        self._label, self.state = label or self._label, state or self.state
+        if self.state != "running":  # (a new label while running would be replaced within milliseconds)
             self._draw()
 
     def _draw(self) -> None:
-        with self._slot.expander(self._label, expanded=False, icon=STATE_ICONS[self._state]):
+        with self._slot.expander(self._label, expanded=False, icon=STATE_ICONS[self.state]):
             for line in self._lines:
                 st.markdown(line)
 
 
-def _done() -> dict[str, Hashable]:
-    return dict(st.session_state.get(_DONE, {}))
+class _Tracked:
+    """``st.status`` with the last state it was given remembered (so :func:`status_box` knows the work
+    completed)."""
+
+    def __init__(self, status: Any) -> None:
+        self._status, self.state = status, "running"
+
+    def write(self, text: str) -> None:
+        self._status.write(text)
+
+    def update(self, **changes: Any) -> None:
+        self.state = changes.get("state") or self.state
+        self._status.update(**changes)
 
 
 @contextlib.contextmanager
 def status_box(where: Any, label: str, *, name: str, key: Hashable | None) -> Iterator[Any]:
     """A folded box of steps in ``where``: quiet when the session's last completed ``name`` read ``key``
-    (``None``: always ``st.status``). Call :func:`done` once the work has completed."""
-    finished = _done()
+    (``None``: always ``st.status``). The work counts as completed when the box was last updated to
+    ``state="complete"``; a failure, or a stop, leaves nothing recorded."""
+    finished = dict(st.session_state.get(_DONE, {}))
     quiet = key is not None and finished.pop(name, None) == key
-    st.session_state[_DONE] = finished  # recorded again by done(), once this work completes
-    if quiet:
-        yield QuietStatus(where, label)
-        return
-    with where.status(label, expanded=False) as status:
-        yield status
-
-
-def done(name: str, key: Hashable | None) -> None:
-    """Record that the work of the box ``name`` completed on ``key`` (so a rerun on it is quiet)."""
-    finished = _done()
-    finished[name] = key
     st.session_state[_DONE] = finished
+    box: QuietStatus | _Tracked
+    if quiet:
+        box = QuietStatus(where, label)
+        yield box
+    else:
+        with where.status(label, expanded=False) as status:
+            box = _Tracked(status)
+            yield box
+    if box.state == "complete":
+        finished[name] = key
+        st.session_state[_DONE] = finished

@@ -369,10 +369,10 @@ def _csv_table(raw: bytes, name: str, **options: Any) -> pd.DataFrame:
 
 def _parse_klines(raw: bytes, name: str) -> pd.DataFrame:
     """Archive kline CSV (with or without the header line) to engine columns."""
-    first = raw.lstrip()[:1]
-    header = not (first.isdigit() or first == b"-")  # Binance's newer files start with a header line
+    text = raw.lstrip()
+    header = not (text[:1].isdigit() or text[:1] == b"-")  # Binance's newer files start with a header line
     # the header line alone: a day without candles
-    if header and not raw.lstrip().partition(b"\n")[2].strip():
+    if header and not text.partition(b"\n")[2].strip():
         return kline_rows_frame(np.empty((0, 12), dtype=object))
     table = _csv_table(raw, name, header=None, skiprows=1 if header else 0)
     if table.shape[1] < 11:
